@@ -1,0 +1,122 @@
+"""Stage configs: dataclasses with documented fields, loadable from YAML files or shipped presets.
+
+Every stage has one, in the spirit of TRL's `XConfig`:
+
+    @dataclass
+    class SFTConfig(StageConfig):
+        presets_dir: ClassVar[Path] = Path(__file__).parent / "configs" / "sft"
+        learning_rate: float = 2e-4
+        "Peak learning rate of the cosine schedule."
+
+    SFTConfig.load("cpu-demo")                      # a shipped preset: configs/sft/cpu-demo.yaml
+    SFTConfig.load("my.yaml", {"epochs": 2})        # a user file, then overrides (e.g. CLI flags)
+
+Unknown keys and values of the wrong type are errors that name the file and the key.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import typing
+from pathlib import Path
+from typing import Any, ClassVar, Self
+
+import pydantic
+import yaml
+
+from core.errors import ChatLikeMeError, input_error
+
+
+class StageConfig:
+    """Base class of every stage's config dataclass (subclasses must be `@dataclass`)."""
+
+    __pydantic_config__ = pydantic.ConfigDict(extra="forbid")
+    presets_dir: ClassVar[Path | None] = None
+
+    @classmethod
+    def presets(cls) -> list[str]:
+        """Names of the shipped presets (`cpu-demo`, `gpu`, ...)."""
+        if cls.presets_dir is None or not cls.presets_dir.is_dir():
+            return []
+        return sorted(p.stem for p in cls.presets_dir.glob("*.yaml"))
+
+    @classmethod
+    def load(cls, source: str | Path | None = None, overrides: dict[str, Any] | None = None) -> Self:
+        """Defaults, then a YAML file or preset name (if given), then `overrides` (None values are ignored)."""
+        data: dict[str, Any] = {}
+        origin = f"{cls.__name__} defaults"
+        if source is not None:
+            path = cls._resolve(source)
+            data, origin = read_yaml_mapping(path), str(path)
+        for key, value in (overrides or {}).items():
+            if value is not None:
+                data[key] = value
+        return cls.from_dict(data, origin)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], origin: str = "config") -> Self:
+        try:
+            return pydantic.TypeAdapter(cls).validate_python(data)
+        except pydantic.ValidationError as exc:
+            raise _config_error(cls, origin, exc) from None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON/YAML-ready values (paths become strings)."""
+        return pydantic.TypeAdapter(type(self)).dump_python(self, mode="json")
+
+    def save_yaml(self, path: str | Path) -> Path:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(yaml.safe_dump(self.to_dict(), sort_keys=False, allow_unicode=True))
+        return path
+
+    def replace(self, **changes: Any) -> Self:
+        return dataclasses.replace(self, **changes)  # type: ignore[type-var]
+
+    @classmethod
+    def _resolve(cls, source: str | Path) -> Path:
+        path = Path(source)
+        if path.is_file():
+            return path
+        if cls.presets_dir is not None and (cls.presets_dir / f"{source}.yaml").is_file():
+            return cls.presets_dir / f"{source}.yaml"
+        known = ", ".join(cls.presets()) or "none"
+        raise input_error(source, f"no such config file or {cls.__name__} preset (presets: {known})")
+
+
+def read_yaml_mapping(path: str | Path) -> dict[str, Any]:
+    """A YAML file that must hold a mapping (an empty file is an empty mapping)."""
+    try:
+        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise input_error(path, f"cannot read: {exc.strerror}") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark else ""
+        raise input_error(path, f"not valid YAML{where}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise input_error(path, f"expected a mapping of config keys, found {type(data).__name__}")
+    return data
+
+
+def _config_error(cls: type, origin: str, exc: pydantic.ValidationError) -> ChatLikeMeError:
+    first = exc.errors()[0]
+    key = ".".join(str(part) for part in first["loc"]) or "(top level)"
+    if first["type"] in ("extra_forbidden", "unexpected_keyword_argument"):
+        owner = _dataclass_at(cls, first["loc"][:-1])
+        known = ", ".join(f.name for f in dataclasses.fields(owner)) if owner else "?"
+        return input_error(origin, f"unknown key '{key}' for {cls.__name__} (known keys here: {known})")
+    return input_error(origin, f"{key}: {first['msg']} (got {first.get('input')!r})")
+
+
+def _dataclass_at(cls: type, loc: tuple[Any, ...]) -> type | None:
+    """The dataclass that a validation error's location points into (for listing its known keys)."""
+    for part in loc:
+        by_name = {f.name: f.type for f in dataclasses.fields(cls)}
+        hint = typing.get_type_hints(cls).get(str(part), by_name.get(str(part)))
+        if not (isinstance(hint, type) and dataclasses.is_dataclass(hint)):
+            return None
+        cls = hint
+    return cls if dataclasses.is_dataclass(cls) else None

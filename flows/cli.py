@@ -1,0 +1,214 @@
+"""The `chatlikeme` command: one verb per stage, each a thin wrapper over the stage's library function.
+
+No logic lives only here: the Prefect flows call the same functions. Errors the user can fix
+(`ChatLikeMeError`) are printed on one line and exit with status 2.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from core.errors import ChatLikeMeError
+
+app = typer.Typer(
+    name="chatlikeme",
+    help="Turn your Telegram chats into a chatbot that writes like you (ingest -> SFT -> KTO -> serve -> arena).",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+model_app = typer.Typer(help="Base models (the default SmolLM2 is prepared from PyPI, no model hub needed).")
+votes_app = typer.Typer(help="Arena votes.")
+telegram_app = typer.Typer(help="Live export of your Telegram account with Telethon.")
+app.add_typer(model_app, name="model")
+app.add_typer(votes_app, name="votes")
+app.add_typer(telegram_app, name="telegram")
+
+ConfigOption = Annotated[
+    str | None, typer.Option("--config", help="A YAML config file or a preset name (cpu-demo, gpu).")
+]
+
+
+def _todo(verb: str) -> None:
+    raise ChatLikeMeError(f"'{verb}' is not implemented yet")
+
+
+# --- ingest -------------------------------------------------------------------------------------------------
+
+
+@app.command()
+def chats(export: Annotated[Path, typer.Argument(help="A Telegram Desktop result.json.")]) -> None:
+    """List the chats of an export: id, type, name, messages, how many are the persona's."""
+    _todo("chats")
+
+
+@app.command()
+def ingest(
+    exports: Annotated[list[Path], typer.Argument(help="One or more Telegram exports (result.json).")],
+    out: Annotated[Path, typer.Option("--out", help="Output data directory.")],
+    config: ConfigOption = None,
+) -> None:
+    """Exports -> messages.parquet -> conversations -> PII-masked SFT data (DIR/sft/{train,eval}.jsonl)."""
+    _todo("ingest")
+
+
+@app.command("demo-export")
+def demo_export(
+    out: Annotated[Path, typer.Option("--out", help="Where to write the synthetic result.json.")],
+) -> None:
+    """Write a realistic synthetic Telegram Desktop export (full-account layout)."""
+    _todo("demo-export")
+
+
+# --- align --------------------------------------------------------------------------------------------------
+
+
+@model_app.command("prepare")
+def model_prepare() -> None:
+    """Download and convert the default base model (SmolLM2-135M-Instruct) into the local cache."""
+    _todo("model prepare")
+
+
+@app.command()
+def sft(
+    data: Annotated[Path, typer.Option("--data", help="Data directory written by `ingest`.")],
+    out: Annotated[Path, typer.Option("--out", help="Run directory; the adapter goes to RUN/sft.")],
+    config: ConfigOption = None,
+) -> None:
+    """Supervised fine-tuning (TRL SFTTrainer + LoRA) on the persona's replies."""
+    _todo("sft")
+
+
+@app.command("kto-data")
+def kto_data(
+    sft: Annotated[Path, typer.Option("--sft", help="The SFT data directory (DIR/sft).")],
+    out: Annotated[Path, typer.Option("--out", help="Output directory (DIR/kto).")],
+    config: ConfigOption = None,
+) -> None:
+    """Build the KTO dataset: real replies (desirable) and synthetic negatives (undesirable)."""
+    _todo("kto-data")
+
+
+@app.command()
+def kto(
+    data: Annotated[Path, typer.Option("--data", help="The KTO data directory (DIR/kto).")],
+    sft: Annotated[Path, typer.Option("--sft", help="The SFT adapter (RUN/sft).")],
+    out: Annotated[Path, typer.Option("--out", help="Output directory (RUN/kto).")],
+    config: ConfigOption = None,
+) -> None:
+    """KTO training (TRL KTOTrainer) starting from, and referenced to, the SFT adapter."""
+    _todo("kto")
+
+
+@app.command("eval")
+def evaluate(
+    run: Annotated[Path, typer.Option("--run", help="Run directory with sft/ and kto/.")],
+    data: Annotated[Path, typer.Option("--data", help="Data directory written by `ingest`.")],
+    config: ConfigOption = None,
+) -> None:
+    """Persona fidelity of base, sft and kto on the held-out sessions."""
+    _todo("eval")
+
+
+# --- serve --------------------------------------------------------------------------------------------------
+
+
+@app.command()
+def serve(
+    run: Annotated[Path | None, typer.Option("--run", help="Run directory (default: runs/current).")] = None,
+    host: Annotated[str, typer.Option("--host")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port")] = 8000,
+) -> None:
+    """One vLLM OpenAI-compatible server: the base model plus the run's `sft` and `kto` adapters."""
+    _todo("serve")
+
+
+@app.command()
+def arena(
+    api: Annotated[str, typer.Option("--api", help="URL of the vLLM server (http://127.0.0.1:8000).")],
+    db: Annotated[Path, typer.Option("--db", help="SQLite file for the votes.")] = Path("votes.sqlite"),
+    auth: Annotated[str | None, typer.Option("--auth", help="user:pass required to open the arena.")] = None,
+) -> None:
+    """The Gradio A/B arena: anonymous side-by-side battles, votes, leaderboard."""
+    _todo("arena")
+
+
+@votes_app.command("export")
+def votes_export(
+    db: Annotated[Path, typer.Option("--db", help="The arena's SQLite file.")],
+    out: Annotated[Path, typer.Option("--out", help="Output JSONL of KTO rows.")],
+) -> None:
+    """Turn arena votes into KTO rows."""
+    _todo("votes export")
+
+
+# --- flows --------------------------------------------------------------------------------------------------
+
+
+@app.command("run")
+def run_pipeline(
+    export: Annotated[list[Path], typer.Option("--export", help="Telegram export(s) to train on.")],
+    config: Annotated[Path | None, typer.Option("--config", help="pipeline.yaml")] = None,
+) -> None:
+    """The whole pipeline (ingest -> sft -> kto-data -> kto -> eval -> promote), cached, with Prefect."""
+    _todo("run")
+
+
+@app.command()
+def demo() -> None:
+    """Generate the demo export and run the whole pipeline on it with the cpu-demo presets."""
+    _todo("demo")
+
+
+@app.command()
+def promote(run: Annotated[Path, typer.Argument(help="The run to make current.")]) -> None:
+    """Make RUN the current model (the one `serve` uses by default)."""
+    _todo("promote")
+
+
+@app.command()
+def rollback() -> None:
+    """Make the previously current run current again."""
+    _todo("rollback")
+
+
+@app.command()
+def schedule(
+    exports: Annotated[Path, typer.Option("--exports", help="Folder where new exports are dropped.")],
+    cron: Annotated[str | None, typer.Option("--cron", help='Cron schedule, e.g. "0 3 * * 0".')] = None,
+) -> None:
+    """Register scheduled retraining with a Prefect server (started on 127.0.0.1 if none is configured)."""
+    _todo("schedule")
+
+
+# --- telegram -----------------------------------------------------------------------------------------------
+
+
+@telegram_app.command("login")
+def telegram_login() -> None:
+    """Log in to Telegram (api_id/api_hash from the environment or config) and keep the session file."""
+    _todo("telegram login")
+
+
+@telegram_app.command("export")
+def telegram_export(
+    out: Annotated[Path, typer.Option("--out", help="Where to write the export (Desktop JSON layout).")],
+) -> None:
+    """Export chats with Telethon in the Telegram Desktop full-account JSON layout."""
+    _todo("telegram export")
+
+
+def main() -> None:
+    try:
+        app()
+    except ChatLikeMeError as exc:
+        print(f"chatlikeme: error: {exc}", file=sys.stderr)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()
