@@ -90,6 +90,8 @@ class KTODataConfig(StageConfig):
     "λD·nD / (λU·nU) must land in this range (KTO paper: [1, 4/3])."
     max_similarity: float = 0.9
     "A negative this similar (0-1, normalised text) to the real reply it was made from is dropped."
+    max_persona_probability: float | None = 0.5
+    "Synthetic negatives the persona judge scores at least this persona-like are dropped (None: keep all)."
     language: str = "auto"
     "Language of the template banks: 'auto' (detected per chat) or a bank's code (it, en)."
     base_model: str | None = None
@@ -345,10 +347,10 @@ def resolve_base_model(explicit: str | None, sft_adapter: Path | None) -> str:
     return str(resolve(reference or DEFAULT_BASE_MODEL))
 
 
-def run_generation(
-    tasks: list[Task], config: KTODataConfig, base_model: str | None, sft_adapter: Path | None
-) -> dict[str, Any]:
-    """Every task's model replies in one `generate` call: one job per strategy over both splits."""
+def generation_jobs(
+    tasks: list[Task], config: KTODataConfig, sft_adapter: Path | None
+) -> list[GenerationJob]:
+    """The model replies the tasks need, as one job per strategy over both splits (in task order)."""
     jobs: dict[str, GenerationJob] = {}
     for task in tasks:
         if task.strategy.generation is None or not task.slots:
@@ -361,16 +363,24 @@ def run_generation(
         sampling = dataclasses.replace(spec.sampling, seed=config.seed)
         job = jobs.setdefault(task.strategy.name, GenerationJob(task.strategy.name, adapter, [], sampling))
         job.prompts += spec.prompts
+    return list(jobs.values())
+
+
+def run_generation(
+    tasks: list[Task], config: KTODataConfig, base_model: str | None, sft_adapter: Path | None
+) -> dict[str, Any]:
+    """Every task's model replies in one `generate` call (one engine for the base model and the adapter)."""
+    jobs = generation_jobs(tasks, config, sft_adapter)
     if not jobs:
         return {"backend": None, "replies": 0, "seconds": 0.0}
     model = resolve_base_model(base_model or config.base_model, sft_adapter)
-    count = sum(len(job.prompts) for job in jobs.values())
+    count = sum(len(job.prompts) for job in jobs)
     backend = config.generation_backend
     if backend == "auto":
         backend = "vllm" if vllm_available() else "transformers"
-    log(f"generating {count} replies ({', '.join(jobs)}) with {model} [{backend}]")
+    log(f"generating {count} replies ({', '.join(job.name for job in jobs)}) with {model} [{backend}]")
     started = time.perf_counter()
-    replies = generate(model, list(jobs.values()), backend=backend, batch_size=config.generation_batch_size)
+    replies = generate(model, jobs, backend=backend, batch_size=config.generation_batch_size)
     offsets: Counter[str] = Counter()
     for task in tasks:
         if task.prompts:
@@ -430,6 +440,21 @@ def keep_rows(
     return kept, dropped
 
 
+def drop_persona_like(
+    rows: list[KtoRow], judge: PersonaJudge, max_probability: float, dropped: dict[str, Counter[str]]
+) -> list[KtoRow]:
+    """Synthetic negatives the persona judge finds persona-like are dropped: a negative that reads like the
+    persona teaches KTO to avoid the persona's own voice. People's judgements (votes) are kept as they are."""
+    judged = [i for i, row in enumerate(rows) if not row.label and not get_strategy(row.strategy).human]
+    if not judged:
+        return rows
+    scores = judge.persona_probability([rows[i].completion[0].content for i in judged])
+    persona_like = {i for i, score in zip(judged, scores, strict=True) if score >= max_probability}
+    for i in persona_like:
+        dropped[rows[i].strategy]["judged persona-like"] += 1
+    return [row for i, row in enumerate(rows) if i not in persona_like]
+
+
 def similarity(normalized: str, source: str | None) -> float:
     if source is None:
         return 0.0
@@ -442,7 +467,7 @@ def fit_judge(persona: list[str], others: list[str], seed: int) -> PersonaJudge:
 
 
 class LazyJudge:
-    """The persona judge, fitted on first use (only off_persona needs it) from train-split data only."""
+    """The persona judge, fitted on first use from train-split data only."""
 
     def __init__(self, persona: list[str], others: list[str], seed: int) -> None:
         self.persona, self.others, self.seed = persona, others, seed
@@ -532,10 +557,20 @@ def build_kto_data(
             candidates += made
         sources = slot_places(positives[split])
         rows[split], dropped[split] = keep_rows(candidates, real_replies, sources, config.max_similarity)
+        if config.max_persona_probability is not None:
+            rows[split] = drop_persona_like(
+                rows[split], judge(), config.max_persona_probability, dropped[split]
+            )
         positive_stats[split]["duplicate_rows"] = dropped[split].pop(REAL, Counter())["duplicate"]
         random.Random(f"{config.seed}/{split}/order").shuffle(rows[split])
 
     train_labels = Counter(row.label for row in rows["train"])
+    if not train_labels[False]:
+        drops = {name: dict(reasons) for name, reasons in dropped["train"].items()}
+        raise ChatLikeMeError(
+            f"no undesirable train row is left after the filters (dropped: {drops}); give the strategies "
+            "more share or loosen max_persona_probability / max_similarity"
+        )
     weights = kto_weights(train_labels[True], train_labels[False], config.weight_ratio_range)
     chats = {sample.chat_id for split in SPLITS for sample in samples[split]}
     report = {

@@ -145,6 +145,7 @@ class Strategy:
     requires: Literal["sft_adapter", "votes"] | None = None  # inactive (share passed on) without it
     splits: tuple[Split, ...] = ("train", "eval")  # splits it can produce rows for
     options: type | None = None  # its options dataclass (a field of KTODataConfig named like the strategy)
+    human: bool = False  # rows are people's judgements: never second-guessed by the persona judge
 
 
 _REGISTRY: dict[str, Strategy] = {}
@@ -157,11 +158,12 @@ def register(
     requires: Literal["sft_adapter", "votes"] | None = None,
     splits: tuple[Split, ...] = ("train", "eval"),
     options: type | None = None,
+    human: bool = False,
 ) -> Callable[[Build], Build]:
     """Decorator: make `build` available under `name` in the KTO data config's `strategies` shares."""
 
     def decorator(build: Build) -> Build:
-        _REGISTRY[name] = Strategy(name, build, generation, requires, splits, options)
+        _REGISTRY[name] = Strategy(name, build, generation, requires, splits, options, human)
         return build
 
     return decorator

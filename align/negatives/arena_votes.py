@@ -16,7 +16,7 @@ from core.errors import ChatLikeMeError
 from core.schema import KtoRow
 
 
-@register("arena_votes", requires="votes", splits=("train",))
+@register("arena_votes", requires="votes", splits=("train",), human=True)
 def build(slots: list[Slot], ctx: StrategyContext) -> list[KtoRow]:
     try:
         from serve.votes import kto_rows_from_votes

@@ -193,3 +193,23 @@ def test_a_votes_db_needs_a_share(tmp_path: Path, sft_dir: Path) -> None:
             KTODataConfig(strategies=TEMPLATE_STRATEGIES),
             votes_db=tmp_path / "votes.sqlite",
         )
+
+
+def test_persona_like_negatives_are_dropped(tmp_path: Path, sft_dir: Path) -> None:
+    """Corrupted replies that keep the persona's voice (no forced formality) are what the judge catches."""
+
+    counts = {}
+    for limit in (0.5, None):
+        config = KTODataConfig.from_dict(
+            {
+                "strategies": {"corruption": 1.0},
+                "corruption": {"formalize_probability": 0.5},
+                "max_persona_probability": limit,
+            }
+        )
+        out = build_kto_data(sft_dir, tmp_path / str(limit), config)
+        report = json.loads((out / "report.json").read_text())
+        counts[limit] = report["counts"]["train"]["total"]["undesirable"]
+        dropped = report["strategies"]["corruption"]["train"]["dropped"]
+        assert ("judged persona-like" in dropped) == (limit is not None)
+    assert counts[0.5] < counts[None]
