@@ -467,7 +467,7 @@ def fit_judge(persona: list[str], others: list[str], seed: int) -> PersonaJudge:
 
 
 class LazyJudge:
-    """The persona judge, fitted on first use from train-split data only."""
+    """The persona judge, fitted on first use (and only then) from train-split data only."""
 
     def __init__(self, persona: list[str], others: list[str], seed: int) -> None:
         self.persona, self.others, self.seed = persona, others, seed
@@ -482,25 +482,20 @@ class LazyJudge:
 # --- the stage ----------------------------------------------------------------------------------------------
 
 
-def build_kto_data(
-    sft_dir: str | Path,
-    out_dir: str | Path,
-    config: KTODataConfig | None = None,
-    *,
-    base_model: str | None = None,
-    sft_adapter: str | Path | None = None,
-    votes_db: str | Path | None = None,
-) -> Path:
-    """Build `out_dir/{train,eval}.jsonl` (+ axolotl export, report) from the SFT data in `sft_dir`."""
-    started = time.perf_counter()
-    config = config or KTODataConfig()
-    sft_dir = find_sft_dir(Path(sft_dir))
-    sft_adapter = find_adapter(Path(sft_adapter)) if sft_adapter is not None else None
-    if votes_db is not None and not Path(votes_db).is_file():
-        raise input_error(votes_db, "votes database not found")
-    if votes_db is not None and not config.strategies.get("arena_votes"):
-        raise ChatLikeMeError("--votes given but the config gives the 'arena_votes' strategy no share")
+@dataclass
+class SftData:
+    """The SFT data as the KTO dataset sees it: per split, the positives and the other speakers' turns."""
 
+    samples: dict[Split, list[SftSample]]
+    persona_language: str
+    languages: dict[str, str]  # chat id -> the language of its template bank
+    positives: dict[Split, list[Slot]]
+    positive_stats: dict[Split, dict[str, int]]
+    other_turns: dict[Split, list[OtherTurn]]
+    real_replies: set[str]  # every persona reply of both splits, normalised: no negative may equal one
+
+
+def load_sft_data(sft_dir: Path, config: KTODataConfig) -> SftData:
     samples = {split: read_split(sft_dir, split) for split in SPLITS}
     persona_language, languages = chat_languages(samples["train"] + samples["eval"], config.language)
     positives, positive_stats = {}, {}
@@ -518,78 +513,134 @@ def build_kto_data(
         if m.role == "assistant"
     }
     others = {split: other_turns(samples[split], languages) for split in SPLITS}
-    log(f"{len(positives['train'])} train and {len(positives['eval'])} eval positives ({persona_language})")
+    return SftData(samples, persona_language, languages, positives, positive_stats, others, real_replies)
 
-    available = {"sft_adapter"} if sft_adapter else set()
-    available |= {"votes"} if votes_db else set()
-    tasks = plan_tasks(config, positives, available)
-    generation = run_generation(tasks, config, base_model, sft_adapter)
 
-    # The judge learns the persona against everyone else: other speakers, stock phrases, the base model.
+def persona_judge(data: SftData, tasks: list[Task], seed: int) -> LazyJudge:
+    """The persona (train replies) against everyone else: other speakers, stock phrases, the base model."""
     base_tasks = [t for t in tasks if t.split == "train" and t.strategy.name == "base_sampling"]
     base_replies = [reply for task in base_tasks for reply in task.generated]
-    stock = list(template_bank(persona_language).formal_phrases)
-    judge = LazyJudge(
-        persona=sorted({s.reply for s in positives["train"]}),
-        others=[t.text for t in others["train"]] + stock + base_replies,
-        seed=config.seed,
+    stock = list(template_bank(data.persona_language).formal_phrases)
+    return LazyJudge(
+        persona=sorted({slot.reply for slot in data.positives["train"]}),
+        others=[turn.text for turn in data.other_turns["train"]] + stock + base_replies,
+        seed=seed,
     )
-    rows: dict[Split, list[KtoRow]] = {}
-    dropped: dict[Split, dict[str, Counter[str]]] = {}
-    produced: dict[Split, Counter[str]] = {split: Counter() for split in SPLITS}
-    for split in SPLITS:
-        candidates = [positive_row(slot) for slot in positives[split]]
-        split_tasks = [t for t in tasks if t.split == split]
-        for task in tqdm(split_tasks, desc=f"negatives ({split})", unit="strategy"):
-            ctx = StrategyContext(
-                split=split,
-                target=task.target,
-                rng=task.rng,
-                options=getattr(config, task.strategy.name, None),
-                other_turns=others[split],
-                judge=judge,
-                generated=task.generated,
-                votes_db=Path(votes_db) if votes_db else None,
-                votes_since=config.votes_since,
-            )
-            made = task.strategy.build(task.slots, ctx)
-            produced[split][task.strategy.name] += len(made)
-            candidates += made
-        sources = slot_places(positives[split])
-        rows[split], dropped[split] = keep_rows(candidates, real_replies, sources, config.max_similarity)
-        if config.max_persona_probability is not None:
-            rows[split] = drop_persona_like(
-                rows[split], judge(), config.max_persona_probability, dropped[split]
-            )
-        positive_stats[split]["duplicate_rows"] = dropped[split].pop(REAL, Counter())["duplicate"]
-        random.Random(f"{config.seed}/{split}/order").shuffle(rows[split])
 
-    train_labels = Counter(row.label for row in rows["train"])
+
+@dataclass
+class SplitRows:
+    rows: list[KtoRow]
+    produced: Counter[str]  # rows each strategy returned
+    dropped: dict[str, Counter[str]]  # strategy -> reason -> rows dropped
+
+
+def build_split(
+    split: Split,
+    data: SftData,
+    tasks: list[Task],
+    judge: LazyJudge,
+    config: KTODataConfig,
+    votes_db: Path | None,
+) -> SplitRows:
+    """The positives and every strategy's negatives of one split, filtered and shuffled."""
+    candidates = [positive_row(slot) for slot in data.positives[split]]
+    produced: Counter[str] = Counter()
+    for task in tqdm([t for t in tasks if t.split == split], desc=f"negatives ({split})", unit="strategy"):
+        ctx = StrategyContext(
+            split=split,
+            target=task.target,
+            rng=task.rng,
+            options=getattr(config, task.strategy.name, None),
+            other_turns=data.other_turns[split],
+            judge=judge,
+            generated=task.generated,
+            votes_db=votes_db,
+            votes_since=config.votes_since,
+        )
+        made = task.strategy.build(task.slots, ctx)
+        produced[task.strategy.name] += len(made)
+        candidates += made
+    sources = slot_places(data.positives[split])
+    rows, dropped = keep_rows(candidates, data.real_replies, sources, config.max_similarity)
+    if config.max_persona_probability is not None:
+        rows = drop_persona_like(rows, judge(), config.max_persona_probability, dropped)
+    data.positive_stats[split]["duplicate_rows"] = dropped.pop(REAL, Counter())["duplicate"]
+    random.Random(f"{config.seed}/{split}/order").shuffle(rows)  # batches mix labels and strategies
+    return SplitRows(rows, produced, dropped)
+
+
+def build_kto_data(
+    sft_dir: str | Path,
+    out_dir: str | Path,
+    config: KTODataConfig | None = None,
+    *,
+    base_model: str | None = None,
+    sft_adapter: str | Path | None = None,
+    votes_db: str | Path | None = None,
+) -> Path:
+    """Build `out_dir/{train,eval}.jsonl` (+ axolotl export, report) from the SFT data in `sft_dir`."""
+    started = time.perf_counter()
+    config = config or KTODataConfig()
+    sft_dir = find_sft_dir(Path(sft_dir))
+    sft_adapter = find_adapter(Path(sft_adapter)) if sft_adapter is not None else None
+    votes_db = Path(votes_db) if votes_db is not None else None
+    if votes_db is not None and not votes_db.is_file():
+        raise input_error(votes_db, "votes database not found")
+    if votes_db is not None and not config.strategies.get("arena_votes"):
+        raise ChatLikeMeError("--votes given but the config gives the 'arena_votes' strategy no share")
+
+    data = load_sft_data(sft_dir, config)
+    counts = {split: len(data.positives[split]) for split in SPLITS}
+    log(f"{counts['train']} train and {counts['eval']} eval positives ({data.persona_language})")
+    available = {name for name, given in (("sft_adapter", sft_adapter), ("votes", votes_db)) if given}
+    tasks = plan_tasks(config, data.positives, available)
+    generation = run_generation(tasks, config, base_model, sft_adapter)
+    judge = persona_judge(data, tasks, config.seed)
+    splits = {split: build_split(split, data, tasks, judge, config, votes_db) for split in SPLITS}
+
+    train_labels = Counter(row.label for row in splits["train"].rows)
     if not train_labels[False]:
-        drops = {name: dict(reasons) for name, reasons in dropped["train"].items()}
+        drops = {name: dict(reasons) for name, reasons in splits["train"].dropped.items()}
         raise ChatLikeMeError(
             f"no undesirable train row is left after the filters (dropped: {drops}); give the strategies "
             "more share or loosen max_persona_probability / max_similarity"
         )
     weights = kto_weights(train_labels[True], train_labels[False], config.weight_ratio_range)
-    chats = {sample.chat_id for split in SPLITS for sample in samples[split]}
     report = {
         "sft_dir": str(sft_dir),
         "sft_adapter": str(sft_adapter) if sft_adapter else None,
         "votes_db": str(votes_db) if votes_db else None,
         "seed": config.seed,
-        "persona_language": persona_language,
-        "chats_per_language": dict(Counter(languages[chat] for chat in chats)),
-        "positives": positive_stats,
-        "strategies": strategy_report(config, tasks, produced, dropped, available),
-        "counts": {split: label_counts(rows[split]) for split in SPLITS},
+        "persona_language": data.persona_language,
+        "chats_per_language": chats_per_language(data),
+        "positives": data.positive_stats,
+        "strategies": strategy_report(config, tasks, splits, available),
+        "counts": {split: label_counts(splits[split].rows) for split in SPLITS},
         "weights": weights,
-        "lengths": length_stats(rows["train"] + rows["eval"]),
+        "lengths": length_stats(splits["train"].rows + splits["eval"].rows),
         "generation": generation,
-        "examples": examples(rows["train"], slot_places(positives["train"])),
+        "examples": examples(splits["train"].rows, slot_places(data.positives["train"])),
         "seconds": round(time.perf_counter() - started, 1),
     }
-    out_dir = Path(out_dir)
+    write_dataset(Path(out_dir), {split: splits[split].rows for split in SPLITS}, report, config)
+    log(
+        f"wrote {out_dir}: {sum(train_labels.values())} train rows ({train_labels[True]} desirable), "
+        f"{len(splits['eval'].rows)} eval rows; "
+        f"λD={weights['desirable_weight']:.3g} λU={weights['undesirable_weight']:.3g}"
+    )
+    return Path(out_dir)
+
+
+def chats_per_language(data: SftData) -> dict[str, int]:
+    chats = {sample.chat_id for split in SPLITS for sample in data.samples[split]}
+    return dict(Counter(data.languages[chat] for chat in chats))
+
+
+def write_dataset(
+    out_dir: Path, rows: dict[Split, list[KtoRow]], report: dict[str, Any], config: KTODataConfig
+) -> None:
+    """Every output file, atomically: a reader sees the previous complete dataset or the new one."""
     with atomic_dir(out_dir) as tmp:
         for split in SPLITS:
             write_jsonl(tmp / f"{split}.jsonl", rows[split])
@@ -597,12 +648,6 @@ def build_kto_data(
         config.save_yaml(tmp / "config.yaml")
         plot_lengths(rows["train"] + rows["eval"], tmp / "lengths.png")
         write_report(tmp, report, report_markdown(report))
-    log(
-        f"wrote {out_dir}: {len(rows['train'])} train rows ({train_labels[True]} desirable), "
-        f"{len(rows['eval'])} eval rows; "
-        f"λD={weights['desirable_weight']:.3g} λU={weights['undesirable_weight']:.3g}"
-    )
-    return out_dir
 
 
 def log(message: str) -> None:
@@ -638,11 +683,7 @@ def label_counts(rows: list[KtoRow]) -> dict[str, dict[str, int]]:
 
 
 def strategy_report(
-    config: KTODataConfig,
-    tasks: list[Task],
-    produced: dict[Split, Counter[str]],
-    dropped: dict[Split, dict[str, Counter[str]]],
-    available: set[str],
+    config: KTODataConfig, tasks: list[Task], splits: dict[Split, SplitRows], available: set[str]
 ) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for name, share in config.strategies.items():
@@ -654,8 +695,8 @@ def strategy_report(
             task = next((t for t in tasks if t.split == split and t.strategy.name == name), None)
             entry[split] = {
                 "requested": task.target if task else 0,
-                "produced": produced[split][name],
-                "dropped": dict(dropped[split].get(name, {})),
+                "produced": splits[split].produced[name],
+                "dropped": dict(splits[split].dropped.get(name, {})),
             }
         out[name] = entry
     return out

@@ -14,7 +14,8 @@ import regex
 from align.negatives import OtherTurn, Slot, StrategyContext, register
 from core.schema import KtoRow
 
-PLACEHOLDER = regex.compile(r"^\s*\[[\p{L} _-]+\]\s*$")  # "[photo]", "[voice message]": context only
+# "[photo]", "[voice message]", "[forwarded] ...": ingest's markers for media and other people's words
+PLACEHOLDER = regex.compile(r"\[[\p{L} _-]+\]")
 
 
 @dataclass
@@ -26,7 +27,7 @@ class ContaminationOptions:
 
 
 def usable_turns(turns: list[OtherTurn], min_words: int) -> list[OtherTurn]:
-    return [t for t in turns if len(t.text.split()) >= min_words and not PLACEHOLDER.match(t.text)]
+    return [t for t in turns if len(t.text.split()) >= min_words and not PLACEHOLDER.search(t.text)]
 
 
 def other_speaker_turn(slot: Slot, turns: list[OtherTurn], ctx: StrategyContext) -> OtherTurn | None:

@@ -7,9 +7,10 @@ from collections import Counter
 
 from kto_samples import context_for, slots_of
 
-from align.negatives import get_strategy
+from align.negatives import OtherTurn, get_strategy
 from align.negatives.base_sampling import BaseSamplingOptions
 from align.negatives.base_sampling import generation as base_generation
+from align.negatives.contamination import usable_turns
 from align.negatives.corruption import delete_words, insert_words, shuffle_words
 from align.negatives.off_persona import OffPersonaOptions
 from align.negatives.off_persona import generation as sft_generation
@@ -90,6 +91,12 @@ def test_contamination_uses_other_voices_in_the_same_language() -> None:
             assert turn.language == source.language
             assert text not in [m.content for m in source.prompt]
     assert kinds["stock"] > 0 and kinds["other speaker"] > 0
+
+
+def test_contamination_skips_media_markers_and_one_word_messages() -> None:
+    texts = ["[photo]\nfame chimica zio", "[forwarded] Offerta: 2 pizze", "Hai preso la medicina?", "Quando?"]
+    turns = [OtherTurn(text, f"c/{i}/0", "c", "it") for i, text in enumerate(texts)]
+    assert [t.text for t in usable_turns(turns, min_words=2)] == ["Hai preso la medicina?"]
 
 
 def test_paraphrase_makes_the_reply_longer_and_professional() -> None:
