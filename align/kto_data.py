@@ -643,7 +643,9 @@ def write_dataset(
     """Every output file, atomically: a reader sees the previous complete dataset or the new one."""
     with atomic_dir(out_dir) as tmp:
         for split in SPLITS:
-            write_jsonl(tmp / f"{split}.jsonl", rows[split])
+            # Every field on every line (msgspec would omit defaults such as strategy "real"): loaders that
+            # infer a schema from the first rows (datasets) see the same columns throughout.
+            write_jsonl(tmp / f"{split}.jsonl", (msgspec.structs.asdict(row) for row in rows[split]))
             write_jsonl(tmp / "axolotl" / f"{split}.jsonl", (axolotl_row(row) for row in rows[split]))
         config.save_yaml(tmp / "config.yaml")
         plot_lengths(rows["train"] + rows["eval"], tmp / "lengths.png")

@@ -55,6 +55,8 @@ class CorruptionOptions:
     "Structural changes to draw from (one per negative): shuffle, insert, delete."
     formalize_probability: float = 0.7
     "How often the corrupted reply is also forced formal (otherwise only its tone is stripped)."
+    always_formalize_below: int = 4
+    "Replies of fewer words are always forced formal: shuffling 'chi?? ahah' into 'chi?' changes nothing."
 
     def __post_init__(self) -> None:
         unknown = sorted(set(self.operations) - set(OPERATIONS))
@@ -76,7 +78,8 @@ def corrupt(slot: Slot, options: CorruptionOptions, rng: random.Random) -> tuple
         return None
     steps = [name, "strip_tone"]
     text = strip_tone(changed)
-    if rng.random() < options.formalize_probability:
+    short = len(slot.reply.split()) < options.always_formalize_below
+    if short or rng.random() < options.formalize_probability:
         text = formalize(text, slot.bank, slot.contact, rng)
         steps.append("formalize")
     if not normalize(text) or normalize(text) == normalize(slot.reply):

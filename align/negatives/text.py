@@ -25,6 +25,7 @@ BANKS_DIR = Path(__file__).parent / "banks"
 FALLBACK_LANGUAGE = "en"
 
 WORD = regex.compile(r"\p{L}[\p{L}\p{M}'’]*")
+ELIDED_WORD = regex.compile(r"\p{L}[\p{L}\p{M}]*")  # apostrophes split words
 NOT_WORD_OR_SPACE = regex.compile(r"[^\p{L}\p{N}\s]+")
 EMOTICON = regex.compile(r"(?<!\S)(?:[:;=xX8][-']?[)(DPpOo3/\\|\]\[*]+|<3+|\^\^|[xX][dD]+)(?!\S)")
 ELONGATION = regex.compile(r"(\p{L})\1{2,}")  # "siiii" -> "si"
@@ -40,9 +41,14 @@ def normalize(text: str) -> str:
     return SPACES.sub(" ", NOT_WORD_OR_SPACE.sub(" ", text)).strip()
 
 
-def content_words(text: str, stopwords: frozenset[str], min_length: int = 4) -> list[str]:
-    """Words of `text` that carry its topic (no stopwords, no short words), in order of appearance."""
-    return [w for w in WORD.findall(text) if len(w) >= min_length and w.casefold() not in stopwords]
+def content_words(text: str, stopwords: frozenset[str], min_length: int = 3) -> list[str]:
+    """Words of `text` that may carry its topic, in order: no stopwords, no short words, no ALL-CAPS
+    (pseudonyms like <PERSON_1>, shouting); elisions split ("l'elicottero" -> "elicottero", "we're" -> -)."""
+    return [
+        w
+        for w in ELIDED_WORD.findall(text)
+        if len(w) >= min_length and w.casefold() not in stopwords and not w.isupper()
+    ]
 
 
 def strip_tone(text: str) -> str:

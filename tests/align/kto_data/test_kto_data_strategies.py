@@ -7,10 +7,11 @@ from collections import Counter
 
 from kto_samples import context_for, slots_of
 
-from align.negatives import OtherTurn, get_strategy
+from align.negatives import OtherTurn, Slot, get_strategy
 from align.negatives.base_sampling import BaseSamplingOptions
 from align.negatives.base_sampling import generation as base_generation
 from align.negatives.contamination import usable_turns
+from align.negatives.contextual_templates import topic_of
 from align.negatives.corruption import delete_words, insert_words, shuffle_words
 from align.negatives.off_persona import OffPersonaOptions
 from align.negatives.off_persona import generation as sft_generation
@@ -18,6 +19,7 @@ from align.negatives.paraphrase import ParaphraseOptions
 from align.negatives.paraphrase import generation as paraphrase_generation
 from align.negatives.text import detect_language, normalize, strip_tone, template_bank
 from align.style import EMOJI, LAUGHTER, PersonaJudge
+from core.schema import ChatMessage
 
 IT, EN = template_bank("it"), template_bank("en")
 
@@ -135,10 +137,26 @@ def test_contextual_templates_fill_a_generic_schema_with_the_prompts_words() -> 
         text, source = row.completion[0].content, source_of(row, slots)
         topic = row.detail.removeprefix("topic: ")
         assert topic in text
-        assert topic in source.last_message or topic == source.bank.fallback_topic
+        assert topic in source.last_message.casefold() or topic == source.bank.fallback_topic
         heads = [t.split("{topic}")[0].strip() for t in source.bank.topic_templates]
         assert any(text.startswith(head) for head in heads)  # the schema, in the chat's language
         assert normalize(text) != normalize(source.reply)
+
+
+def test_the_topic_is_a_specific_word_of_the_prompt() -> None:
+    def topic(message: str, reply: str, language: str = "it") -> str:
+        slot = Slot((ChatMessage("user", message),), reply, "c/0/0", "c", 0, language)
+        common = Counter({"devo": 50, "stasera": 40, "sentito": 30})
+        return topic_of(slot, 3, common, random.Random(0))
+
+    assert topic("Quanto ti devo per i biglietti?", "tranqui") == "biglietti"  # "devo" is everywhere
+    assert topic("We're at the pub at 8!", "cool 👍", "en") == "pub"  # not "We're"
+    assert topic("Hai sentito di <PERSON_1>?", "chi??") == "sentito"  # never a pseudonym
+    assert topic("Pizza stasera?", "daje") == "pizza"
+    assert topic("Fatto! Controlla.", "ok") == "controlla"
+    assert topic("Hai visto Giorgio?", "no") == "Giorgio"
+    assert topic("Stasera cinema?", "daje cinema 🔥") == "cinema"  # the word both talk about
+    assert topic("ok", "ok") == IT.fallback_topic
 
 
 def test_base_sampling_asks_the_base_model_with_aggressive_sampling() -> None:
