@@ -26,7 +26,7 @@ from telethon_fakes import (
 )
 
 from core.errors import ChatLikeMeError
-from ingest.telethon_client import LoginPrompts, TelegramConfig, login, make_client
+from ingest.telethon_client import LoginPrompts, TelegramConfig, exclusive, login, make_client
 from ingest.telethon_export import telegram_export
 from ingest.telethon_journal import ExportJournal, ExportState
 
@@ -280,3 +280,22 @@ def test_login_uses_the_prompts_and_keeps_the_session_private(config):
     assert client.answers == ["+39 333", "12345", "secret"]
     assert (result.user_id, result.name) == (ME.id, "Ada Lovelace")
     assert stat.S_IMODE(config.session_path.stat().st_mode) == 0o600
+
+
+def test_ctrl_c_keeps_the_progress_for_the_next_run(tmp_path, config):
+    out = tmp_path / "live.json"
+    interrupted = FakeTelegram([BOB], [(BOB, bob_history())], failures=[(BOB, [(3, KeyboardInterrupt())])])
+    with pytest.raises(KeyboardInterrupt):
+        export(out, config, interrupted)
+    assert not out.exists() and ExportJournal(out).last_id(f"user{BOB.id}") == 3
+    assert ("disconnect", None) in interrupted.calls
+    assert export(out, config, FakeTelegram([BOB], [(BOB, bob_history())])).resumed
+    assert ids(chats_of(out)["Bob Rossi"]) == [1, 2, 3, 4, 5]
+
+
+def test_one_command_at_a_time_and_a_damaged_state_file_is_named(tmp_path, config, account):
+    with exclusive(config), pytest.raises(ChatLikeMeError, match="another `chatlikeme telegram` command"):
+        export(tmp_path / "a.json", config, account)
+    config.state_path.write_text("{not json")
+    with pytest.raises(ChatLikeMeError, match=r"export-state\.json: not a valid export state file"):
+        export(tmp_path / "a.json", config, account)
