@@ -7,7 +7,15 @@ import json
 
 import pytest
 from telethon.tl import types
-from telethon_fakes import (
+
+from ingest.telethon_convert import (
+    MIGRATED_ID_SHIFT,
+    chat_header,
+    message_to_desktop,
+    personal_information,
+)
+from ingest.telethon_fields import FILE_NOT_INCLUDED, FILE_UNAVAILABLE, PeerDirectory, text_parts
+from tests.ingest.telethon_fakes import (
     BOB,
     CARLA,
     GHOST,
@@ -24,14 +32,6 @@ from telethon_fakes import (
     text_message,
     voice,
 )
-
-from ingest.telethon_convert import (
-    MIGRATED_ID_SHIFT,
-    chat_header,
-    message_to_desktop,
-    personal_information,
-)
-from ingest.telethon_fields import FILE_NOT_INCLUDED, FILE_UNAVAILABLE, PeerDirectory, text_parts
 
 ROME = dt.timezone(dt.timedelta(hours=1))  # the exporting machine's zone: `date` is wall-clock time there
 

@@ -12,7 +12,12 @@ from pathlib import Path
 import pytest
 from telethon import errors
 from telethon.tl import types
-from telethon_fakes import (
+
+from core.errors import ChatLikeMeError
+from ingest.telethon_client import LoginPrompts, TelegramConfig, exclusive, login, make_client
+from ingest.telethon_export import telegram_export
+from ingest.telethon_journal import ExportJournal, ExportState
+from tests.ingest.telethon_fakes import (
     BOB,
     CARLA,
     GROUP,
@@ -24,11 +29,6 @@ from telethon_fakes import (
     sticker,
     text_message,
 )
-
-from core.errors import ChatLikeMeError
-from ingest.telethon_client import LoginPrompts, TelegramConfig, exclusive, login, make_client
-from ingest.telethon_export import telegram_export
-from ingest.telethon_journal import ExportJournal, ExportState
 
 API_HASH = "0123456789abcdef0123456789abcdef"
 
