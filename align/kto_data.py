@@ -741,10 +741,12 @@ def plot_lengths(rows: list[KtoRow], path: Path) -> Path:
     import matplotlib.pyplot as plt
 
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4), dpi=100)
+    longest = max((len(row.completion[0].content) for row in rows), default=1)
+    bins = [longest * i / 30 for i in range(31)]  # the same bins for both labels
     for label, name in ((True, "desirable"), (False, "undesirable")):
         lengths = [len(row.completion[0].content) for row in rows if row.label == label]
         if lengths:
-            left.hist(lengths, bins=30, alpha=0.6, label=f"{name} ({len(lengths)})")
+            left.hist(lengths, bins=bins, alpha=0.6, label=f"{name} ({len(lengths)})")
     left.set(xlabel="completion length (characters)", ylabel="rows", title="Lengths per label")
     left.legend()
     by_strategy: dict[str, list[int]] = defaultdict(list)
