@@ -461,21 +461,23 @@ def similarity(normalized: str, source: str | None) -> float:
     return SequenceMatcher(None, normalized, normalize(source), autojunk=False).ratio()
 
 
-def fit_judge(persona: list[str], others: list[str], seed: int) -> PersonaJudge:
-    log(f"fitting the persona judge on {len(persona)} persona and {len(others)} other replies")
-    return PersonaJudge(seed).fit(persona, others)
-
-
 class LazyJudge:
-    """The persona judge, fitted on first use (and only then) from train-split data only."""
+    """The persona judge, fitted on first use (after generation) from train-split data only: the persona's
+    replies against everyone else — other speakers, stock formal phrases, the base model's replies."""
 
-    def __init__(self, persona: list[str], others: list[str], seed: int) -> None:
-        self.persona, self.others, self.seed = persona, others, seed
+    def __init__(self, data: SftData, tasks: list[Task], seed: int) -> None:
+        self.data, self.tasks, self.seed = data, tasks, seed
         self.judge: PersonaJudge | None = None
 
     def __call__(self) -> PersonaJudge:
         if self.judge is None:
-            self.judge = fit_judge(self.persona, self.others, self.seed)
+            train = [t for t in self.tasks if t.split == "train" and t.strategy.name == "base_sampling"]
+            base_replies = [reply for task in train for reply in task.generated]
+            stock = list(template_bank(self.data.persona_language).formal_phrases)
+            persona = sorted({slot.reply for slot in self.data.positives["train"]})
+            others = [turn.text for turn in self.data.other_turns["train"]] + stock + base_replies
+            log(f"fitting the persona judge on {len(persona)} persona and {len(others)} other replies")
+            self.judge = PersonaJudge(self.seed).fit(persona, others)
         return self.judge
 
 
@@ -516,18 +518,6 @@ def load_sft_data(sft_dir: Path, config: KTODataConfig) -> SftData:
     return SftData(samples, persona_language, languages, positives, positive_stats, others, real_replies)
 
 
-def persona_judge(data: SftData, tasks: list[Task], seed: int) -> LazyJudge:
-    """The persona (train replies) against everyone else: other speakers, stock phrases, the base model."""
-    base_tasks = [t for t in tasks if t.split == "train" and t.strategy.name == "base_sampling"]
-    base_replies = [reply for task in base_tasks for reply in task.generated]
-    stock = list(template_bank(data.persona_language).formal_phrases)
-    return LazyJudge(
-        persona=sorted({slot.reply for slot in data.positives["train"]}),
-        others=[turn.text for turn in data.other_turns["train"]] + stock + base_replies,
-        seed=seed,
-    )
-
-
 @dataclass
 class SplitRows:
     rows: list[KtoRow]
@@ -535,30 +525,36 @@ class SplitRows:
     dropped: dict[str, Counter[str]]  # strategy -> reason -> rows dropped
 
 
-def build_split(
-    split: Split,
-    data: SftData,
-    tasks: list[Task],
-    judge: LazyJudge,
-    config: KTODataConfig,
-    votes_db: Path | None,
-) -> SplitRows:
+@dataclass
+class Inputs:
+    """What every strategy may draw on, besides its own task."""
+
+    data: SftData
+    judge: LazyJudge
+    config: KTODataConfig
+    votes_db: Path | None
+
+    def context(self, task: Task) -> StrategyContext:
+        return StrategyContext(
+            split=task.split,
+            target=task.target,
+            rng=task.rng,
+            options=getattr(self.config, task.strategy.name, None),
+            other_turns=self.data.other_turns[task.split],
+            judge=self.judge,
+            generated=task.generated,
+            votes_db=self.votes_db,
+            votes_since=self.config.votes_since,
+        )
+
+
+def build_split(split: Split, tasks: list[Task], inputs: Inputs) -> SplitRows:
     """The positives and every strategy's negatives of one split, filtered and shuffled."""
+    data, config, judge = inputs.data, inputs.config, inputs.judge
     candidates = [positive_row(slot) for slot in data.positives[split]]
     produced: Counter[str] = Counter()
     for task in tqdm([t for t in tasks if t.split == split], desc=f"negatives ({split})", unit="strategy"):
-        ctx = StrategyContext(
-            split=split,
-            target=task.target,
-            rng=task.rng,
-            options=getattr(config, task.strategy.name, None),
-            other_turns=data.other_turns[split],
-            judge=judge,
-            generated=task.generated,
-            votes_db=votes_db,
-            votes_since=config.votes_since,
-        )
-        made = task.strategy.build(task.slots, ctx)
+        made = task.strategy.build(task.slots, inputs.context(task))
         produced[task.strategy.name] += len(made)
         candidates += made
     sources = slot_places(data.positives[split])
@@ -595,9 +591,12 @@ def build_kto_data(
     log(f"{counts['train']} train and {counts['eval']} eval positives ({data.persona_language})")
     available = {name for name, given in (("sft_adapter", sft_adapter), ("votes", votes_db)) if given}
     tasks = plan_tasks(config, data.positives, available)
+    inputs = Inputs(data, LazyJudge(data, tasks, config.seed), config, votes_db)
+    for task in tasks:  # bad input (a votes file of the wrong kind) fails now, not after generation
+        if task.strategy.check is not None:
+            task.strategy.check(inputs.context(task))
     generation = run_generation(tasks, config, base_model, sft_adapter)
-    judge = persona_judge(data, tasks, config.seed)
-    splits = {split: build_split(split, data, tasks, judge, config, votes_db) for split in SPLITS}
+    splits = {split: build_split(split, tasks, inputs) for split in SPLITS}
 
     train_labels = Counter(row.label for row in splits["train"].rows)
     if not train_labels[False]:

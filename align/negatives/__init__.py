@@ -135,6 +135,7 @@ class StrategyContext:
 
 Build = Callable[[list[Slot], StrategyContext], list[KtoRow]]
 Generation = Callable[[list[Slot], Any], GenerationSpec | None]
+Check = Callable[[StrategyContext], None]
 
 
 @dataclass(frozen=True)
@@ -146,6 +147,7 @@ class Strategy:
     splits: tuple[Split, ...] = ("train", "eval")  # splits it can produce rows for
     options: type | None = None  # its options dataclass (a field of KTODataConfig named like the strategy)
     human: bool = False  # rows are people's judgements: never second-guessed by the persona judge
+    check: Check | None = None  # validates its inputs before any generation (raises ChatLikeMeError)
 
 
 _REGISTRY: dict[str, Strategy] = {}
@@ -159,11 +161,12 @@ def register(
     splits: tuple[Split, ...] = ("train", "eval"),
     options: type | None = None,
     human: bool = False,
+    check: Check | None = None,
 ) -> Callable[[Build], Build]:
     """Decorator: make `build` available under `name` in the KTO data config's `strategies` shares."""
 
     def decorator(build: Build) -> Build:
-        _REGISTRY[name] = Strategy(name, build, generation, requires, splits, options, human)
+        _REGISTRY[name] = Strategy(name, build, generation, requires, splits, options, human, check)
         return build
 
     return decorator

@@ -16,16 +16,19 @@ from core.errors import ChatLikeMeError
 from core.schema import KtoRow
 
 
-@register("arena_votes", requires="votes", splits=("train",), human=True)
-def build(slots: list[Slot], ctx: StrategyContext) -> list[KtoRow]:
+def read_votes(ctx: StrategyContext) -> list[KtoRow]:
+    """The votes' rows (a file that is not a votes database is a one-line input error)."""
     try:
         from serve.votes import kto_rows_from_votes
     except ImportError as exc:
         raise ChatLikeMeError(f"reading arena votes needs the serving package (serve.votes): {exc}") from None
-    rows = [
-        msgspec.structs.replace(row, strategy="arena_votes")
-        for row in kto_rows_from_votes(ctx.votes_db, since=ctx.votes_since)
-    ]
+    rows = kto_rows_from_votes(ctx.votes_db, since=ctx.votes_since)
+    return [msgspec.structs.replace(row, strategy="arena_votes") for row in rows]
+
+
+@register("arena_votes", requires="votes", splits=("train",), human=True, check=read_votes)
+def build(slots: list[Slot], ctx: StrategyContext) -> list[KtoRow]:
+    rows = read_votes(ctx)
     desirable = [row for row in rows if row.label]
     undesirable = [row for row in rows if not row.label]
     ctx.rng.shuffle(undesirable)

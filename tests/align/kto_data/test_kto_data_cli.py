@@ -12,7 +12,7 @@ import yaml
 from kto_samples import write_sft_dir
 
 from core.io import read_jsonl
-from core.schema import KtoRow
+from core.schema import ChatMessage, KtoRow
 from tests.conftest import run_cli
 
 MODEL_STRATEGIES = {
@@ -33,10 +33,12 @@ def write_config(path: Path, data: dict) -> Path:
 
 def assert_one_line_error(result, *fragments: str) -> None:
     assert result.returncode == 2, result.stderr
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("chatlikeme: error:"), result.stderr
+    assert "Traceback" not in result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.startswith("chatlikeme: error:")]
+    # Progress lines may come first; the error is the one last line.
+    assert len(errors) == 1 and result.stderr.strip().endswith(errors[0]), result.stderr
     for fragment in fragments:
-        assert fragment in lines[0]
+        assert fragment in errors[0]
 
 
 def test_model_strategies_end_to_end(
@@ -114,3 +116,56 @@ def test_votes_db_of_the_wrong_schema(tmp_path: Path, sft_dir: Path) -> None:
         connection.execute("CREATE TABLE recipes (name TEXT, minutes INTEGER)")
     result = run_cli("kto-data", "--sft", sft_dir, "--out", tmp_path / "kto", "--votes", db)
     assert_one_line_error(result, str(db))
+
+
+def test_arena_votes_become_train_rows(tmp_path: Path, sft_dir: Path) -> None:
+    votes_module = pytest.importorskip("serve.votes", reason="the arena's votes store is not merged yet")
+    system = ChatMessage("system", "You are Pasquale, chatting with Lorenzo. Respond naturally.")
+
+    def conversation(question: str, reply: str) -> list[ChatMessage]:
+        return [system, ChatMessage("user", question), ChatMessage("assistant", reply)]
+
+    formal = "La ringrazio per la domanda, le farò sapere al più presto la mia disponibilità."
+    battles = [
+        ("a", conversation("stasera?", "daje ci sto 🔥"), conversation("stasera?", formal)),
+        (
+            "b",
+            conversation("pizza?", "Certamente, una pizza sarebbe un'ottima idea."),
+            conversation("pizza?", "sìì"),
+        ),
+        (
+            "both_bad",
+            conversation("calcetto?", "As an AI I cannot play."),
+            conversation("calcetto?", "Non so."),
+        ),
+        ("tie", conversation("cinema?", "boh"), conversation("cinema?", "forse")),
+    ]
+    store = votes_module.VoteStore(tmp_path / "votes.sqlite")
+    common = {"session_id": "s", "run_id": "r1", "model_a": "sft", "version_a": "1"}
+    for i, (outcome, a, b) in enumerate(battles):
+        battle = {"mode": "anonymous", "model_b": "kto", "version_b": "1", "conversation_b": b}
+        store.add(
+            votes_module.Vote(vote_id=f"round-{i}", outcome=outcome, conversation_a=a, **common, **battle)
+        )
+    thumb = conversation("domani?", "I would be delighted to.")
+    store.add(votes_module.Vote(vote_id="t", mode="single", outcome="down", conversation_a=thumb, **common))
+    config = write_config(tmp_path / "kto.yaml", {"strategies": {"arena_votes": 0.5, "corruption": 0.5}})
+    out = tmp_path / "kto"
+    result = run_cli(
+        "kto-data", "--sft", sft_dir, "--out", out, "--config", config, "--votes", tmp_path / "votes.sqlite"
+    )
+    assert result.returncode == 0, result.stderr
+
+    train = [r for r in read_jsonl(out / "train.jsonl", KtoRow) if r.strategy == "arena_votes"]
+    labels = {r.completion[0].content: r.label for r in train}
+    assert labels == {
+        "daje ci sto 🔥": True,
+        formal: False,
+        "Certamente, una pizza sarebbe un'ottima idea.": False,
+        "sìì": True,
+        "As an AI I cannot play.": False,
+        "Non so.": False,
+        "I would be delighted to.": False,
+    }  # a tie says nothing about the persona: no rows
+    assert all(r.prompt[0] == system and r.prompt[-1].role == "user" for r in train)
+    assert not [r for r in read_jsonl(out / "eval.jsonl", KtoRow) if r.strategy == "arena_votes"]
