@@ -213,3 +213,10 @@ def test_persona_like_negatives_are_dropped(tmp_path: Path, sft_dir: Path) -> No
         dropped = report["strategies"]["corruption"]["train"]["dropped"]
         assert ("judged persona-like" in dropped) == (limit is not None)
     assert counts[0.5] < counts[None]
+
+
+@pytest.mark.parametrize("preset", ["cpu-demo", "gpu"])
+def test_presets_load(preset: str) -> None:
+    config = KTODataConfig.load(preset)
+    assert abs(sum(config.strategies.values()) - 1) < 0.01
+    assert config.weight_ratio_range[0] == 1.0
