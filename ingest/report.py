@@ -1,0 +1,233 @@
+"""The ingest report: what came in, what was kept and dropped (by reason), what the samples look like."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from core.report import md_table, new_figure, save_figure, write_report
+from ingest.config import IngestConfig
+from ingest.conversations import Kept
+from ingest.persona import Persona
+from ingest.samples import Sample
+
+
+@dataclass
+class IngestStats:
+    exports: list[str]
+    persona: Persona
+    persona_prompt_name: str
+    messages: pa.Table  # every message read (MESSAGES_SCHEMA)
+    kept: Kept
+    dropped: Counter[str]  # messages, by reason
+    rules: Counter[str]  # content rules, turns, windows, split
+    pii: dict[str, int] | None  # masks applied by category; None when masking is off
+    train: list[Sample]
+    evaluation: list[Sample]
+    seconds: float
+
+
+def write_ingest_report(out_dir: Path, stats: IngestStats, config: IngestConfig) -> None:
+    data = _report_data(stats, config)
+    plots = _plots(out_dir, stats, data)
+    write_report(out_dir, {**data, "plots": plots}, _markdown(data, plots))
+
+
+def _report_data(stats: IngestStats, config: IngestConfig) -> dict[str, Any]:
+    kept = stats.kept.table
+    persona_kept = int(pc.sum(kept["is_persona"]).as_py() or 0)
+    replies = [c for s in stats.train for c in s.reply_chars]
+    samples_per_chat: dict[str, dict[str, int]] = {}
+    for split, samples in (("train", stats.train), ("eval", stats.evaluation)):
+        for s in samples:
+            samples_per_chat.setdefault(s.chat_id, {"train": 0, "eval": 0})[split] += 1
+    return {
+        "stage": "ingest",
+        "exports": stats.exports,
+        "persona": {
+            "id": stats.persona.id,
+            "name": stats.persona.name,
+            "prompt_name": stats.persona_prompt_name,
+            "resolved_by": stats.persona.how,
+        },
+        "messages": {
+            "read": stats.messages.num_rows + stats.dropped.get(_DUPLICATE, 0),
+            "kept": kept.num_rows,
+            "dropped": sum(stats.dropped.values()),
+            "dropped_by_reason": dict(stats.dropped.most_common()),
+            "persona_share_of_kept": round(persona_kept / max(1, kept.num_rows), 4),
+        },
+        "chats": _chat_rows(stats),
+        "rules": dict(stats.rules),
+        "pii_masked": stats.pii,
+        "samples": {
+            "train": len(stats.train),
+            "eval": len(stats.evaluation),
+            "per_chat": samples_per_chat,
+            "assistant_turns_train": len(replies),
+            "reply_chars_median": float(np.median(replies)) if replies else 0.0,
+            "reply_chars_mean": round(float(np.mean(replies)), 1) if replies else 0.0,
+        },
+        "messages_per_month": _per_month(stats.messages),
+        "config": config.to_dict(),
+        "seconds": round(stats.seconds, 2),
+    }
+
+
+_DUPLICATE = "duplicate (same message in several exports or chats)"
+
+
+def _chat_rows(stats: IngestStats) -> list[dict[str, Any]]:
+    messages, kept = stats.messages, stats.kept.table
+    total = _counts_by_chat(messages)
+    persona = _counts_by_chat(messages.filter(messages["is_persona"]))
+    used = _counts_by_chat(kept)
+    names = {}
+    for row in (
+        messages.select(["chat_id", "chat_type", "chat_name"])
+        .group_by(["chat_id", "chat_type", "chat_name"], use_threads=False)
+        .aggregate([])
+        .to_pylist()
+    ):
+        names[row["chat_id"]] = (row["chat_type"], row["chat_name"])
+    return [
+        {
+            "chat_id": chat_id,
+            "type": names[chat_id][0],
+            "name": names[chat_id][1],
+            "messages": n,
+            "persona_messages": persona.get(chat_id, 0),
+            "kept": used.get(chat_id, 0),
+        }
+        for chat_id, n in sorted(total.items(), key=lambda item: -item[1])
+    ]
+
+
+def _counts_by_chat(table: pa.Table) -> dict[str, int]:
+    if table.num_rows == 0:
+        return {}
+    grouped = table.group_by("chat_id", use_threads=False).aggregate([("chat_id", "count")])
+    return dict(zip(grouped["chat_id"].to_pylist(), grouped["chat_id_count"].to_pylist(), strict=True))
+
+
+def _per_month(messages: pa.Table) -> dict[str, dict[str, int]]:
+    month = pc.strftime(messages["timestamp"], "%Y-%m")
+    table = pa.table({"month": month, "persona": messages["is_persona"]})
+    grouped = table.group_by(["month", "persona"], use_threads=False).aggregate([("month", "count")])
+    out: dict[str, dict[str, int]] = {}
+    for row in grouped.to_pylist():
+        out.setdefault(row["month"], {"persona": 0, "others": 0})[
+            "persona" if row["persona"] else "others"
+        ] += row["month_count"]
+    return dict(sorted(out.items()))
+
+
+def _plots(out_dir: Path, stats: IngestStats, data: dict[str, Any]) -> dict[str, str]:
+    plots = {}
+
+    fig, ax = new_figure()
+    reasons = {"kept": data["messages"]["kept"], **data["messages"]["dropped_by_reason"]}
+    labels = list(reasons)[::-1]
+    ax.barh(
+        labels,
+        [reasons[k] for k in labels],
+        color=["tab:green" if k == "kept" else "tab:red" for k in labels],
+    )
+    ax.set_xlabel("messages")
+    ax.set_title("Messages kept and dropped, by reason")
+    plots["kept_dropped"] = save_figure(fig, out_dir / "kept_dropped.png").name
+
+    fig, ax = new_figure()
+    replies = [c for s in stats.train for c in s.reply_chars]
+    if replies:
+        ax.hist(replies, bins=np.unique(np.geomspace(1, max(replies) + 1, 40).astype(int)), color="tab:blue")
+        ax.set_xscale("log")
+    ax.set_xlabel("characters per persona reply (train)")
+    ax.set_ylabel("replies")
+    ax.set_title("Reply length")
+    plots["reply_length"] = save_figure(fig, out_dir / "reply_length.png").name
+
+    fig, ax = new_figure()
+    months = data["messages_per_month"]
+    keys = list(months)
+    persona = [months[m]["persona"] for m in keys]
+    others = [months[m]["others"] for m in keys]
+    ax.bar(keys, others, label="others", color="tab:gray")
+    ax.bar(keys, persona, bottom=others, label="persona", color="tab:orange")
+    ax.set_ylabel("messages")
+    ax.set_title("Messages per month")
+    ax.legend()
+    step = max(1, len(keys) // 12)
+    ax.set_xticks(
+        range(0, len(keys), step), [keys[i] for i in range(0, len(keys), step)], rotation=45, ha="right"
+    )
+    plots["messages_per_month"] = save_figure(fig, out_dir / "messages_per_month.png").name
+    return plots
+
+
+def _markdown(data: dict[str, Any], plots: dict[str, str]) -> str:
+    m, s, p = data["messages"], data["samples"], data["persona"]
+    lines = [
+        "# Ingest report",
+        "",
+        f"Exports: {', '.join(data['exports'])}  ",
+        f"Persona: **{p['name']}** (`{p['id']}`, {p['resolved_by']}); "
+        f'called "{p["prompt_name"]}" in prompts.',
+        "",
+        "## Messages",
+        "",
+        md_table(
+            ["read", "kept", "dropped", "persona share of kept"],
+            [[m["read"], m["kept"], m["dropped"], f"{m['persona_share_of_kept']:.1%}"]],
+        ),
+        "",
+        "Dropped, by reason:",
+        "",
+        md_table(["reason", "messages"], list(m["dropped_by_reason"].items()) or [["(none)", 0]]),
+        "",
+        f"![kept and dropped]({plots['kept_dropped']})",
+        "",
+        "## Chats",
+        "",
+        md_table(
+            ["chat", "type", "name", "messages", "persona", "kept"],
+            [
+                [c["chat_id"], c["type"], c["name"] or "", c["messages"], c["persona_messages"], c["kept"]]
+                for c in data["chats"]
+            ],
+        ),
+        "",
+        "## Content rules, turns and samples",
+        "",
+        md_table(["rule / count", "n"], list(data["rules"].items())),
+        "",
+    ]
+    if data["pii_masked"] is not None:
+        masked = list(data["pii_masked"].items()) or [["(nothing found)", 0]]
+        lines += [
+            "PII masked (mapping in `private/pii_mapping.json`, mode 0600):",
+            "",
+            md_table(["kind", "n"], masked),
+            "",
+        ]
+    else:
+        lines += ["PII masking was **off**.", ""]
+    lines += [
+        md_table(
+            ["train samples", "eval samples", "persona replies (train)", "median reply chars"],
+            [[s["train"], s["eval"], s["assistant_turns_train"], s["reply_chars_median"]]],
+        ),
+        "",
+        f"![reply length]({plots['reply_length']})",
+        "",
+        f"![messages per month]({plots['messages_per_month']})",
+        "",
+        f"Took {data['seconds']} s.",
+    ]
+    return "\n".join(lines)
