@@ -13,8 +13,6 @@ window planning walks over sessions in Python, with plain integer lists.
 
 from __future__ import annotations
 
-import bisect
-import itertools
 from collections import Counter
 from dataclasses import dataclass
 
@@ -50,29 +48,34 @@ class Kept:
 class Turns:
     """One row per turn (consecutive messages of one sender), in chat and time order."""
 
-    chat: np.ndarray  # int32 row of `Turns.chat_ids`
+    chat: np.ndarray  # int32 position in `chat_ids`
     chat_ids: list[str]
     session: np.ndarray  # int64, global session number (increasing)
     session_in_chat: np.ndarray  # int64, session number within its chat (0 = oldest)
     first_row: np.ndarray  # int64, first message (row of `Kept.table`)
-    sender_id: list[str | None]
+    sender: np.ndarray  # int32 position in `sender_ids`
+    sender_ids: list[str]
     persona: np.ndarray  # bool
-    target: np.ndarray  # bool: a persona turn made of the persona's own words, ≤ max_chars
-    content: list[str]  # messages joined by newlines (context turns cut to max_chars // 2)
-    chars: list[int]
-    start_us: np.ndarray  # int64 timestamps of the first message
+    target: np.ndarray  # bool: a persona turn made of the persona's own words, within max_chars
+    content: pa.Array  # messages joined by newlines (context turns cut to max_chars // 2)
+    chars: np.ndarray  # int64 length of `content`
+    start_us: np.ndarray  # int64 timestamp of the first message
 
     def __len__(self) -> int:
-        return len(self.content)
+        return len(self.chat)
 
 
-@dataclass(frozen=True)
-class Window:
-    """A sample: turns `start`..`end` (inclusive) of one session, ending on a persona turn."""
+@dataclass
+class Windows:
+    """Samples to build: turns `start`..`end` (inclusive) of one session, ending on a persona turn."""
 
-    start: int
-    end: int
-    quotes: tuple[int, ...] = ()  # rows of `Kept.table`: replied-to messages shown before the turns
+    start: np.ndarray  # int64 turn
+    end: np.ndarray  # int64 turn
+    in_session: np.ndarray  # int64: 0 for the first window of its session, 1 for the next, ...
+    quotes: dict[int, list[int]]  # window -> rows of `Kept.table` it replied to, shown before the turns
+
+    def __len__(self) -> int:
+        return len(self.start)
 
 
 # --- selection ----------------------------------------------------------------------------------------------
@@ -186,13 +189,13 @@ def build_turns(kept: Kept, config: IngestConfig) -> tuple[Turns, Counter[str]]:
     target = kept.target
 
     gap = np.diff(ts, prepend=ts[:1])
-    new_chat = _changes(chat)
+    new_chat = starts_of_runs(chat)
     new_session = new_chat | (gap > config.session_gap_minutes * _US_PER_MINUTE)
     new_turn = (
         new_session
-        | _changes(sender)
+        | starts_of_runs(sender)
         | (gap > config.turn_window_minutes * _US_PER_MINUTE)
-        | (persona & _changes(target))  # the persona's own words and their forwards/media never mix
+        | (persona & starts_of_runs(target))  # the persona's own words and their forwards/media never mix
     )
     session = np.cumsum(new_session) - 1
     chat_start_session = session[np.flatnonzero(new_chat)][np.cumsum(new_chat) - 1]
@@ -210,7 +213,8 @@ def build_turns(kept: Kept, config: IngestConfig) -> tuple[Turns, Counter[str]]:
         session=session[starts],
         session_in_chat=(session - chat_start_session)[starts],
         first_row=starts,
-        sender_id=pc.take(senders.dictionary, pa.array(sender[starts])).to_pylist() if n else [],
+        sender=sender[starts].astype(np.int32),
+        sender_ids=senders.dictionary.to_pylist(),
         persona=persona[starts],
         target=target_turn,
         content=content,
@@ -223,8 +227,8 @@ def build_turns(kept: Kept, config: IngestConfig) -> tuple[Turns, Counter[str]]:
     return turns, counts
 
 
-def _changes(values: np.ndarray) -> np.ndarray:
-    """True where a value differs from the previous one (and at the first position)."""
+def starts_of_runs(values: np.ndarray) -> np.ndarray:
+    """True where a value differs from the previous one (and at the first position): run starts."""
     out = np.ones(len(values), bool)
     out[1:] = values[1:] != values[:-1]
     return out
@@ -232,7 +236,7 @@ def _changes(values: np.ndarray) -> np.ndarray:
 
 def _fit_turns(
     joined: pa.Array, target: np.ndarray, max_chars: int
-) -> tuple[list[str], list[int], np.ndarray, Counter[str]]:
+) -> tuple[pa.Array, np.ndarray, np.ndarray, Counter[str]]:
     """Persona turns over max_chars are no target; context turns over max_chars // 2 keep their end."""
     counts: Counter[str] = Counter()
     length = pc.utf8_length(joined).to_numpy(zero_copy_only=False)
@@ -247,92 +251,124 @@ def _fit_turns(
         tail = pc.utf8_slice_codeunits(joined, start=-(limit - 1))
         joined = pc.if_else(pa.array(cut), pc.binary_join_element_wise("…", tail, ""), joined)
         length = np.where(cut, limit, length)
-    return joined.to_pylist(), length.tolist(), target, counts
+    return joined, length.astype(np.int64), target, counts
 
 
 # --- windows ------------------------------------------------------------------------------------------------
 
 
-def plan_windows(turns: Turns, kept: Kept, config: IngestConfig) -> tuple[list[Window], Counter[str]]:
-    """Sample windows: every persona target turn ends a window or sits inside one, within the limits."""
+def plan_windows(turns: Turns, kept: Kept, config: IngestConfig) -> tuple[Windows, Counter[str]]:
+    """Sample windows: every persona target turn ends a window or sits inside one, within the limits.
+
+    A session that fits the limits is one window (all of it up to its last persona reply): the common case,
+    computed for all sessions at once. Longer sessions become sliding windows: each starts as early as the
+    limits allow before the first reply it has to cover and extends over as many later replies as fit.
+    """
     counts: Counter[str] = Counter()
-    windows: list[Window] = []
-    if len(turns) == 0:
-        return windows, counts
-    quote_turn, quote_row = _reply_quotes(turns, kept) if config.reply_context else (None, None)
-    assistant = turns.target.tolist()
-    cum_chars = np.concatenate([[0], np.cumsum(turns.chars)]).tolist()
-    cum_assistant = np.concatenate([[0], np.cumsum(turns.target)]).tolist()
-    session_starts = [*np.flatnonzero(_changes(turns.session)).tolist(), len(turns)]
-    targets = np.flatnonzero(turns.target).tolist()
-    max_turns, max_chars = config.max_turns, config.max_chars
-    for a, b in itertools.pairwise(session_starts):
-        session_targets = targets[bisect.bisect_left(targets, a) : bisect.bisect_left(targets, b)]
-        if not session_targets:
-            counts["sessions without a persona reply"] += 1
-            continue
-        i = 0
-        while i < len(session_targets):
-            end = session_targets[i]
-            start = max(a, end - max_turns + 1)
-            while cum_chars[end + 1] - cum_chars[start] > max_chars:
-                start += 1
-            j = i
-            while j + 1 < len(session_targets):
-                nxt = session_targets[j + 1]
-                if nxt - start + 1 > max_turns or cum_chars[nxt + 1] - cum_chars[start] > max_chars:
-                    break
-                j += 1
-            end = session_targets[j]
-            covered = j - i + 1
-            i = j + 1
-            if cum_assistant[end + 1] - cum_assistant[start] == end - start + 1:
-                counts["persona turns with no contact turn before them"] += covered
-                continue
-            quotes = ()
-            if quote_turn is not None:
-                quotes = tuple(
-                    quote_row[t] for t in range(start, end + 1) if assistant[t] and 0 <= quote_turn[t] < start
-                )
-            windows.append(Window(start, end, tuple(dict.fromkeys(quotes))[-2:]))
-            counts["reply contexts added"] += len(windows[-1].quotes)
-    counts["windows"] = len(windows)
-    counts["sessions split into several windows"] = _sessions_split(windows, turns)
-    return windows, +counts
+    n = len(turns)
+    if n == 0:
+        empty = np.zeros(0, np.int64)
+        return Windows(empty, empty, empty, {}), counts
+    cum_chars = np.concatenate([[0], np.cumsum(turns.chars)])
+    cum_assistant = np.concatenate([[0], np.cumsum(turns.target)])
+    session_start = np.flatnonzero(starts_of_runs(turns.session))
+    session_end = np.append(session_start[1:], n)  # exclusive
+    last_target = np.maximum.reduceat(np.where(turns.target, np.arange(n), -1), session_start)
+    has_target = last_target >= 0
+    counts["sessions without a persona reply"] = int((~has_target).sum())
+    fits = has_target & (last_target - session_start + 1 <= config.max_turns)
+    fits &= cum_chars[last_target + 1] - cum_chars[session_start] <= config.max_chars
+    starts, ends = [session_start[fits]], [last_target[fits]]
+    for a, b in zip(
+        session_start[has_target & ~fits].tolist(), session_end[has_target & ~fits].tolist(), strict=True
+    ):
+        more_starts, more_ends = _slide(
+            turns.target[a:b], turns.chars[a:b], config.max_turns, config.max_chars
+        )
+        starts.append(more_starts + a)
+        ends.append(more_ends + a)
+    start, end = np.concatenate(starts), np.concatenate(ends)
+    order = np.argsort(start, kind="stable")
+    start, end = start[order], end[order]
+    no_contact = cum_assistant[end + 1] - cum_assistant[start] == end - start + 1
+    if no_contact.any():
+        counts["persona turns with no contact turn before them"] = int(
+            (cum_assistant[end + 1] - cum_assistant[start])[no_contact].sum()
+        )
+        start, end = start[~no_contact], end[~no_contact]
+    quotes = _window_quotes(turns, kept, start, end) if config.reply_context else {}
+    counts["reply contexts added"] = sum(len(q) for q in quotes.values())
+    counts["windows"] = len(start)
+    first = starts_of_runs(turns.session[start])
+    index = np.arange(len(start))
+    in_session = index - np.maximum.accumulate(np.where(first, index, 0))
+    counts["sessions split into several windows"] = int((in_session == 1).sum())
+    return Windows(start, end, in_session, quotes), +counts
 
 
-def _sessions_split(windows: list[Window], turns: Turns) -> int:
-    sessions = Counter(int(turns.session[w.end]) for w in windows)
-    return sum(1 for c in sessions.values() if c > 1)
+def _slide(
+    target: np.ndarray, chars: np.ndarray, max_turns: int, max_chars: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Windows over one long session (turn positions relative to the session)."""
+    cum = [0, *np.cumsum(chars).tolist()]
+    targets = np.flatnonzero(target).tolist()
+    starts, ends = [], []
+    i = 0
+    while i < len(targets):
+        end = targets[i]
+        start = max(0, end - max_turns + 1)
+        while cum[end + 1] - cum[start] > max_chars:
+            start += 1
+        j = i
+        while j + 1 < len(targets):
+            nxt = targets[j + 1]
+            if nxt - start + 1 > max_turns or cum[nxt + 1] - cum[start] > max_chars:
+                break
+            j += 1
+        starts.append(start)
+        ends.append(targets[j])
+        i = j + 1
+    return np.array(starts, np.int64), np.array(ends, np.int64)
 
 
-def _reply_quotes(turns: Turns, kept: Kept) -> tuple[list[int], list[int]]:
+def _window_quotes(turns: Turns, kept: Kept, start: np.ndarray, end: np.ndarray) -> dict[int, list[int]]:
+    """Per window, the messages its persona replies answered that lie before the window (at most 2)."""
+    quote_turn, quote_row = _reply_targets(turns, kept)
+    quotes: dict[int, list[int]] = {}
+    for turn in np.flatnonzero((quote_turn >= 0) & turns.target).tolist():
+        # the windows holding this turn: same session, starting at or before it, ending at or after it
+        for w in range(int(np.searchsorted(start, turn, side="right")) - 1, -1, -1):
+            if turns.session[start[w]] != turns.session[turn]:
+                break
+            if turn <= end[w] and quote_turn[turn] < start[w]:
+                rows = quotes.setdefault(w, [])
+                if quote_row[turn] not in rows and len(rows) < 2:
+                    rows.append(int(quote_row[turn]))
+    return quotes
+
+
+def _reply_targets(turns: Turns, kept: Kept) -> tuple[np.ndarray, np.ndarray]:
     """Per turn: the earliest turn one of its messages replies to (or -1), and that message's row."""
     table = kept.table
     n = table.num_rows
-    chat = turns.chat.repeat(np.diff(np.append(turns.first_row, n)))
-    message_id = _col(table, "message_id").to_numpy(zero_copy_only=False)
-    reply_to = _col(table, "reply_to")
-    has_reply = pc.is_valid(reply_to).to_numpy(zero_copy_only=False)
     quote_turn = np.full(len(turns), -1, np.int64)
     quote_row = np.full(len(turns), -1, np.int64)
-    rows = np.flatnonzero(has_reply)
-    if len(rows):
-        # (chat, message id) -> row, by binary search over the sorted keys of every kept message.
-        keys = chat.astype(np.int64) * (1 << 42) + message_id + (1 << 41)
-        order = np.argsort(keys, kind="stable")
-        wanted = (
-            chat[rows].astype(np.int64) * (1 << 42) + pc.take(reply_to, pa.array(rows)).to_numpy() + (1 << 41)
-        )
-        pos = np.searchsorted(keys, wanted, sorter=order).clip(max=n - 1)
-        found = keys[order[pos]] == wanted
-        replied_row = order[pos][found]
-        replying_row = rows[found]
-        turn_of_row = np.searchsorted(turns.first_row, np.arange(n), side="right") - 1
-        replied_turn = turn_of_row[replied_row]
-        replying_turn = turn_of_row[replying_row]
-        # keep, per replying turn, the earliest replied-to turn (processing in reverse order of turn index)
-        order_by_turn = np.lexsort((-replied_turn, replying_turn))
-        quote_turn[replying_turn[order_by_turn]] = replied_turn[order_by_turn]
-        quote_row[replying_turn[order_by_turn]] = replied_row[order_by_turn]
-    return quote_turn.tolist(), quote_row.tolist()
+    reply_to = _col(table, "reply_to")
+    rows = np.flatnonzero(pc.is_valid(reply_to).to_numpy(zero_copy_only=False))
+    if len(rows) == 0:
+        return quote_turn, quote_row
+    # (chat, message id) -> row, by binary search over the sorted keys of every kept message
+    chat = turns.chat.repeat(np.diff(np.append(turns.first_row, n))).astype(np.int64)
+    keys = (chat << 42) + _col(table, "message_id").to_numpy(zero_copy_only=False) + (1 << 41)
+    order = np.argsort(keys, kind="stable")
+    wanted = (chat[rows] << 42) + pc.take(reply_to, pa.array(rows)).to_numpy(zero_copy_only=False) + (1 << 41)
+    pos = np.searchsorted(keys, wanted, sorter=order).clip(max=n - 1)
+    found = keys[order[pos]] == wanted
+    replied_row, replying_row = order[pos][found], rows[found]
+    turn_of_row = np.searchsorted(turns.first_row, np.arange(n), side="right") - 1
+    replied_turn, replying_turn = turn_of_row[replied_row], turn_of_row[replying_row]
+    # per replying turn keep the earliest replied-to turn: assign in decreasing order, the last write wins
+    order_by_turn = np.lexsort((-replied_turn, replying_turn))
+    quote_turn[replying_turn[order_by_turn]] = replied_turn[order_by_turn]
+    quote_row[replying_turn[order_by_turn]] = replied_row[order_by_turn]
+    return quote_turn, quote_row

@@ -17,22 +17,22 @@ from __future__ import annotations
 
 import time
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-import msgspec
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from core.errors import ChatLikeMeError
-from core.io import atomic_dir, write_jsonl
+from core.io import atomic_dir
 from core.schema import MESSAGES_SCHEMA
 from ingest.config import IngestConfig
-from ingest.conversations import build_turns, plan_windows, render_content, select_messages
+from ingest.conversations import Turns, Windows, build_turns, plan_windows, render_content, select_messages
 from ingest.persona import Persona, resolve_persona
 from ingest.pii import PiiMasker, first_name, name_tokens
-from ingest.samples import Namer, render_samples, split_samples
+from ingest.samples import Deduplicator, Namer, SampleBuilder, reply_lengths, split_sessions, write_samples
 from ingest.telegram_export import GROUP_TYPES, PERSONAL_TYPES, Export, gc_paused, read_export
 
 __all__ = ["ChatListing", "IngestConfig", "ingest", "list_chats", "read_messages"]
@@ -40,14 +40,18 @@ __all__ = ["ChatListing", "IngestConfig", "ingest", "list_chats", "read_messages
 
 def ingest(exports: list[Path], out_dir: Path, config: IngestConfig) -> Path:
     """Run the whole ingest stage; returns `out_dir`. Bad input raises `ChatLikeMeError` (nothing written)."""
-    started = time.perf_counter()
     if not exports:
         raise ChatLikeMeError("no export given")
-    with gc_paused():
+    clock = Stopwatch()
+    where = ", ".join(str(p) for p in exports)
+    # The parquet file is written by a thread while the conversations are built (Arrow works without the GIL).
+    with gc_paused(), atomic_dir(out_dir) as tmp, ThreadPoolExecutor(1) as background:
         parsed, messages, merge_counts = read_messages(exports, config.timezone)
-        where = ", ".join(str(p) for p in exports)
         persona = resolve_persona(parsed, messages, config.persona)
         messages = _with_persona(messages, persona)
+        parquet = background.submit(_write_messages, messages, tmp / "messages.parquet")
+        clock.lap("read")
+
         selected, dropped = select_messages(messages, config)
         if selected.num_rows == 0:
             raise ChatLikeMeError(f"{where}: no usable message left after the filters ({_summary(dropped)})")
@@ -56,41 +60,59 @@ def ingest(exports: list[Path], out_dir: Path, config: IngestConfig) -> Path:
         if config.mask_pii:
             masker = PiiMasker(_third_party_names(parsed, messages, persona, config), config.pii_keep_words)
             kept.content = masker.mask_array(kept.content)
+        clock.lap("select and mask")
+
         turns, turn_counts = build_turns(kept, config)
         windows, window_counts = plan_windows(turns, kept, config)
         persona_name = config.persona_name or first_name(persona.name) or "the user"
-        namer = Namer(config, persona_name, masker)
-        samples = render_samples(turns, kept, windows, persona.id, namer)
-        train, evaluation, split_counts = split_samples(samples, config.eval_fraction)
-        if not train:
+        builder = SampleBuilder(turns, kept, windows, persona.id, Namer(config, persona_name, masker))
+        train_windows, eval_windows = split_sessions(turns, windows, config.eval_fraction)
+        dedup = Deduplicator()
+        train = write_samples(tmp / "sft" / "train.jsonl", builder, train_windows, dedup)
+        evaluation = write_samples(tmp / "sft" / "eval.jsonl", builder, eval_windows, dedup)
+        if len(train) == 0:
             raise ChatLikeMeError(
                 f"{where}: no training sample could be built (persona {persona.id} never answers a contact "
                 f"in the selected chats; {_summary(dropped)})"
             )
-        with atomic_dir(out_dir) as tmp:
-            _write_messages(messages, tmp / "messages.parquet")
-            write_jsonl(tmp / "sft" / "train.jsonl", (msgspec.Raw(s.line) for s in train))
-            write_jsonl(tmp / "sft" / "eval.jsonl", (msgspec.Raw(s.line) for s in evaluation))
-            if masker is not None:
-                masker.write_mapping(tmp / "private" / "pii_mapping.json")
-            config.save_yaml(tmp / "config.yaml")
-            from ingest.report import IngestStats, write_ingest_report  # matplotlib: only now
+        if dedup.duplicates:
+            window_counts["duplicate samples removed"] = dedup.duplicates
+        if masker is not None:
+            masker.write_mapping(tmp / "private" / "pii_mapping.json")
+        config.save_yaml(tmp / "config.yaml")
+        parquet.result()
+        clock.lap("samples")
 
-            stats = IngestStats(
-                exports=[str(p) for p in exports],
-                persona=persona,
-                persona_prompt_name=persona_name,
-                messages=messages,
-                kept=kept,
-                dropped=dropped + merge_counts,
-                rules=kept.rules + turn_counts + window_counts + split_counts,
-                pii=dict(masker.counts) if masker else None,
-                train=train,
-                evaluation=evaluation,
-                seconds=time.perf_counter() - started,
-            )
-            write_ingest_report(tmp, stats, config)
+        from ingest.report import IngestStats, write_ingest_report  # matplotlib: only now
+
+        stats = IngestStats(
+            exports=[str(p) for p in exports],
+            persona=persona,
+            persona_prompt_name=persona_name,
+            messages=messages,
+            kept=kept,
+            dropped=dropped + merge_counts,
+            rules=kept.rules + turn_counts + window_counts,
+            pii=dict(masker.counts) if masker else None,
+            train_replies=reply_lengths(windows, train, turns),
+            samples_per_chat=_samples_per_chat(turns, windows, train, evaluation),
+            seconds=clock.seconds,
+        )
+        write_ingest_report(tmp, stats, config)
     return out_dir
+
+
+class Stopwatch:
+    """Seconds spent per step, for the report."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+        self._last = time.perf_counter()
+
+    def lap(self, step: str) -> None:
+        now = time.perf_counter()
+        self.seconds[step] = round(now - self._last, 3)
+        self._last = now
 
 
 def read_messages(exports: list[Path], timezone: str = "UTC") -> tuple[list[Export], pa.Table, Counter[str]]:
@@ -112,25 +134,34 @@ def merge_exports(exports: list[Export]) -> tuple[pa.Table, Counter[str]]:
     """One table for all exports: a message present twice (same chat and id) is kept once, from the newest
     export; rows sorted by chat, then time. Each chat takes its name from the newest export."""
     newest_first = sorted(exports, key=_newest_message)  # oldest export first, newest last
-    table = pa.concat_tables([e.messages for e in newest_first]).combine_chunks()
+    table = pa.concat_tables([e.messages for e in newest_first])
     counts: Counter[str] = Counter()
     if table.num_rows == 0:
         return table, counts
     chats = pc.dictionary_encode(table["chat_id"]).combine_chunks()
     chat = chats.indices.to_numpy(zero_copy_only=False).astype(np.int64)
-    message_id = table["message_id"].to_numpy()
-    key = (chat << 42) + message_id + (1 << 41)
-    order = np.argsort(key, kind="stable")
-    duplicate = np.zeros(len(key), bool)
-    duplicate[order[:-1]] = key[order[1:]] == key[order[:-1]]  # an earlier copy: a later export has it too
-    if duplicate.any():
-        counts["duplicate (same message in several exports or chats)"] = int(duplicate.sum())
-        table = table.filter(pa.array(~duplicate))
-        chat = chat[~duplicate]
+    key = (chat << 42) + table["message_id"].to_numpy() + (1 << 41)
+    if not _increasing(key, strict=True):  # else (the usual single export) no message can repeat
+        order = np.argsort(key, kind="stable")
+        duplicate = np.zeros(len(key), bool)
+        duplicate[order[:-1]] = (
+            key[order[1:]] == key[order[:-1]]
+        )  # an earlier copy: a later export has it too
+        if duplicate.any():
+            counts["duplicate (same message in several exports or chats)"] = int(duplicate.sum())
+            table = table.filter(pa.array(~duplicate))
+            chat = chat[~duplicate]
     seconds = table["timestamp"].combine_chunks().cast(pa.int64()).to_numpy() // 1_000_000
-    order = np.argsort((chat << 40) + (seconds - seconds.min()), kind="stable")
-    table = table.take(pa.array(order))
-    return _newest_chat_names(table, chats.dictionary, chat[order]), counts
+    by_time = (chat << 40) + (seconds - seconds.min())
+    if not _increasing(by_time, strict=False):
+        order = np.argsort(by_time, kind="stable")
+        table, chat = table.take(pa.array(order)), chat[order]
+    return _newest_chat_names(table, chats.dictionary, chat), counts
+
+
+def _increasing(values: np.ndarray, strict: bool) -> bool:
+    steps = np.diff(values)
+    return bool((steps > 0).all() if strict else (steps >= 0).all())
 
 
 def _newest_message(export: Export) -> int:
@@ -184,6 +215,22 @@ def _third_party_names(
     own |= {t.casefold() for t in name_tokens(config.persona_name)}
     tokens = {t for name in [*sender_names, *chat_names, *contacts] for t in name_tokens(name)}
     return sorted(t for t in tokens if t.casefold() not in own)
+
+
+def _samples_per_chat(
+    turns: Turns, windows: Windows, train: np.ndarray, evaluation: np.ndarray
+) -> dict[str, dict[str, int]]:
+    n = len(turns.chat_ids)
+    chat = turns.chat[windows.start]
+    train_count, eval_count = (
+        np.bincount(chat[train], minlength=n),
+        np.bincount(chat[evaluation], minlength=n),
+    )
+    return {
+        chat_id: {"train": int(train_count[c]), "eval": int(eval_count[c])}
+        for c, chat_id in enumerate(turns.chat_ids)
+        if train_count[c] or eval_count[c]
+    }
 
 
 def _summary(counts: Counter[str]) -> str:

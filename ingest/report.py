@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,7 +16,6 @@ from core.report import md_table, new_figure, save_figure, write_report
 from ingest.config import IngestConfig
 from ingest.conversations import Kept
 from ingest.persona import Persona
-from ingest.samples import Sample
 
 
 @dataclass
@@ -28,25 +28,24 @@ class IngestStats:
     dropped: Counter[str]  # messages, by reason
     rules: Counter[str]  # content rules, turns, windows, split
     pii: dict[str, int] | None  # masks applied by category; None when masking is off
-    train: list[Sample]
-    evaluation: list[Sample]
-    seconds: float
+    train_replies: np.ndarray  # characters of each persona reply taught by the train samples
+    samples_per_chat: dict[str, dict[str, int]]  # chat id -> {"train": n, "eval": n}
+    seconds: dict[str, float]  # per step; the report adds its own
 
 
 def write_ingest_report(out_dir: Path, stats: IngestStats, config: IngestConfig) -> None:
+    started = time.perf_counter()
     data = _report_data(stats, config)
     plots = _plots(out_dir, stats, data)
+    data["seconds"] = {**stats.seconds, "report": round(time.perf_counter() - started, 3)}
     write_report(out_dir, {**data, "plots": plots}, _markdown(data, plots))
 
 
 def _report_data(stats: IngestStats, config: IngestConfig) -> dict[str, Any]:
     kept = stats.kept.table
     persona_kept = int(pc.sum(kept["is_persona"]).as_py() or 0)
-    replies = [c for s in stats.train for c in s.reply_chars]
-    samples_per_chat: dict[str, dict[str, int]] = {}
-    for split, samples in (("train", stats.train), ("eval", stats.evaluation)):
-        for s in samples:
-            samples_per_chat.setdefault(s.chat_id, {"train": 0, "eval": 0})[split] += 1
+    replies = stats.train_replies
+    per_chat = stats.samples_per_chat
     return {
         "stage": "ingest",
         "exports": stats.exports,
@@ -67,16 +66,15 @@ def _report_data(stats: IngestStats, config: IngestConfig) -> dict[str, Any]:
         "rules": dict(stats.rules),
         "pii_masked": stats.pii,
         "samples": {
-            "train": len(stats.train),
-            "eval": len(stats.evaluation),
-            "per_chat": samples_per_chat,
+            "train": sum(c["train"] for c in per_chat.values()),
+            "eval": sum(c["eval"] for c in per_chat.values()),
+            "per_chat": per_chat,
             "assistant_turns_train": len(replies),
-            "reply_chars_median": float(np.median(replies)) if replies else 0.0,
-            "reply_chars_mean": round(float(np.mean(replies)), 1) if replies else 0.0,
+            "reply_chars_median": float(np.median(replies)) if len(replies) else 0.0,
+            "reply_chars_mean": round(float(np.mean(replies)), 1) if len(replies) else 0.0,
         },
         "messages_per_month": _per_month(stats.messages),
         "config": config.to_dict(),
-        "seconds": round(stats.seconds, 2),
     }
 
 
@@ -117,14 +115,14 @@ def _counts_by_chat(table: pa.Table) -> dict[str, int]:
 
 
 def _per_month(messages: pa.Table) -> dict[str, dict[str, int]]:
-    month = pc.strftime(messages["timestamp"], "%Y-%m")
-    table = pa.table({"month": month, "persona": messages["is_persona"]})
-    grouped = table.group_by(["month", "persona"], use_threads=False).aggregate([("month", "count")])
+    months = messages["timestamp"].combine_chunks().cast(pa.int64()).to_numpy().astype("datetime64[us]")
+    month = months.astype("datetime64[M]")
+    persona = messages["is_persona"].combine_chunks().to_numpy(zero_copy_only=False)
     out: dict[str, dict[str, int]] = {}
-    for row in grouped.to_pylist():
-        out.setdefault(row["month"], {"persona": 0, "others": 0})[
-            "persona" if row["persona"] else "others"
-        ] += row["month_count"]
+    for who, mask in (("persona", persona), ("others", ~persona)):
+        values, counts = np.unique(month[mask], return_counts=True)
+        for value, count in zip(values.astype(str).tolist(), counts.tolist(), strict=True):
+            out.setdefault(value, {"persona": 0, "others": 0})[who] = count
     return dict(sorted(out.items()))
 
 
@@ -144,9 +142,13 @@ def _plots(out_dir: Path, stats: IngestStats, data: dict[str, Any]) -> dict[str,
     plots["kept_dropped"] = save_figure(fig, out_dir / "kept_dropped.png").name
 
     fig, ax = new_figure()
-    replies = [c for s in stats.train for c in s.reply_chars]
-    if replies:
-        ax.hist(replies, bins=np.unique(np.geomspace(1, max(replies) + 1, 40).astype(int)), color="tab:blue")
+    replies = stats.train_replies
+    if len(replies):
+        # binned by numpy: matplotlib's own hist is slow on hundreds of thousands of values
+        counts, edges = np.histogram(
+            replies, bins=np.unique(np.geomspace(1, replies.max() + 1, 40).astype(int))
+        )
+        ax.stairs(counts, edges, fill=True, color="tab:blue")
         ax.set_xscale("log")
     ax.set_xlabel("characters per persona reply (train)")
     ax.set_ylabel("replies")
@@ -228,6 +230,6 @@ def _markdown(data: dict[str, Any], plots: dict[str, str]) -> str:
         "",
         f"![messages per month]({plots['messages_per_month']})",
         "",
-        f"Took {data['seconds']} s.",
+        "Seconds per step: " + ", ".join(f"{step} {sec}" for step, sec in data["seconds"].items()) + ".",
     ]
     return "\n".join(lines)

@@ -47,8 +47,7 @@ NO_VALUE = msgspec.Raw(b"")
 class Message(msgspec.Struct, gc=False):
     id: int
     type: str = "message"  # "message" | "service" | "unsupported" | anything newer
-    date: str = ""  # local time, no zone: only used when `date_unixtime` is missing (old exports)
-    date_unixtime: str | int | None = None
+    date_unixtime: int | None = None  # a string of digits in the file; decoded leniently (strict=False)
     sender: str | None = msgspec.field(name="from", default=None)
     from_id: str | int | None = None
     text: Text = ""
@@ -68,6 +67,12 @@ class Message(msgspec.Struct, gc=False):
     contact_information: msgspec.Raw = NO_VALUE
     game_title: msgspec.Raw = NO_VALUE
     todo_list: msgspec.Raw = NO_VALUE
+
+
+class MessageDate(msgspec.Struct, gc=False):
+    """Old exports have no `date_unixtime`: their chats are read a second time for the local `date`."""
+
+    date: str = ""
 
 
 class RawChat(msgspec.Struct, gc=False):
@@ -110,7 +115,8 @@ class ExportFile(msgspec.Struct, gc=False):
 
 
 _EXPORT_DECODER = msgspec.json.Decoder(ExportFile)
-_MESSAGES_DECODER = msgspec.json.Decoder(list[Message])
+_MESSAGES_DECODER = msgspec.json.Decoder(list[Message], strict=False)
+_DATES_DECODER = msgspec.json.Decoder(list[MessageDate])
 
 # --- what reading an export gives ------------------------------------------------------------------------
 
@@ -295,18 +301,24 @@ def _decode_chat(path: Path, chat: RawChat, key: str, timezone: str) -> pa.Table
     except (msgspec.ValidationError, msgspec.DecodeError) as exc:
         raise input_error(path, f"chat {chat.name or key!r}: unexpected message data: {exc}") from None
     try:
-        return _columns(messages, key, chat.type, chat.name, timezone)
+        return _columns(messages, key, chat.type, chat.name, lambda: _local_dates(chat.messages, timezone))
     except ChatLikeMeError as exc:
         raise input_error(path, f"chat {chat.name or key!r}: {exc}") from None
 
 
-def _columns(messages: list[Message], key: str, chat_type: str, name: str | None, timezone: str) -> pa.Table:
-    """One chat's messages as Arrow columns (list comprehensions per field: no per-message dicts)."""
+def _columns(
+    messages: list[Message], key: str, chat_type: str, name: str | None, local_dates: Callable[[], pa.Array]
+) -> pa.Table:
+    """One chat's messages as Arrow columns: one list comprehension per field, no per-message dicts."""
     n = len(messages)
-    types = pa.array([m.type for m in messages], pa.string())
-    senders = [m.sender for m in messages]
+    texts = pa.array(
+        [m.text if m.text.__class__ is str else flatten_text(m.text) for m in messages],  # type: ignore[arg-type]
+        pa.string(),
+    )
+    kinds = _kinds(messages, texts)
     sender_ids = [m.from_id for m in messages]
-    for i in pc.indices_nonzero(pc.equal(types, "service")).to_pylist():
+    senders = [m.sender for m in messages]
+    for i in pc.indices_nonzero(pc.equal(kinds, "service")).to_pylist():
         # A service message names its sender "actor": keep it, so that calls count as someone's.
         if sender_ids[i] is None:
             sender_ids[i], senders[i] = messages[i].actor_id, messages[i].actor
@@ -314,33 +326,47 @@ def _columns(messages: list[Message], key: str, chat_type: str, name: str | None
         sender_array = pa.array(sender_ids, pa.string())
     except (pa.ArrowTypeError, pa.ArrowInvalid):  # 2019-2020 exports: bare integer user ids
         sender_array = pa.array([sender_key(s) for s in sender_ids], pa.string())
-    texts = pa.array(
-        [t if t.__class__ is str else flatten_text(t) for t in [m.text for m in messages]],  # type: ignore[arg-type]
-        pa.string(),
-    )
-    kinds = _kinds(messages, types, texts)
-    texts = _sticker_emoji(messages, kinds, texts)
-    forwarded = pc.or_(
-        pa.array([m.forwarded_from is not msgspec.UNSET for m in messages], pa.bool_()),
-        pa.array([m.saved_from is not msgspec.UNSET for m in messages], pa.bool_()),
-    )
+    unset = msgspec.UNSET
     return pa.table(
         {
             "chat_id": pa.array([key] * n, pa.string()),
             "chat_type": pa.array([chat_type] * n, pa.string()),
             "chat_name": pa.array([name] * n, pa.string()),
             "message_id": pa.array([m.id for m in messages], pa.int64()),
-            "timestamp": _timestamps(messages, timezone),
+            "timestamp": _timestamps(messages, local_dates),
             "sender_id": sender_array,
             "sender_name": pa.array(senders, pa.string()),
-            "text": texts,
+            "text": _sticker_emoji(messages, kinds, texts),
             "kind": kinds,
             "reply_to": pa.array([m.reply_to_message_id for m in messages], pa.int64()),
-            "forwarded": forwarded,
+            "forwarded": pa.array(
+                [m.forwarded_from is not unset or m.saved_from is not unset for m in messages], pa.bool_()
+            ),
             "action": pa.array([m.action for m in messages], pa.string()),
         },
         schema=TABLE_SCHEMA,
     )
+
+
+def _kinds(messages: list[Message], texts: pa.Array) -> pa.Array:
+    """text / sticker / photo / voice_message / ... / service / unsupported, one per message."""
+    kind = pa.array(
+        [
+            m.media_type or ("photo" if m.photo is not None else "file" if m.file is not None else None)
+            if m.type == "message"
+            else m.type
+            for m in messages
+        ],
+        pa.string(),
+    )
+    # Polls, locations, contacts, ... have an empty text: look for them only there.
+    rare_rows = pc.indices_nonzero(pc.and_(pc.is_null(kind), pc.equal(texts, ""))).to_pylist()
+    rare = {i: k for i in rare_rows if (k := _rare_kind(messages[i])) is not None}
+    if rare:
+        mask = np.zeros(len(messages), bool)
+        mask[list(rare)] = True
+        kind = pc.replace_with_mask(kind, pa.array(mask), pa.array(list(rare.values()), pa.string()))
+    return pc.fill_null(kind, "text")
 
 
 def _sticker_emoji(messages: list[Message], kinds: pa.Array, texts: pa.Array) -> pa.Array:
@@ -361,54 +387,24 @@ def flatten_text(text: Text) -> str:
     return "".join(part if isinstance(part, str) else part.text for part in text)
 
 
-def _timestamps(messages: list[Message], timezone: str) -> pa.Array:
-    unix = [m.date_unixtime for m in messages]
-    try:
-        seconds = pa.array(unix, pa.string())  # strings of digits, as Telegram writes them
-    except (pa.ArrowTypeError, pa.ArrowInvalid):  # numbers, as some other exporters write them
-        seconds = pa.array([None if u is None else str(u) for u in unix], pa.string())
-    exact = _seconds_to_timestamp(seconds)
-    if exact.null_count == 0:
-        return exact
-    # Old exports: only the local date. Interpret it in the configured time zone.
-    dates = pa.array([m.date for m in messages], pa.string())
+def _timestamps(messages: list[Message], local_dates: Callable[[], pa.Array]) -> pa.Array:
+    exact = pa.array([m.date_unixtime for m in messages], pa.int64())
+    exact = pc.multiply(exact, 1_000_000).cast(pa.timestamp("us", tz="UTC"))
+    return exact if exact.null_count == 0 else pc.coalesce(exact, local_dates())
+
+
+def _local_dates(raw_messages: msgspec.Raw, timezone: str) -> pa.Array:
+    """The `date` of every message (local time, no zone), interpreted in `timezone`."""
+    dates = pa.array([m.date for m in _DATES_DECODER.decode(raw_messages)], pa.string())
     local = pc.strptime(dates, "%Y-%m-%dT%H:%M:%S", "s", error_is_null=True)
-    missing = pc.and_(pc.is_null(exact), pc.is_null(local))
-    if pc.any(missing).as_py():
-        bad = dates[pc.index(missing, True).as_py()].as_py()
-        raise ChatLikeMeError(f"a message has neither date_unixtime nor a readable date ({bad!r})")
+    if local.null_count:
+        bad = dates[pc.index(pc.is_null(local), True).as_py()].as_py()
+        raise ChatLikeMeError(f"a message has no date_unixtime and an unreadable date ({bad!r})")
     try:
         zoned = pc.assume_timezone(local, timezone, ambiguous="earliest", nonexistent="earliest")
     except pa.ArrowInvalid:
         raise ChatLikeMeError(f"unknown time zone {timezone!r} (use a name like Europe/Rome)") from None
-    return pc.coalesce(exact, zoned.cast(pa.timestamp("us", tz="UTC")))
-
-
-def _seconds_to_timestamp(seconds: pa.Array) -> pa.Array:
-    try:
-        as_int = seconds.cast(pa.int64())
-    except pa.ArrowInvalid:
-        raise ChatLikeMeError("a date_unixtime is not a number") from None
-    return pc.multiply(as_int, 1_000_000).cast(pa.timestamp("us", tz="UTC"))
-
-
-def _kinds(messages: list[Message], types: pa.Array, texts: pa.Array) -> pa.Array:
-    """text / sticker / photo / voice_message / ... / service / unsupported, one per message."""
-    kind = pa.array([m.media_type for m in messages], pa.string())
-    photo = pc.is_valid(pa.array([m.photo for m in messages], pa.string()))
-    kind = pc.if_else(photo, pa.scalar("photo"), kind)
-    has_file = pc.is_valid(pa.array([m.file for m in messages], pa.string()))
-    kind = pc.if_else(pc.and_(has_file, pc.is_null(kind)), pa.scalar("file"), kind)
-    # Polls, locations, contacts, ... have an empty text: look for them only there.
-    maybe_rare = pc.and_(pc.is_null(kind), pc.equal(texts, ""))
-    rare_rows = pc.indices_nonzero(maybe_rare).to_pylist()
-    if rare_rows:
-        rare = [None] * len(messages)
-        for i in rare_rows:
-            rare[i] = _rare_kind(messages[i])
-        kind = pc.coalesce(kind, pa.array(rare, pa.string()))
-    kind = pc.if_else(pc.equal(types, "message"), kind, types)
-    return pc.coalesce(kind, pa.scalar("text"))
+    return zoned.cast(pa.timestamp("us", tz="UTC"))
 
 
 def _rare_kind(m: Message) -> str | None:
