@@ -52,3 +52,5 @@ class IngestConfig(StageConfig):
 
     timezone: str = "UTC"
     """Time zone of the local `date` in old exports that lack `date_unixtime` (e.g. "Europe/Rome")."""
+    parse_workers: int = 0
+    """Processes decoding an export: 2 (this one and a forked one), 1, or 0 = 2 for exports over 16 MB."""

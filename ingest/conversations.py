@@ -14,6 +14,7 @@ window planning walks over sessions in Python, with plain integer lists.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -121,21 +122,31 @@ def _chat_reasons(table: pa.Table, chats: pa.DictionaryArray, config: IngestConf
     ids = chats.dictionary.to_pylist()
     types = pc.take(_col(table, "chat_type"), pa.array(first)).to_pylist()
     names = pc.take(_col(table, "chat_name"), pa.array(first)).to_pylist()
-    wanted = {c.casefold() for c in config.chats}
-    unwanted = {c.casefold() for c in config.exclude_chats}
+    skip = chat_filter(config)
     masks: dict[str, np.ndarray] = {}
     for pos, (chat_id, chat_type, name) in enumerate(zip(ids, types, names, strict=True)):
+        label = skip(chat_id, chat_type, name)
+        if label is not None:
+            masks.setdefault(label, np.zeros(len(ids), bool))[pos] = True
+    return masks
+
+
+def chat_filter(config: IngestConfig) -> Callable[[str, str, str | None], str | None]:
+    """`skip(chat_id, chat_type, name)`: why a chat is not used with this config (None: it is used)."""
+    wanted = {c.casefold() for c in config.chats}
+    unwanted = {c.casefold() for c in config.exclude_chats}
+
+    def skip(chat_id: str, chat_type: str, name: str | None) -> str | None:
         keys = {chat_id.casefold(), (name or "").casefold()}
         if chat_type in GROUP_TYPES and not config.groups:
-            label = "group chat (use --groups)"
-        elif chat_type not in GROUP_TYPES and chat_type not in PERSONAL_TYPES:
-            label = CHAT_TYPE_REASONS.get(chat_type, f"{chat_type} chat")
-        elif (wanted and not keys & wanted) or keys & unwanted:
-            label = "chat not selected (--chat / --exclude-chat)"
-        else:
-            continue
-        masks.setdefault(label, np.zeros(len(ids), bool))[pos] = True
-    return masks
+            return "group chat (use --groups)"
+        if chat_type not in GROUP_TYPES and chat_type not in PERSONAL_TYPES:
+            return CHAT_TYPE_REASONS.get(chat_type, f"{chat_type} chat")
+        if (wanted and not keys & wanted) or keys & unwanted:
+            return "chat not selected (--chat / --exclude-chat)"
+        return None
+
+    return skip
 
 
 def _col(table: pa.Table, name: str) -> pa.Array:
@@ -334,16 +345,20 @@ def _slide(
 def _window_quotes(turns: Turns, kept: Kept, start: np.ndarray, end: np.ndarray) -> dict[int, list[int]]:
     """Per window, the messages its persona replies answered that lie before the window (at most 2)."""
     quote_turn, quote_row = _reply_targets(turns, kept)
+    turn = np.flatnonzero((quote_turn >= 0) & turns.target)
+    window = np.searchsorted(start, turn, side="right") - 1  # the last window starting at or before the turn
+    pairs = []
+    while len(turn):  # earlier windows of the same session may hold the turn too (sliding windows overlap)
+        inside = (window >= 0) & (turns.session[start[window]] == turns.session[turn])
+        turn, window = turn[inside], window[inside]
+        holds = (end[window] >= turn) & (quote_turn[turn] < start[window])
+        pairs += zip(window[holds].tolist(), quote_row[turn[holds]].tolist(), strict=True)
+        window = window - 1
     quotes: dict[int, list[int]] = {}
-    for turn in np.flatnonzero((quote_turn >= 0) & turns.target).tolist():
-        # the windows holding this turn: same session, starting at or before it, ending at or after it
-        for w in range(int(np.searchsorted(start, turn, side="right")) - 1, -1, -1):
-            if turns.session[start[w]] != turns.session[turn]:
-                break
-            if turn <= end[w] and quote_turn[turn] < start[w]:
-                rows = quotes.setdefault(w, [])
-                if quote_row[turn] not in rows and len(rows) < 2:
-                    rows.append(int(quote_row[turn]))
+    for w, row in sorted(pairs):
+        rows = quotes.setdefault(w, [])
+        if row not in rows and len(rows) < 2:
+            rows.append(row)
     return quotes
 
 

@@ -5,7 +5,8 @@
 
 Output directory (written atomically: it appears complete or not at all):
 
-    messages.parquet          every message of every export, normalized (core.schema.MESSAGES_SCHEMA)
+    messages.parquet          every message of the chats used, normalized (core.schema.MESSAGES_SCHEMA);
+                              chats skipped by type or selection are only counted (see the report)
     sft/train.jsonl           core.schema.SftSample per line (PII masked)
     sft/eval.jsonl            the most recent sessions of each chat
     private/pii_mapping.json  pseudonym -> original values (mode 0600; never part of the dataset)
@@ -29,11 +30,19 @@ from core.errors import ChatLikeMeError
 from core.io import atomic_dir
 from core.schema import MESSAGES_SCHEMA
 from ingest.config import IngestConfig
-from ingest.conversations import Turns, Windows, build_turns, plan_windows, render_content, select_messages
+from ingest.conversations import (
+    Turns,
+    Windows,
+    build_turns,
+    chat_filter,
+    plan_windows,
+    render_content,
+    select_messages,
+)
 from ingest.persona import Persona, resolve_persona
 from ingest.pii import PiiMasker, first_name, name_tokens
 from ingest.samples import Deduplicator, Namer, SampleBuilder, reply_lengths, split_sessions, write_samples
-from ingest.telegram_export import GROUP_TYPES, PERSONAL_TYPES, Export, gc_paused, read_export
+from ingest.telegram_export import GROUP_TYPES, PERSONAL_TYPES, Export, SkipRule, gc_paused, read_export
 
 __all__ = ["ChatListing", "IngestConfig", "ingest", "list_chats", "read_messages"]
 
@@ -46,7 +55,8 @@ def ingest(exports: list[Path], out_dir: Path, config: IngestConfig) -> Path:
     where = ", ".join(str(p) for p in exports)
     # The parquet file is written by a thread while the conversations are built (Arrow works without the GIL).
     with gc_paused(), atomic_dir(out_dir) as tmp, ThreadPoolExecutor(1) as background:
-        parsed, messages, merge_counts = read_messages(exports, config.timezone)
+        skip = chat_filter(config)
+        parsed, messages, merge_counts = read_messages(exports, config.timezone, skip, config.parse_workers)
         persona = resolve_persona(parsed, messages, config.persona)
         messages = _with_persona(messages, persona)
         parquet = background.submit(_write_messages, messages, tmp / "messages.parquet")
@@ -87,6 +97,7 @@ def ingest(exports: list[Path], out_dir: Path, config: IngestConfig) -> Path:
 
         stats = IngestStats(
             exports=[str(p) for p in exports],
+            chats=[chat for export in parsed for chat in export.chats],
             persona=persona,
             persona_prompt_name=persona_name,
             messages=messages,
@@ -115,8 +126,12 @@ class Stopwatch:
         self._last = now
 
 
-def read_messages(exports: list[Path], timezone: str = "UTC") -> tuple[list[Export], pa.Table, Counter[str]]:
-    """Parse every export (with a progress bar over their bytes) and merge them without duplicates."""
+def read_messages(
+    exports: list[Path], timezone: str = "UTC", skip: SkipRule | None = None, workers: int = 0
+) -> tuple[list[Export], pa.Table, Counter[str]]:
+    """Parse every export (with a progress bar over their bytes) and merge them without duplicates.
+
+    Chats that `skip` rules out are only counted; the returned counts include their messages by reason."""
     from tqdm import tqdm
 
     total = sum(Path(p).stat().st_size for p in exports if Path(p).is_file())
@@ -125,8 +140,12 @@ def read_messages(exports: list[Path], timezone: str = "UTC") -> tuple[list[Expo
         total=total, unit="B", unit_scale=True, desc="reading exports", disable=None, leave=False
     ) as bar:
         for path in exports:
-            parsed.append(read_export(path, timezone, progress=bar.update))
+            parsed.append(read_export(path, timezone, progress=bar.update, skip=skip, workers=workers))
     messages, counts = merge_exports(parsed)
+    for export in parsed:
+        for chat in export.chats:
+            if chat.skipped:
+                counts[chat.skipped] += chat.messages
     return parsed, messages, counts
 
 
@@ -200,20 +219,20 @@ def _write_messages(messages: pa.Table, path: Path) -> None:
 def _third_party_names(
     exports: list[Export], messages: pa.Table, persona: Persona, config: IngestConfig
 ) -> list[str]:
-    """Every name the export knows for people other than the persona: senders of personal and group chats,
-    names of personal chats, the contact list."""
+    """Every name the export knows for people other than the persona: senders of personal and group chats
+    (read or only counted), names of personal chats, the contact list."""
     people_chats = pc.is_in(messages["chat_type"], pa.array(sorted(PERSONAL_TYPES | GROUP_TYPES)))
-    others = pc.and_(
-        people_chats, pc.invert(pc.fill_null(pc.equal(messages["sender_id"], persona.id), False))
-    )
-    sender_names = pc.unique(pc.filter(messages["sender_name"], others)).to_pylist()
-    personal = pc.is_in(messages["chat_type"], pa.array(sorted(PERSONAL_TYPES)))
-    chat_names = pc.unique(pc.filter(messages["chat_name"], personal)).to_pylist()
-    contacts = [name for export in exports for name in export.contact_names]
+    others = pc.and_(people_chats, pc.invert(messages["is_persona"]))
+    names = set(pc.unique(pc.filter(messages["sender_name"], others)).to_pylist())
+    for chat in (c for e in exports for c in e.chats if c.type in PERSONAL_TYPES | GROUP_TYPES):
+        names |= chat.sender_names
+        if chat.type in PERSONAL_TYPES and chat.name:
+            names.add(chat.name)
+    names |= {name for export in exports for name in export.contact_names}
     own = {t.casefold() for t in name_tokens(persona.name)}
     own |= {t.casefold() for e in exports for t in name_tokens(e.owner_name)}
     own |= {t.casefold() for t in name_tokens(config.persona_name)}
-    tokens = {t for name in [*sender_names, *chat_names, *contacts] for t in name_tokens(name)}
+    tokens = {t for name in names if name for t in name_tokens(name)}
     return sorted(t for t in tokens if t.casefold() not in own)
 
 

@@ -27,6 +27,7 @@ from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -170,12 +171,15 @@ class PiiMasker:
     def __init__(self, names: Iterable[str] = (), keep: Iterable[str] = ()) -> None:
         kept = {k.casefold() for k in keep}
         unique = {n.casefold(): n for n in names if n and n.casefold() not in kept and len(n) >= 3}
-        self._name_keys = sorted(unique, key=len, reverse=True)  # longest first: "Francesca" before "Franc"
-        name_alt = "|".join(re.escape(n) for n in self._name_keys)
-        name_rule = rf"|(?P<name>(?<!\w)(?i:{name_alt})(?!\w))" if name_alt else ""
-        self._pattern = re.compile(f"{_EMAIL}|{_URL}|{_IBAN}|{_NUMBER}|{_USERNAME}{name_rule}")
-        prefilter = _PREFILTER + ("|" + "|".join(re.escape(n) for n in self._name_keys) if name_alt else "")
-        self._prefilter = prefilter
+        longest_first = sorted(unique, key=len, reverse=True)  # "Francesca" before "Franc"
+        name_alt = "|".join(re.escape(n) for n in longest_first)
+        name_rule = rf"(?P<name>(?<!\w)(?i:{name_alt})(?!\w))" if name_alt else ""
+        self._pattern = re.compile(
+            "|".join(filter(None, [_EMAIL, _URL, _IBAN, _NUMBER, _USERNAME, name_rule]))
+        )
+        # Texts whose only candidates are names take a much simpler pattern.
+        self._names_pattern = re.compile(name_rule) if name_rule else None
+        self._names_prefilter = name_alt or None
         self._pseudonyms: dict[tuple[str, str], str] = {}
         self._originals: dict[str, list[str]] = {}
         self._next: Counter[str] = Counter()
@@ -203,20 +207,30 @@ class PiiMasker:
         return self._pattern.sub(self._replace, text)
 
     def mask_array(self, texts: pa.Array) -> pa.Array:
-        """Mask every string of an Arrow array; only prefilter hits are handled in Python."""
+        """Mask every string of an Arrow array; only the texts a cheap RE2 pass flags go through Python."""
         if len(texts) == 0:
             return texts
-        hits = pc.match_substring_regex(texts, self._prefilter, ignore_case=True)
-        rows = pc.indices_nonzero(pc.fill_null(hits, False))
+        structured = _flags(texts, _PREFILTER)  # digits, "@", links: every rule
+        named = (
+            _flags(texts, self._names_prefilter) & ~structured
+            if self._names_prefilter
+            else structured & False
+        )
+        rows = np.flatnonzero(structured | named)
         if len(rows) == 0:
             return texts
-        before = pc.take(texts, rows).to_pylist()
-        after = [self.mask(t) if t else t for t in before]
+        before = texts.take(pa.array(rows)).to_pylist()
+        names_only, replace = named[rows].tolist(), self._replace
+        after = [
+            (self._names_pattern if only_names else self._pattern).sub(replace, text)  # type: ignore[union-attr]
+            for text, only_names in zip(before, names_only, strict=True)
+        ]
         changed = [i for i, (a, b) in enumerate(zip(before, after, strict=True)) if a != b]
         if not changed:
             return texts
-        mask = pa.array(_positions_mask(len(texts), rows.to_numpy()[changed]))
-        return pc.replace_with_mask(texts, mask, pa.array([after[i] for i in changed], pa.string()))
+        mask = np.zeros(len(texts), bool)
+        mask[rows[changed]] = True
+        return pc.replace_with_mask(texts, pa.array(mask), pa.array([after[i] for i in changed], texts.type))
 
     def mapping(self) -> dict[str, list[str]]:
         return dict(self._originals)
@@ -272,8 +286,7 @@ def _normalize(category: str, value: str) -> str:
     return value.casefold()
 
 
-def _positions_mask(n: int, positions: Iterable[int]) -> list[bool]:
-    mask = [False] * n
-    for p in positions:
-        mask[int(p)] = True
-    return mask
+def _flags(texts: pa.Array, pattern: str) -> np.ndarray:
+    """Which strings contain `pattern` (RE2, case-insensitive), as a numpy bool array."""
+    hits = pc.match_substring_regex(texts, pattern, ignore_case=True)
+    return pc.fill_null(hits, False).to_numpy(zero_copy_only=False)

@@ -16,11 +16,13 @@ from core.report import md_table, new_figure, save_figure, write_report
 from ingest.config import IngestConfig
 from ingest.conversations import Kept
 from ingest.persona import Persona
+from ingest.telegram_export import ChatInfo
 
 
 @dataclass
 class IngestStats:
     exports: list[str]
+    chats: list[ChatInfo]  # every chat of every export, as read
     persona: Persona
     persona_prompt_name: str
     messages: pa.Table  # every message read (MESSAGES_SCHEMA)
@@ -56,7 +58,7 @@ def _report_data(stats: IngestStats, config: IngestConfig) -> dict[str, Any]:
             "resolved_by": stats.persona.how,
         },
         "messages": {
-            "read": stats.messages.num_rows + stats.dropped.get(_DUPLICATE, 0),
+            "read": sum(chat.messages for chat in stats.chats),
             "kept": kept.num_rows,
             "dropped": sum(stats.dropped.values()),
             "dropped_by_reason": dict(stats.dropped.most_common()),
@@ -82,29 +84,24 @@ _DUPLICATE = "duplicate (same message in several exports or chats)"
 
 
 def _chat_rows(stats: IngestStats) -> list[dict[str, Any]]:
+    """One row per chat: messages read, the persona's, kept; why a chat was skipped."""
     messages, kept = stats.messages, stats.kept.table
     total = _counts_by_chat(messages)
     persona = _counts_by_chat(messages.filter(messages["is_persona"]))
     used = _counts_by_chat(kept)
-    names = {}
-    for row in (
-        messages.select(["chat_id", "chat_type", "chat_name"])
-        .group_by(["chat_id", "chat_type", "chat_name"], use_threads=False)
-        .aggregate([])
-        .to_pylist()
-    ):
-        names[row["chat_id"]] = (row["chat_type"], row["chat_name"])
-    return [
-        {
-            "chat_id": chat_id,
-            "type": names[chat_id][0],
-            "name": names[chat_id][1],
-            "messages": n,
-            "persona_messages": persona.get(chat_id, 0),
-            "kept": used.get(chat_id, 0),
-        }
-        for chat_id, n in sorted(total.items(), key=lambda item: -item[1])
-    ]
+    rows: dict[str, dict[str, Any]] = {}
+    for chat in stats.chats:
+        row = rows.setdefault(chat.chat_id, {"chat_id": chat.chat_id, "type": chat.type, "name": chat.name})
+        row.update(kept=used.get(chat.chat_id, 0), skipped=chat.skipped)
+        row.setdefault("messages", 0)
+        row.setdefault("persona_messages", 0)
+        if chat.skipped:  # counted while reading, never parsed
+            row["messages"] += chat.messages
+            row["persona_messages"] += chat.senders.get(stats.persona.id, 0) if chat.senders else 0
+        else:
+            row["messages"] = total.get(chat.chat_id, 0)
+            row["persona_messages"] = persona.get(chat.chat_id, 0)
+    return sorted(rows.values(), key=lambda r: -r["messages"])
 
 
 def _counts_by_chat(table: pa.Table) -> dict[str, int]:
@@ -198,9 +195,17 @@ def _markdown(data: dict[str, Any], plots: dict[str, str]) -> str:
         "## Chats",
         "",
         md_table(
-            ["chat", "type", "name", "messages", "persona", "kept"],
+            ["chat", "type", "name", "messages", "persona", "kept", "skipped"],
             [
-                [c["chat_id"], c["type"], c["name"] or "", c["messages"], c["persona_messages"], c["kept"]]
+                [
+                    c["chat_id"],
+                    c["type"],
+                    c["name"] or "",
+                    c["messages"],
+                    c["persona_messages"],
+                    c["kept"],
+                    c["skipped"] or "",
+                ]
                 for c in data["chats"]
             ],
         ),

@@ -203,19 +203,28 @@ def _meta(turns: Turns, windows: Windows, rows: np.ndarray, chat_type: list[str]
 
 # --- JSON on whole arrays -----------------------------------------------------------------------------------
 
+_NEEDS_ESCAPE = r'[\x00-\x1f"\\]'
 _RARE_CONTROL = r"[\x00-\x08\x0b\x0c\x0e-\x1f]"
 
 
 def json_string_bodies(texts: pa.Array) -> pa.Array:
     """JSON string escaping of every string (the part between the quotes), exactly as msgspec does it."""
     out = texts.cast(_STR)
-    for raw, escaped in (("\\", "\\\\"), ('"', '\\"'), ("\n", "\\n"), ("\r", "\\r"), ("\t", "\\t")):
-        out = pc.replace_substring(out, raw, escaped)
-    rare = np.flatnonzero(pc.fill_null(pc.match_substring_regex(texts, _RARE_CONTROL), False).to_numpy(False))
+    rows = _matching_rows(texts, _NEEDS_ESCAPE)
+    if len(rows) == 0:
+        return out
+    escaped = texts.take(pa.array(rows)).cast(_STR)  # only the strings that need it (a minority)
+    for raw, replacement in (("\\", "\\\\"), ('"', '\\"'), ("\n", "\\n"), ("\r", "\\r"), ("\t", "\\t")):
+        escaped = pc.replace_substring(escaped, raw, replacement)
+    rare = _matching_rows(escaped, _RARE_CONTROL)
     if len(rare):  # \b, \f and \u00XX escapes: rare enough for Python
-        fixed = [_json_body(t) for t in texts.take(pa.array(rare)).to_pylist()]
-        out = _replace_rows(out, rare, fixed)
-    return out
+        originals = texts.take(pa.array(rows[rare])).to_pylist()
+        escaped = _replace_rows(escaped, rare, [_json_body(t) for t in originals])
+    return _replace_rows(out, rows, escaped)
+
+
+def _matching_rows(texts: pa.Array, pattern: str) -> np.ndarray:
+    return np.flatnonzero(pc.fill_null(pc.match_substring_regex(texts, pattern), False).to_numpy(False))
 
 
 def _json_body(text: str) -> str:
@@ -236,7 +245,7 @@ def _ranges(values: pa.Array, start: np.ndarray, end: np.ndarray) -> pa.Array:
     return pa.LargeListArray.from_arrays(pa.array(offsets, pa.int64()), values.take(pa.array(index)))
 
 
-def _replace_rows(values: pa.Array, rows: np.ndarray, replacements: list[str]) -> pa.Array:
+def _replace_rows(values: pa.Array, rows: np.ndarray, replacements: list[str] | pa.Array) -> pa.Array:
     mask = np.zeros(len(values), bool)
     mask[rows] = True
     return pc.replace_with_mask(values, pa.array(mask), pa.array(replacements, values.type))
@@ -274,14 +283,12 @@ class Deduplicator:
         self.duplicates = 0
 
     def new(self, messages: pa.Array) -> np.ndarray:
-        keep = np.ones(len(messages), bool)
-        for i, text in enumerate(messages.cast(pa.large_binary()).to_pylist()):
-            digest = hashlib.blake2b(text, digest_size=16).digest()
-            if digest in self.seen:
-                keep[i] = False
-            else:
-                self.seen.add(digest)
-        self.duplicates += int((~keep).sum())
+        seen = self.seen
+        digests = [
+            hashlib.blake2b(m, digest_size=16).digest() for m in messages.cast(pa.large_binary()).to_pylist()
+        ]
+        keep = np.fromiter((d not in seen and not seen.add(d) for d in digests), bool, len(digests))
+        self.duplicates += len(keep) - int(keep.sum())
         return keep
 
 

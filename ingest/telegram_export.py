@@ -18,6 +18,8 @@ from __future__ import annotations
 import contextlib
 import gc
 import mmap
+import re
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +31,7 @@ import pyarrow.compute as pc
 
 from core.errors import ChatLikeMeError, input_error
 from core.schema import MESSAGES_SCHEMA
+from ingest.fork_map import can_fork, fork_map
 
 # --- the typed view of the JSON (only the fields we read) -------------------------------------------------
 
@@ -75,6 +78,13 @@ class MessageDate(msgspec.Struct, gc=False):
     date: str = ""
 
 
+class Sender(msgspec.Struct, gc=False):
+    """All that is read of the messages of a chat that is not used: who sent them (for the counts)."""
+
+    from_id: str | int | None = None
+    sender: str | None = msgspec.field(name="from", default=None)
+
+
 class RawChat(msgspec.Struct, gc=False):
     id: int | str | None = None
     name: str | None = None
@@ -117,6 +127,9 @@ class ExportFile(msgspec.Struct, gc=False):
 _EXPORT_DECODER = msgspec.json.Decoder(ExportFile)
 _MESSAGES_DECODER = msgspec.json.Decoder(list[Message], strict=False)
 _DATES_DECODER = msgspec.json.Decoder(list[MessageDate])
+_SENDERS_DECODER = msgspec.json.Decoder(list[Sender])
+_RAW_LIST_DECODER = msgspec.json.Decoder(list[msgspec.Raw])
+PARALLEL_MIN_BYTES = 16_000_000  # below this, forking a second process costs more than it saves
 
 # --- what reading an export gives ------------------------------------------------------------------------
 
@@ -159,6 +172,9 @@ class ChatInfo:
     type: str
     name: str | None
     messages: int
+    skipped: str | None = None  # why its messages were only counted, not read (see `read_export`'s `skip`)
+    senders: Counter[str] | None = None  # for a skipped chat: its messages per sender id
+    sender_names: set[str] = field(default_factory=set)  # for a skipped chat: the names its senders used
 
 
 @dataclass
@@ -187,12 +203,23 @@ def sender_key(from_id: str | int | None) -> str | None:
     return f"user{from_id}"
 
 
+SkipRule = Callable[[str, str, "str | None"], "str | None"]
+
+
 def read_export(
-    path: str | Path, timezone: str = "UTC", progress: Callable[[int], None] | None = None
+    path: str | Path,
+    timezone: str = "UTC",
+    progress: Callable[[int], None] | None = None,
+    skip: SkipRule | None = None,
+    workers: int = 0,
 ) -> Export:
     """Parse one export file. `timezone` interprets the local `date` of messages without `date_unixtime`.
 
     `progress(n_bytes)` is called as chats are decoded (for a progress bar over the file size).
+    `skip(chat_id, chat_type, name)` may return a reason not to read a chat: its messages are then only
+    counted, per sender (a fraction of the cost), and left out of `Export.messages`.
+    `workers`: 2 decodes in this process and a forked one, 1 in this process only, 0 (default) picks 2 for
+    exports over 16 MB on machines with two or more CPUs.
     """
     path = Path(path)
     try:
@@ -205,7 +232,7 @@ def read_export(
         mapped = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
     try:
         with gc_paused():
-            return _read_mapped(path, mapped, timezone, progress)
+            return _read_mapped(path, mapped, timezone, progress, skip, workers)
     finally:
         mapped.madvise(mmap.MADV_DONTNEED)
         with contextlib.suppress(
@@ -215,7 +242,12 @@ def read_export(
 
 
 def _read_mapped(
-    path: Path, data: mmap.mmap, timezone: str, progress: Callable[[int], None] | None
+    path: Path,
+    data: mmap.mmap,
+    timezone: str,
+    progress: Callable[[int], None] | None,
+    skip: SkipRule | None,
+    workers: int,
 ) -> Export:
     export = _decode(path, data)
     raw_chats = _raw_chats(path, export)
@@ -224,21 +256,110 @@ def _read_mapped(
     owner_name = " ".join(filter(None, [owner.first_name, owner.last_name])) if owner else None
     # The first pass touched every page of the file; the decoded chats only reference their slices.
     _drop_pages(data)
-    tables, chats = [], []
-    for chat in raw_chats:
-        key = chat_key(chat.id, chat.type, chat.name)
-        table = _decode_chat(path, chat, key, timezone)
-        chats.append(ChatInfo(key, chat.type, chat.name, table.num_rows))
-        tables.append(table)
-        if progress is not None:
-            progress(len(chat.messages))
-        _drop_pages(data)
-    messages = pa.concat_tables(tables) if tables else TABLE_SCHEMA.empty_table()
+    keys = [chat_key(chat.id, chat.type, chat.name) for chat in raw_chats]
+    reasons = [
+        skip(k, chat.type, chat.name) if skip else None for k, chat in zip(keys, raw_chats, strict=True)
+    ]
+    used = [i for i, reason in enumerate(reasons) if reason is None]
+    tables = _decode_chats(
+        path, [(i, raw_chats[i], keys[i]) for i in used], timezone, data, progress, workers
+    )
+    chats = []
+    for i, (chat, key, reason) in enumerate(zip(raw_chats, keys, reasons, strict=True)):
+        if reason is None:
+            chats.append(ChatInfo(key, chat.type, chat.name, tables[i].num_rows))
+        else:
+            senders, names = _count_senders(path, chat, key)
+            chats.append(ChatInfo(key, chat.type, chat.name, senders.total(), reason, senders, names))
+            if progress is not None:
+                progress(len(chat.messages))
+    messages = pa.concat_tables([tables[i] for i in used]) if used else TABLE_SCHEMA.empty_table()
     contacts = [
         " ".join(filter(None, [c.first_name, c.last_name]))
         for c in (export.contacts.contacts if export.contacts else [])
     ]
     return Export(path, owner_id, owner_name or None, chats, messages, [c for c in contacts if c])
+
+
+@dataclass
+class _Part:
+    """A chat's messages to decode: all of them, or one half of a chat too big for one process."""
+
+    index: int  # the chat's position in the export
+    chat: RawChat
+    key: str
+    raws: list[msgspec.Raw] | None = None  # a split chat's messages, each as raw JSON
+    start: int = 0
+    stop: int = 0
+
+    @property
+    def size(self) -> int:
+        if self.raws is None:
+            return len(self.chat.messages)
+        return sum(len(r) for r in self.raws[self.start : self.stop])
+
+    def messages_json(self) -> msgspec.Raw | bytes:
+        if self.raws is None:
+            return self.chat.messages
+        return b"[" + b",".join(self.raws[self.start : self.stop]) + b"]"
+
+
+def _decode_chats(
+    path: Path,
+    chats: list[tuple[int, RawChat, str]],
+    timezone: str,
+    data: mmap.mmap,
+    progress: Callable[[int], None] | None,
+    workers: int,
+) -> dict[int, pa.Table]:
+    """The message table of each chat (by its position in the export), in two processes for big exports."""
+    parts = _parts(chats, workers)
+    weights = [part.size for part in parts]
+    decode = _PartDecoder(path, timezone, data)
+    if len(parts) > 1 and _parallel(workers, sum(weights)):
+        part_tables = fork_map(decode, parts, weights, progress)
+    else:
+        part_tables = []
+        for part, weight in zip(parts, weights, strict=True):
+            part_tables.append(decode(part))
+            if progress is not None:
+                progress(weight)
+    by_chat: dict[int, list[pa.Table]] = {}
+    for part, table in zip(parts, part_tables, strict=True):
+        by_chat.setdefault(part.index, []).append(table)
+    return {index: pa.concat_tables(tables) for index, tables in by_chat.items()}
+
+
+def _parts(chats: list[tuple[int, RawChat, str]], workers: int) -> list[_Part]:
+    """One part per chat; a chat with more than half of all the bytes is cut in two (for two processes)."""
+    total = sum(len(chat.messages) for _, chat, _ in chats)
+    parts = []
+    for index, chat, key in chats:
+        if _parallel(workers, total) and 2 * len(chat.messages) > total:
+            raws = _RAW_LIST_DECODER.decode(chat.messages)
+            half = len(raws) // 2
+            parts += [_Part(index, chat, key, raws, 0, half), _Part(index, chat, key, raws, half, len(raws))]
+        else:
+            parts.append(_Part(index, chat, key))
+    return parts
+
+
+def _parallel(workers: int, total_bytes: int) -> bool:
+    if workers == 0:
+        return total_bytes >= PARALLEL_MIN_BYTES and can_fork()
+    return workers >= 2 and can_fork()
+
+
+class _PartDecoder:
+    """Decodes one `_Part` into its Arrow table (also in the forked worker: it must be picklable-free)."""
+
+    def __init__(self, path: Path, timezone: str, data: mmap.mmap) -> None:
+        self.path, self.timezone, self.data = path, timezone, data
+
+    def __call__(self, part: _Part) -> pa.Table:
+        table = _decode_chat(self.path, part.chat, part.key, self.timezone, part.messages_json(), part.start)
+        _drop_pages(self.data)
+        return table
 
 
 @contextlib.contextmanager
@@ -295,15 +416,37 @@ def _raw_chats(path: Path, export: ExportFile) -> list[RawChat]:
     ]
 
 
-def _decode_chat(path: Path, chat: RawChat, key: str, timezone: str) -> pa.Table:
+def _decode_chat(
+    path: Path, chat: RawChat, key: str, timezone: str, raw: msgspec.Raw | bytes, first: int = 0
+) -> pa.Table:
+    """`raw`: the chat's messages (a JSON array), or a slice of them starting with message number `first`."""
     try:
-        messages = _MESSAGES_DECODER.decode(chat.messages)
+        messages = _MESSAGES_DECODER.decode(raw)
     except (msgspec.ValidationError, msgspec.DecodeError) as exc:
-        raise input_error(path, f"chat {chat.name or key!r}: unexpected message data: {exc}") from None
+        problem = _relocated(str(exc), first)
+        raise input_error(path, f"chat {chat.name or key!r}: unexpected message data: {problem}") from None
     try:
-        return _columns(messages, key, chat.type, chat.name, lambda: _local_dates(chat.messages, timezone))
+        return _columns(messages, key, chat.type, chat.name, lambda: _local_dates(raw, timezone))
     except ChatLikeMeError as exc:
         raise input_error(path, f"chat {chat.name or key!r}: {exc}") from None
+
+
+def _relocated(error: str, first: int) -> str:
+    """msgspec's "... - at `$[3].id`" for a slice of messages, as a position in the chat's `messages`."""
+    problem, _, where = error.partition(" - at `")
+    if not where:
+        return error
+    where = re.sub(r"^\$\[(\d+)\]", lambda m: f"$.messages[{int(m.group(1)) + first}]", where.rstrip("`"))
+    return f"{problem} - at `{where}`"
+
+
+def _count_senders(path: Path, chat: RawChat, key: str) -> tuple[Counter[str], set[str]]:
+    try:
+        senders = _SENDERS_DECODER.decode(chat.messages)
+    except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+        raise input_error(path, f"chat {chat.name or key!r}: unexpected message data: {exc}") from None
+    counts = Counter(sender_key(s.from_id) or "(no sender)" for s in senders)
+    return counts, {s.sender for s in senders if s.sender}
 
 
 def _columns(
@@ -393,7 +536,7 @@ def _timestamps(messages: list[Message], local_dates: Callable[[], pa.Array]) ->
     return exact if exact.null_count == 0 else pc.coalesce(exact, local_dates())
 
 
-def _local_dates(raw_messages: msgspec.Raw, timezone: str) -> pa.Array:
+def _local_dates(raw_messages: msgspec.Raw | bytes, timezone: str) -> pa.Array:
     """The `date` of every message (local time, no zone), interpreted in `timezone`."""
     dates = pa.array([m.date for m in _DATES_DECODER.decode(raw_messages)], pa.string())
     local = pc.strptime(dates, "%Y-%m-%dT%H:%M:%S", "s", error_is_null=True)

@@ -10,6 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from core.errors import ChatLikeMeError
+from ingest.fork_map import balanced_halves
 from ingest.telegram_export import TextPart, chat_key, flatten_text, read_export
 from tests.ingest.telegram_builders import ME, chat, full_export, msg, write_json
 
@@ -303,3 +304,33 @@ def test_generated_json_is_really_json(tmp_path):
     # guard for the property test above: the builder writes what json.loads reads back
     path = write_json(tmp_path / "x.json", {"a": ["😂", "\u200d"]}, "\t")
     assert json.loads(path.read_text()) == {"a": ["😂", "\u200d"]}
+
+
+# --- two processes -----------------------------------------------------------------------------------------
+
+
+def test_forked_decoding_gives_the_same_table(write_export):
+    chats = [chat(2002, [msg(i, i, 2002 if i % 2 else ME, f"m{i}") for i in range(1, 400)])]
+    chats.append(chat(3003, [msg(i, i, 3003, "x") for i in range(1, 50)], name="Luca"))
+    path = write_export(full_export(chats))
+    serial = read_export(path, workers=1).messages
+    forked = read_export(path, workers=2).messages  # the big chat is cut in two, one half per process
+    assert forked.equals(serial)
+
+
+def test_forked_decoding_reports_input_errors_like_the_serial_one(write_export):
+    messages = [msg(i, i, 2002, "ok") for i in range(1, 100)]
+    messages[80]["reply_to_message_id"] = "not a number"  # in the half the child decodes
+    path = write_export(chat(2002, messages))
+    with pytest.raises(ChatLikeMeError) as serial:
+        read_export(path, workers=1)
+    with pytest.raises(ChatLikeMeError) as forked:
+        read_export(path, workers=2)
+    assert "Expected `int | null`, got `str` - at `$.messages[80].reply_to_message_id`" in str(serial.value)
+    assert str(forked.value) == str(serial.value)
+
+
+def test_balanced_halves():
+    mine, theirs = balanced_halves([10, 1, 1, 8, 1])
+    assert sorted(mine + theirs) == [0, 1, 2, 3, 4]
+    assert abs(sum([10, 1, 1, 8, 1][i] for i in mine) - sum([10, 1, 1, 8, 1][i] for i in theirs)) <= 1
