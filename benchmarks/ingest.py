@@ -21,6 +21,7 @@ import platform
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -31,20 +32,54 @@ TARGET = {"speedup": 10.0, "memory_fraction": 0.25}
 
 
 def run(command: list[str]) -> dict[str, float]:
-    """Run `command`; its wall time, CPU time (user + system) and peak RSS, from the kernel's accounting."""
+    """Run `command`: wall time, CPU time (user + system, children included) and memory.
+
+    `peak_rss_mb` is the kernel's ru_maxrss: the peak RSS of the largest single process. Ingest forks a
+    decoding worker, so `peak_tree_rss_mb` also polls the whole process tree every 10 ms and keeps the
+    highest sum (pages the two processes share are counted twice: an upper bound).
+    """
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     started = time.perf_counter()
     process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    peak_tree = [0.0]
+    watcher = threading.Thread(target=_watch_tree, args=(process.pid, peak_tree), daemon=True)
+    watcher.start()
     _, status, usage = os.wait4(process.pid, 0)
     wall = time.perf_counter() - started
-    stdout, stderr = process.communicate()
+    _, stderr = process.communicate()
     if os.waitstatus_to_exitcode(status) != 0:
         raise SystemExit(f"{' '.join(command)} failed:\n{stderr.decode()[-2000:]}")
     return {
         "wall_s": round(wall, 3),
         "cpu_s": round(usage.ru_utime + usage.ru_stime, 3),
         "peak_rss_mb": round(usage.ru_maxrss / 1024, 1),
+        "peak_tree_rss_mb": round(peak_tree[0], 1),
     }
+
+
+def _watch_tree(pid: int, peak: list[float]) -> None:
+    while Path(f"/proc/{pid}").exists():
+        try:
+            total = sum(_rss_mb(p) for p in [pid, *_descendants(pid)])
+        except OSError:
+            break
+        peak[0] = max(peak[0], total)
+        time.sleep(0.01)
+
+
+def _descendants(pid: int) -> list[int]:
+    found = []
+    for task in Path(f"/proc/{pid}/task").glob("*/children"):
+        for child in map(int, task.read_text().split()):
+            found += [child, *_descendants(child)]
+    return found
+
+
+def _rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0  # a zombie: its memory is already released
 
 
 def best_of(command: list[str], repeat: int) -> dict[str, float]:
@@ -67,10 +102,9 @@ def main() -> None:
     export = work / f"demo-{args.messages}.json"
     if not export.exists():
         print(f"building a {args.messages:,}-message demo export ...", flush=True)
-        subprocess.run(
-            [sys.executable, "-m", "flows.cli", "demo-export", "--out", str(export), "--messages", str(args.messages)],
-            cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, check=True,
-        )  # fmt: skip
+        build = ["demo-export", "--out", str(export), "--messages", str(args.messages)]
+        env = {**os.environ, "PYTHONPATH": str(ROOT)}
+        subprocess.run([sys.executable, "-m", "flows.cli", *build], cwd=ROOT, env=env, check=True)
     size_mb = export.stat().st_size / 1e6
     load_before = os.getloadavg()
 
@@ -128,7 +162,9 @@ def _summary(results: dict[str, dict[str, float]], messages: int) -> dict[str, o
         "target_peak_rss_mb": round(REFERENCE["peak_rss_mb"] * TARGET["memory_fraction"], 1),
     }
     out["meets_time_target"] = ours["wall_s"] <= out["target_wall_s"]
-    out["meets_memory_target"] = ours["peak_rss_mb"] <= out["target_peak_rss_mb"]
+    out["meets_memory_target"] = (
+        max(ours["peak_rss_mb"], ours["peak_tree_rss_mb"]) <= out["target_peak_rss_mb"]
+    )
     baseline = results.get("stdlib baseline (json.load + dicts)")
     if baseline:
         out["speedup_wall_vs_baseline"] = round(baseline["wall_s"] / ours["wall_s"], 2)
@@ -138,23 +174,33 @@ def _summary(results: dict[str, dict[str, float]], messages: int) -> dict[str, o
 
 
 def _print_table(data: dict) -> None:
-    print(f"\n{data['messages']:,} messages, {data['export_mb']} MB export, load average "
-          f"{data['load_average_before_after'][0]} -> {data['load_average_before_after'][1]} "
-          f"on {data['machine']['cpus']} CPUs\n")  # fmt: skip
-    header = f"{'':38} {'wall s':>8} {'cpu s':>8} {'peak RSS MB':>12} {'messages/s':>12}"
+    load = data["load_average_before_after"]
+    print(
+        f"\n{data['messages']:,} messages, {data['export_mb']} MB export, load average {load[0]} -> {load[1]}"
+    )
+    print(f"on {data['machine']['cpus']} CPUs\n")
+    columns = ["wall s", "cpu s", "peak RSS MB", "tree RSS MB", "messages/s"]
+    header = f"{'':38}" + "".join(f"{c:>13}" for c in columns)
     print(header)
     print("-" * len(header))
     for name, r in data["results"].items():
-        print(
-            f"{name:38} {r['wall_s']:8.2f} {r['cpu_s']:8.2f} {r['peak_rss_mb']:12.0f} {r['messages_per_s']:12,}"
-        )
+        values = [
+            f"{r['wall_s']:.2f}",
+            f"{r['cpu_s']:.2f}",
+            f"{r['peak_rss_mb']:.0f}",
+            f"{r['peak_tree_rss_mb']:.0f}",
+        ]
+        print(f"{name:38}" + "".join(f"{v:>13}" for v in [*values, f"{r['messages_per_s']:,}"]))
     s = data["summary"]
-    print(f"\ntargets (from the original 18 s / 2.97 GB): wall <= {s['target_wall_s']} s "
-          f"({'met' if s['meets_time_target'] else 'not met'}), peak RSS <= {s['target_peak_rss_mb']} MB "
-          f"({'met' if s['meets_memory_target'] else 'not met'})")  # fmt: skip
+    time_ok = "met" if s["meets_time_target"] else "not met"
+    memory_ok = "met" if s["meets_memory_target"] else "not met"
+    print(f"\ntargets from the original 18 s / 2.97 GB: wall <= {s['target_wall_s']} s ({time_ok}), ", end="")
+    print(f"peak RSS <= {s['target_peak_rss_mb']} MB ({memory_ok})")
     if "speedup_wall_vs_baseline" in s:
-        print(f"same run vs the stdlib baseline: {s['speedup_wall_vs_baseline']}x faster (wall), "
-              f"{s['speedup_cpu_vs_baseline']}x less CPU, {s['memory_fraction_of_baseline']:.0%} of its memory")  # fmt: skip
+        print(f"same run vs the stdlib baseline: {s['speedup_wall_vs_baseline']}x faster (wall), ", end="")
+        print(
+            f"{s['speedup_cpu_vs_baseline']}x less CPU, {s['memory_fraction_of_baseline']:.0%} of its memory"
+        )
     print("ingest seconds by step:", data["ingest_seconds_by_step"])
 
 

@@ -68,7 +68,8 @@ def main(export: Path, out_dir: Path, persona: str | None = None) -> None:
             if chat.get("type") != "personal_chat":
                 continue
             contact = chat.get("name") or "Deleted Account"
-            system = f"You are {persona}, chatting with {contact}. Respond naturally in their conversational style."
+            system = f"You are {persona}, chatting with {contact}. "
+            system += "Respond naturally in their conversational style."
             for turns in conversations(chat, persona):
                 out.write(json.dumps({"messages": [{"role": "system", "content": system}, *turns]}) + "\n")
 

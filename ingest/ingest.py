@@ -42,7 +42,15 @@ from ingest.conversations import (
 from ingest.persona import Persona, resolve_persona
 from ingest.pii import PiiMasker, first_name, name_tokens
 from ingest.samples import Deduplicator, Namer, SampleBuilder, reply_lengths, split_sessions, write_samples
-from ingest.telegram_export import GROUP_TYPES, PERSONAL_TYPES, Export, SkipRule, gc_paused, read_export
+from ingest.telegram_export import (
+    GROUP_TYPES,
+    PERSONAL_TYPES,
+    Export,
+    SkipRule,
+    gc_paused,
+    read_export,
+    system_allocator,
+)
 
 __all__ = ["ChatListing", "IngestConfig", "ingest", "list_chats", "read_messages"]
 
@@ -54,7 +62,7 @@ def ingest(exports: list[Path], out_dir: Path, config: IngestConfig) -> Path:
     clock = Stopwatch()
     where = ", ".join(str(p) for p in exports)
     # The parquet file is written by a thread while the conversations are built (Arrow works without the GIL).
-    with gc_paused(), atomic_dir(out_dir) as tmp, ThreadPoolExecutor(1) as background:
+    with gc_paused(), system_allocator(), atomic_dir(out_dir) as tmp, ThreadPoolExecutor(1) as background:
         skip = chat_filter(config)
         parsed, messages, merge_counts = read_messages(exports, config.timezone, skip, config.parse_workers)
         persona = resolve_persona(parsed, messages, config.persona)
@@ -267,7 +275,7 @@ class ChatListing:
 
 def list_chats(export: Path, persona: str | None = None, timezone: str = "UTC") -> ChatListing:
     """The chats of an export with their message counts, and how many messages are the persona's."""
-    with gc_paused():
+    with gc_paused(), system_allocator():
         parsed, messages, _ = read_messages([export], timezone)
         try:
             who: Persona | None = resolve_persona(parsed, messages, persona)

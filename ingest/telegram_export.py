@@ -317,6 +317,9 @@ def _decode_chats(
     weights = [part.size for part in parts]
     decode = _PartDecoder(path, timezone, data)
     if len(parts) > 1 and _parallel(workers, sum(weights)):
+        # pyarrow imports pandas (when installed) on its first conversion of Python objects: let that happen
+        # once, here, rather than in both processes.
+        pa.array([0])
         part_tables = fork_map(decode, parts, weights, progress)
     else:
         part_tables = []
@@ -376,6 +379,22 @@ def gc_paused() -> Iterator[None]:
     finally:
         if was_enabled:
             gc.enable()
+
+
+@contextlib.contextmanager
+def system_allocator() -> Iterator[None]:
+    """Let Arrow allocate with the C library's malloc while ingesting (the previous pool afterwards).
+
+    Ingest allocates and frees hundreds of MB in big blocks. Arrow's default pool (mimalloc) hands freed
+    pages back to the kernel and faults them in again: measured on the 1M-message benchmark, malloc halves
+    the system time (1.3 s -> 0.6 s) for the same peak memory.
+    """
+    previous = pa.default_memory_pool()
+    pa.set_memory_pool(pa.system_memory_pool())
+    try:
+        yield
+    finally:
+        pa.set_memory_pool(previous)
 
 
 def _drop_pages(data: mmap.mmap) -> None:
