@@ -17,7 +17,12 @@ def bundled_tokenizer() -> PreTrainedTokenizerBase:
 
 
 def build_tiny_model(
-    out_dir: str | Path, *, layers: int = 2, hidden: int = 64, seed: int = 0, dtype: torch.dtype = torch.float32
+    out_dir: str | Path,
+    *,
+    layers: int = 2,
+    hidden: int = 64,
+    seed: int = 0,
+    dtype: torch.dtype = torch.float32,
 ) -> Path:
     """Save a randomly initialised Llama with the SmolLM2 tokenizer: trains and serves in seconds.
 

@@ -42,7 +42,7 @@ class StageConfig:
 
     @classmethod
     def load(cls, source: str | Path | None = None, overrides: dict[str, Any] | None = None) -> Self:
-        """Defaults, then a YAML file or preset name (if given), then `overrides` (None values are ignored)."""
+        """Defaults, then a YAML file or preset (if given), then `overrides` (None values are ignored)."""
         data: dict[str, Any] = {}
         origin = f"{cls.__name__} defaults"
         if source is not None:

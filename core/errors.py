@@ -1,6 +1,6 @@
 """One exception type for every error a user can cause and fix (bad input, missing files, bad config).
 
-The CLI prints its message on one line and exits with status 2; anything else is a bug and keeps its traceback.
+The CLI prints its message on one line and exits with status 2; anything else is a bug (a traceback).
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ from core.errors import input_error
 T = TypeVar("T")
 
 
-def read_jsonl(path: str | Path, type: type[T]) -> list[T]:  # noqa: A002 - mirrors msgspec's own name
+def read_jsonl(path: str | Path, type: type[T]) -> list[T]:
     """Every line of `path` decoded and validated as `type`; a bad line is an error naming file and line."""
     path = Path(path)
     if not path.is_file():

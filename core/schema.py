@@ -2,7 +2,7 @@
 
     messages.parquet         MESSAGES_SCHEMA            (ingest -> conversations; a table, so Arrow)
     sft/{train,eval}.jsonl   SftSample per line         (ingest -> sft, kto-data, eval)
-    kto/{train,eval}.jsonl   KtoRow per line            (kto-data -> kto; TRL's unpaired conversational format)
+    kto/{train,eval}.jsonl   KtoRow per line            (kto-data -> kto; TRL's unpaired conversational)
 
 JSON lines are msgspec Structs: decoding validates every field and names the bad one.
 """

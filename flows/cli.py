@@ -16,7 +16,7 @@ from core.errors import ChatLikeMeError
 
 app = typer.Typer(
     name="chatlikeme",
-    help="Turn your Telegram chats into a chatbot that writes like you (ingest -> SFT -> KTO -> serve -> arena).",
+    help="Turn your Telegram chats into a chatbot that writes like you: ingest, SFT, KTO, serve, arena.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,

@@ -64,3 +64,31 @@ def demo_data(tmp_path_factory: pytest.TempPathFactory) -> DemoData:
     root = tmp_path_factory.mktemp("demo-data")
     export = write_demo_export(root / "result.json", messages=1500, seed=0)
     return DemoData(export, ingest([export], root / "data", IngestConfig()))
+
+
+def make_lora_adapter(base_model: Path, out_dir: Path, *, seed: int, rank: int = 8) -> Path:
+    """A LoRA adapter with random (non-zero) weights, so that it visibly changes the model's outputs."""
+    import torch
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoModelForCausalLM
+
+    torch.manual_seed(seed)
+    model = AutoModelForCausalLM.from_pretrained(base_model)
+    config = LoraConfig(
+        r=rank,
+        lora_alpha=2 * rank,
+        target_modules="all-linear",
+        task_type="CAUSAL_LM",
+        init_lora_weights=False,
+    )
+    get_peft_model(model, config).save_pretrained(out_dir)
+    return out_dir
+
+
+@pytest.fixture(scope="session")
+def tiny_adapters(tiny_model: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Two random LoRA adapters on `tiny_model`, named like a run's: {"sft": dir, "kto": dir}."""
+    root = tmp_path_factory.mktemp("tiny-adapters")
+    return {
+        name: make_lora_adapter(tiny_model, root / name, seed=i) for i, name in enumerate(("sft", "kto"), 1)
+    }

@@ -1,0 +1,62 @@
+from pathlib import Path
+
+import pytest
+
+from align.generation import GenerationJob, SamplingConfig, generate, vllm_available
+from core.errors import ChatLikeMeError
+from core.schema import ChatMessage
+
+PROMPTS = [
+    [
+        ChatMessage("system", "You are Pasquale, chatting with Lorenzo."),
+        ChatMessage("user", "ciao, stasera?"),
+    ],
+    [ChatMessage("user", "what are you doing this weekend? tell me everything")],
+    [ChatMessage("user", "daje")],
+]
+GREEDY = SamplingConfig(temperature=0.0, max_new_tokens=8)
+
+
+def test_transformers_backend_base_and_adapters(tiny_model: Path, tiny_adapters: dict[str, Path]) -> None:
+    jobs = [
+        GenerationJob("base", None, PROMPTS, GREEDY),
+        GenerationJob("sft", tiny_adapters["sft"], PROMPTS, GREEDY),
+        GenerationJob("kto", tiny_adapters["kto"], PROMPTS, GREEDY),
+    ]
+    replies = generate(str(tiny_model), jobs, backend="transformers", batch_size=2)
+
+    assert set(replies) == {"base", "sft", "kto"}
+    assert all(len(r) == len(PROMPTS) for r in replies.values())
+    assert replies["sft"] != replies["base"] and replies["kto"] != replies["sft"]
+    # Greedy decoding is deterministic, and batching/ordering does not change a prompt's reply.
+    again = generate(
+        str(tiny_model),
+        [GenerationJob("sft", tiny_adapters["sft"], PROMPTS[::-1], GREEDY)],
+        backend="transformers",
+        batch_size=1,
+    )
+    assert again["sft"] == replies["sft"][::-1]
+
+
+def test_bad_jobs_are_user_errors(tiny_model: Path, tmp_path: Path) -> None:
+    with pytest.raises(ChatLikeMeError, match="unique"):
+        generate(str(tiny_model), [GenerationJob("a", None, PROMPTS), GenerationJob("a", None, PROMPTS)])
+    with pytest.raises(ChatLikeMeError, match=r"adapter_config\.json"):
+        generate(str(tiny_model), [GenerationJob("sft", tmp_path, PROMPTS)])
+    with pytest.raises(ChatLikeMeError, match="api_url"):
+        generate(str(tiny_model), [GenerationJob("base", None, PROMPTS)], backend="server")
+
+
+@pytest.mark.vllm
+@pytest.mark.skipif(not vllm_available(), reason="vLLM is not installed")
+def test_vllm_backend_one_engine_for_base_and_adapters(
+    tiny_model: Path, tiny_adapters: dict[str, Path]
+) -> None:
+    jobs = [
+        GenerationJob("base", None, PROMPTS, GREEDY),
+        GenerationJob("sft", tiny_adapters["sft"], PROMPTS, GREEDY),
+    ]
+    replies = generate(str(tiny_model), jobs, backend="vllm")
+
+    assert [len(replies["base"]), len(replies["sft"])] == [3, 3]
+    assert replies["sft"] != replies["base"]
