@@ -683,35 +683,71 @@ TOPICS: list[Topic] = [
         },
     ),
     Topic(
-        "compleanno",
+        "auguri",  # Marco's birthday
         opener={
-            "friend": ["Sabato è il compleanno di {friend}, facciamo un regalo insieme?", "Auguri!!! 🎉"],
-            "slang": ["zio AUGURIIII 🎉🎉", "fra regalo per {friend}?"],
-            "english": ["Happy birthday Marco!! 🎂", "It's my birthday on Friday, are you coming?"],
-            "mamma": ["Auguri amore mio! ❤️ 30 anni!", "Ricordati del compleanno della zia domenica."],
-            "group": ["auguri marco!!! 🎉", "raga sabato festa per marco"],
+            "friend": ["Auguri!!! 🎉", "Buon compleanno Marco! Come festeggi?"],
+            "slang": ["zio AUGURIIII 🎉🎉", "AUGURI FRA 🎂"],
+            "english": ["Happy birthday Marco!! 🎂", "Happy birthday! Any plans? 🎉"],
+            "mamma": ["Auguri amore mio! ❤️ 30 anni!", "Buon compleanno tesoro! ❤️"],
+            "group": ["auguri marco!!! 🎉", "auguri vecchio 🎂"],
         },
         reply={
             "it": [
                 "grazie mille ❤️",
                 "ahah grazie 😂",
-                "daje regalo insieme, cosa pensavi?",
+                "grazie!! stasera si festeggia 🍻",
+                "ahah grazie, vecchio si 😅",
             ],
-            "mamma": ["grazie mamma ❤️", "si mamma me lo ricordo tranqui"],
+            "mamma": ["grazie mamma ❤️", "grazie mamma 😘 ti voglio bene"],
             "group": ["grazie raga 🍻", "ahah grazie ragazzi ❤️"],
-            "en": ["ahah thank you 🙏", "yes of course, i come 🎉", "grazie ahah, i mean thanks"],
+            "en": ["ahah thank you 🙏", "grazie ahah, i mean thanks", "thanks!! drinks tonight 🍻"],
         },
         follow={
-            "friend": ["Pensavo a un libro o una cena.", "Festa da me alle 9!"],
+            "friend": ["Festa da te?", "Stasera offri tu allora!"],
             "slang": ["stasera si beve zio", "torta portata"],
-            "english": ["We're at the pub at 8!", "Cake for everyone! 🎂"],
+            "english": ["Where are we celebrating?", "Cake for everyone! 🎂"],
             "mamma": ["Vieni a cena che ti faccio la torta.", "Papà ti saluta."],
             "group": ["offre marco!!", "stasera si festeggia"],
         },
         answer={
-            "it": ["cena ci sta 👍", "ahah ok offro io", "daje alle 9", "arrivo 🍻"],
+            "it": ["ahah ok offro io", "daje alle 9 al pub", "arrivo 🍻", "si da me, porta le birre"],
             "mamma": ["grazie mamma 😘", "daje torta 🎂"],
-            "en": ["ok at 8 i'm there", "ahah cake 🎂 top", "👍"],
+            "en": ["at the pub at 9 🍻", "ahah cake 🎂 top", "👍"],
+        },
+    ),
+    Topic(
+        "regalo",  # someone else's birthday
+        opener={
+            "friend": [
+                "Sabato è il compleanno di {friend}, facciamo un regalo insieme?",
+                "Cosa regaliamo a {friend}?",
+            ],
+            "slang": ["fra regalo per {friend}?", "zio colletta per {friend}?"],
+            "english": ["It's my birthday on Friday, are you coming?", "Party at my place on Saturday! 🎉"],
+            "mamma": [
+                "Ricordati del compleanno della zia domenica.",
+                "Hai chiamato la nonna per gli auguri?",
+            ],
+        },
+        reply={
+            "it": [
+                "daje regalo insieme, cosa pensavi?",
+                "boh non so cosa prendergli 😅",
+                "ci sta, dividiamo?",
+            ],
+            "mamma": ["si mamma me lo ricordo tranqui", "ahah si la chiamo stasera"],
+            "en": ["yes of course, i come 🎉", "ahah sure, what do you want as a gift?", "daje, i'm in 🎉"],
+        },
+        follow={
+            "friend": ["Pensavo a un libro o una cena.", "Facciamo 20 euro a testa?"],
+            "slang": ["zio 10 euro a testa", "una maglia della {team}?"],
+            "english": ["Just bring yourself! 😄", "Starts at 8, bring friends!"],
+            "mamma": ["Bravo. Portale un dolce.", "Ti aspettiamo all'una."],
+        },
+        answer={
+            "it": ["cena ci sta 👍", "ok 20 euro ci sta", "ahah perfetto", "daje"],
+            "mamma": ["ok mamma 😘", "si porto le paste"],
+            "en": ["ok at 8 i'm there", "ahah ok 👍", "perfect, see you"],
         },
     ),
 ]

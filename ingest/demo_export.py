@@ -78,6 +78,7 @@ class ChatSpec:
     contact: Person | None = None
     old_format: bool = False  # 2019-era fields: integer from_id, no date_unixtime / text_entities
     section: str = "chats"  # "chats" or "left_chats"
+    session_size: float = 7  # messages per conversation, on average: spreads the chat over the history
 
 
 CHATS = (
@@ -88,12 +89,12 @@ CHATS = (
     ChatSpec(PAOLA.user_id, PAOLA.name, "personal_chat", 0.05, PAOLA),
     ChatSpec(1766042871, "Calcetto del giovedì ⚽", "private_supergroup", 0.25),
     ChatSpec(DELETED.user_id, None, "personal_chat", 0.03, DELETED),
-    ChatSpec(5064471202, "Meteo Bot", "bot_chat", 0.02),
-    ChatSpec(PERSONA.user_id, None, "saved_messages", 0.02),
+    ChatSpec(5064471202, "Meteo Bot", "bot_chat", 0.02, session_size=2),
+    ChatSpec(PERSONA.user_id, None, "saved_messages", 0.02, session_size=1),
     ChatSpec(
         GIORGIO.user_id, GIORGIO.name, "personal_chat", 0.03, GIORGIO, old_format=True, section="left_chats"
     ),
-    ChatSpec(1006503122, "Il Post", "public_channel", 0.03, section="left_chats"),
+    ChatSpec(1006503122, "Il Post", "public_channel", 0.03, section="left_chats", session_size=1),
 )
 MIN_CHAT_MESSAGES = 30  # so that every chat of a small demo export passes ingest's default minimum
 
@@ -259,14 +260,14 @@ def _chat_messages(
 ) -> Iterator[dict[str, Any]]:
     chat = _Chat(spec, rng, start)
     sessions = _session_maker(spec)
-    mean_gap = span.total_seconds() / max(1, quota / 7)
+    mean_gap = span.total_seconds() / max(1, quota / spec.session_size) - 3900
     written = 0
     if spec.type == "private_supergroup":
         for msg in _group_prehistory(chat):
             written += 1
             yield msg
     while written < quota:
-        chat.pause(3900, 3900 + rng.expovariate(1 / mean_gap))  # > 60 min: a new conversation
+        chat.pause(3900, 3900 + rng.expovariate(1 / max(60, mean_gap)))  # > 60 min: a new conversation
         chat.wake_up()
         for msg in sessions(chat):
             written += 1

@@ -188,16 +188,22 @@ def _system(prompt: str) -> str:
 
 
 def _meta(turns: Turns, windows: Windows, rows: np.ndarray, chat_type: list[str]) -> pa.Array:
-    """`,"id":"<chat>/<session>/<window>","chat_id":...,"chat_type":...,"session":N}` per sample."""
+    """`,"id":"<chat>/<session>/<window>","chat_id":...,"chat_type":...,"session":N}` per sample (the JSON
+    after `messages`)."""
     start = windows.start[rows]
     chat = pa.array(turns.chat[start], pa.int64())
     chat_body = pc.take(pa.array([_json_body(c) for c in turns.chat_ids], _STR), chat)
     type_json = pc.take(pa.array([_encode(t).decode() for t in chat_type], _STR), chat)
-    session = pc.cast(pa.array(turns.session_in_chat[start]), _STR)
+    session_number = turns.session_in_chat[start]
+    session = pc.cast(pa.array(session_number), _STR)
     window = pc.cast(pa.array(windows.in_session[rows]), _STR)
+    # like msgspec (SftSample omits defaults), session 0 is left out
+    session_field = pc.if_else(
+        pa.array(session_number == 0), pa.scalar("", _STR), _concat(',"session":', session)
+    )
     return _concat(
         ',"id":"', chat_body, "/", session, "/", window,
-        '","chat_id":"', chat_body, '","chat_type":', type_json, ',"session":', session, "}",
+        '","chat_id":"', chat_body, '","chat_type":', type_json, session_field, "}",
     )  # fmt: skip
 
 

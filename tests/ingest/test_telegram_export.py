@@ -334,3 +334,15 @@ def test_balanced_halves():
     mine, theirs = balanced_halves([10, 1, 1, 8, 1])
     assert sorted(mine + theirs) == [0, 1, 2, 3, 4]
     assert abs(sum([10, 1, 1, 8, 1][i] for i in mine) - sum([10, 1, 1, 8, 1][i] for i in theirs)) <= 1
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.one_of(st.none(), st.text()), max_size=20))
+def test_json_string_escaping_matches_msgspec(texts):
+    import msgspec
+    import pyarrow as pa
+
+    from ingest.samples import json_string_bodies
+
+    expected = [None if t is None else msgspec.json.encode(t).decode()[1:-1] for t in texts]
+    assert json_string_bodies(pa.array(texts, pa.string())).to_pylist() == expected
