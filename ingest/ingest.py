@@ -59,6 +59,7 @@ def ingest(exports: list[Path], out_dir: Path, config: IngestConfig) -> Path:
     """Run the whole ingest stage; returns `out_dir`. Bad input raises `ChatLikeMeError` (nothing written)."""
     if not exports:
         raise ChatLikeMeError("no export given")
+    _check_timezone(config.timezone)
     clock = Stopwatch()
     where = ", ".join(str(p) for p in exports)
     # The parquet file is written by a thread while the conversations are built (Arrow works without the GIL).
@@ -119,6 +120,17 @@ def ingest(exports: list[Path], out_dir: Path, config: IngestConfig) -> Path:
         )
         write_ingest_report(tmp, stats, config)
     return out_dir
+
+
+def _check_timezone(name: str) -> None:
+    import zoneinfo
+
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ChatLikeMeError(
+            f"--timezone {name!r}: unknown time zone (use a name like Europe/Rome)"
+        ) from None
 
 
 class Stopwatch:

@@ -198,3 +198,15 @@ def test_report_lists_skipped_chats(demo_data):
     assert group["skipped"] == "group chat (use --groups)" and group["kept"] == 0
     assert 0 < group["persona_messages"] < group["messages"]
     assert chats["Giulia Conti"]["skipped"] is None and chats["Giulia Conti"]["kept"] > 0
+
+
+def test_unknown_timezone_is_an_error(tmp_path, demo_data):
+    result = run_cli("ingest", demo_data.export, "--out", tmp_path / "out", "--timezone", "Mars/Olympus")
+    assert result.returncode == 2 and "unknown time zone" in result.stderr
+
+
+def test_chats_of_a_single_chat_export_without_persona(tmp_path, write_export):
+    export = write_export(chat(2002, dialogue(3)), name="chat.json")
+    result = run_cli("chats", export)
+    assert result.returncode == 0, result.stderr
+    assert "user2002" in result.stdout and "persona: unknown" in result.stdout
