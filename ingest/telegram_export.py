@@ -20,7 +20,7 @@ import gc
 import mmap
 import re
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -235,9 +235,9 @@ def read_export(
             return _read_mapped(path, mapped, timezone, progress, skip, workers)
     finally:
         mapped.madvise(mmap.MADV_DONTNEED)
-        with contextlib.suppress(
-            BufferError
-        ):  # after an error, its traceback may still hold slices of the file
+        # After an error its traceback may still reference slices of the file: then the map is closed
+        # when they are collected.
+        with contextlib.suppress(BufferError):
             mapped.close()
 
 
@@ -354,7 +354,7 @@ def _parallel(workers: int, total_bytes: int) -> bool:
 
 
 class _PartDecoder:
-    """Decodes one `_Part` into its Arrow table (also in the forked worker: it must be picklable-free)."""
+    """Decodes one `_Part` into its Arrow table, in this process or in the forked one."""
 
     def __init__(self, path: Path, timezone: str, data: mmap.mmap) -> None:
         self.path, self.timezone, self.data = path, timezone, data
@@ -580,7 +580,3 @@ def _rare_kind(m: Message) -> str | None:
         if len(payload) and bytes(payload) != b"null":
             return kind
     return None
-
-
-def read_exports(paths: Iterable[str | Path], timezone: str = "UTC") -> list[Export]:
-    return [read_export(p, timezone) for p in paths]
