@@ -72,6 +72,7 @@ def ingest(exports: list[Path], out_dir: Path, config: IngestConfig) -> Path:
         clock.lap("read")
 
         selected, dropped = select_messages(messages, config)
+        dropped += merge_counts  # duplicates, and the messages of chats that were only counted
         if selected.num_rows == 0:
             raise ChatLikeMeError(f"{where}: no usable message left after the filters ({_summary(dropped)})")
         kept = render_content(selected)
@@ -111,7 +112,7 @@ def ingest(exports: list[Path], out_dir: Path, config: IngestConfig) -> Path:
             persona_prompt_name=persona_name,
             messages=messages,
             kept=kept,
-            dropped=dropped + merge_counts,
+            dropped=dropped,
             rules=kept.rules + turn_counts + window_counts,
             pii=dict(masker.counts) if masker else None,
             train_replies=reply_lengths(windows, train, turns),

@@ -236,3 +236,10 @@ def test_nothing_left_after_filters_is_an_error(tmp_path, write_export):
         ingest([export], tmp_path / "out", IngestConfig())
     assert "chat below --min-messages: 6" in str(err.value)
     assert not (tmp_path / "out").exists()
+
+
+def test_no_chat_selected_names_the_reason(tmp_path, write_export):
+    export = write_export(full_export([chat(2002, dialogue(15))]))
+    with pytest.raises(ChatLikeMeError) as err:
+        ingest([export], tmp_path / "out", IngestConfig(chats=["nobody"]))
+    assert "chat not selected (--chat / --exclude-chat): 30" in str(err.value)
