@@ -26,6 +26,7 @@ from ingest.telegram_export import GROUP_TYPES, PERSONAL_TYPES, PLACEHOLDERS
 
 _US_PER_MINUTE = 60_000_000
 
+DUPLICATE = "duplicate (same message in several exports or chats)"
 CHAT_TYPE_REASONS = {
     "bot_chat": "bot chat",
     "saved_messages": "saved messages (notes to self)",

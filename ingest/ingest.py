@@ -5,8 +5,7 @@
 
 Output directory (written atomically: it appears complete or not at all):
 
-    messages.parquet          every message of the chats used, normalized (core.schema.MESSAGES_SCHEMA);
-                              chats skipped by type or selection are only counted (see the report)
+    messages.parquet          every message of every export, normalized (core.schema.MESSAGES_SCHEMA)
     sft/train.jsonl           core.schema.SftSample per line (PII masked)
     sft/eval.jsonl            the most recent sessions of each chat
     private/pii_mapping.json  pseudonym -> original values (mode 0600; never part of the dataset)
@@ -31,10 +30,10 @@ from core.io import atomic_dir
 from core.schema import MESSAGES_SCHEMA
 from ingest.config import IngestConfig
 from ingest.conversations import (
+    DUPLICATE,
     Turns,
     Windows,
     build_turns,
-    chat_filter,
     plan_windows,
     render_content,
     select_messages,
@@ -46,7 +45,6 @@ from ingest.telegram_export import (
     GROUP_TYPES,
     PERSONAL_TYPES,
     Export,
-    SkipRule,
     gc_paused,
     read_export,
     system_allocator,
@@ -64,15 +62,14 @@ def ingest(exports: list[Path], out_dir: Path, config: IngestConfig) -> Path:
     where = ", ".join(str(p) for p in exports)
     # The parquet file is written by a thread while the conversations are built (Arrow works without the GIL).
     with gc_paused(), system_allocator(), atomic_dir(out_dir) as tmp, ThreadPoolExecutor(1) as background:
-        skip = chat_filter(config)
-        parsed, messages, merge_counts = read_messages(exports, config.timezone, skip, config.parse_workers)
+        parsed, messages, merge_counts = read_messages(exports, config.timezone, config.parse_workers)
         persona = resolve_persona(parsed, messages, config.persona)
         messages = _with_persona(messages, persona)
         parquet = background.submit(_write_messages, messages, tmp / "messages.parquet")
         clock.lap("read")
 
         selected, dropped = select_messages(messages, config)
-        dropped += merge_counts  # duplicates, and the messages of chats that were only counted
+        dropped += merge_counts  # messages present in several exports
         if selected.num_rows == 0:
             raise ChatLikeMeError(f"{where}: no usable message left after the filters ({_summary(dropped)})")
         kept = render_content(selected)
@@ -148,11 +145,9 @@ class Stopwatch:
 
 
 def read_messages(
-    exports: list[Path], timezone: str = "UTC", skip: SkipRule | None = None, workers: int = 0
+    exports: list[Path], timezone: str = "UTC", workers: int = 0
 ) -> tuple[list[Export], pa.Table, Counter[str]]:
-    """Parse every export (with a progress bar over their bytes) and merge them without duplicates.
-
-    Chats that `skip` rules out are only counted; the returned counts include their messages by reason."""
+    """Parse every export (with a progress bar over their bytes) and merge them without duplicates."""
     from tqdm import tqdm
 
     total = sum(Path(p).stat().st_size for p in exports if Path(p).is_file())
@@ -161,12 +156,8 @@ def read_messages(
         total=total, unit="B", unit_scale=True, desc="reading exports", disable=None, leave=False
     ) as bar:
         for path in exports:
-            parsed.append(read_export(path, timezone, progress=bar.update, skip=skip, workers=workers))
+            parsed.append(read_export(path, timezone, progress=bar.update, workers=workers))
     messages, counts = merge_exports(parsed)
-    for export in parsed:
-        for chat in export.chats:
-            if chat.skipped:
-                counts[chat.skipped] += chat.messages
     return parsed, messages, counts
 
 
@@ -188,7 +179,7 @@ def merge_exports(exports: list[Export]) -> tuple[pa.Table, Counter[str]]:
             key[order[1:]] == key[order[:-1]]
         )  # an earlier copy: a later export has it too
         if duplicate.any():
-            counts["duplicate (same message in several exports or chats)"] = int(duplicate.sum())
+            counts[DUPLICATE] = int(duplicate.sum())
             table = table.filter(pa.array(~duplicate))
             chat = chat[~duplicate]
     seconds = table["timestamp"].combine_chunks().cast(pa.int64()).to_numpy() // 1_000_000
@@ -240,15 +231,12 @@ def _write_messages(messages: pa.Table, path: Path) -> None:
 def _third_party_names(
     exports: list[Export], messages: pa.Table, persona: Persona, config: IngestConfig
 ) -> list[str]:
-    """Every name the export knows for people other than the persona: senders of personal and group chats
-    (read or only counted), names of personal chats, the contact list."""
+    """Every name the export knows for people other than the persona: senders of personal and group chats,
+    names of personal chats, the contact list."""
     people_chats = pc.is_in(messages["chat_type"], pa.array(sorted(PERSONAL_TYPES | GROUP_TYPES)))
     others = pc.and_(people_chats, pc.invert(messages["is_persona"]))
     names = set(pc.unique(pc.filter(messages["sender_name"], others)).to_pylist())
-    for chat in (c for e in exports for c in e.chats if c.type in PERSONAL_TYPES | GROUP_TYPES):
-        names |= chat.sender_names
-        if chat.type in PERSONAL_TYPES and chat.name:
-            names.add(chat.name)
+    names |= {c.name for e in exports for c in e.chats if c.type in PERSONAL_TYPES and c.name}
     names |= {name for export in exports for name in export.contact_names}
     own = {t.casefold() for t in name_tokens(persona.name)}
     own |= {t.casefold() for e in exports for t in name_tokens(e.owner_name)}

@@ -28,10 +28,6 @@ class Persona:
 
 def resolve_persona(exports: list[Export], messages: pa.Table, requested: str | None = None) -> Persona:
     senders = _sender_table(messages)
-    for chat in (c for e in exports for c in e.chats if c.senders):  # chats only counted, not read
-        for sender_id, count in chat.senders.items():
-            name, seen = senders.get(sender_id, (None, 0))
-            senders[sender_id] = (name, seen + count)
     owners = {e.owner_id: e for e in exports if e.owner_id}
     where = ", ".join(str(e.path) for e in exports)
     if requested:

@@ -14,7 +14,7 @@ import pyarrow.compute as pc
 
 from core.report import md_table, new_figure, write_report
 from ingest.config import IngestConfig
-from ingest.conversations import Kept
+from ingest.conversations import DUPLICATE, Kept, chat_filter
 from ingest.persona import Persona
 from ingest.telegram_export import ChatInfo
 
@@ -61,13 +61,13 @@ def _report_data(stats: IngestStats, config: IngestConfig) -> dict[str, Any]:
             "resolved_by": stats.persona.how,
         },
         "messages": {
-            "read": sum(chat.messages for chat in stats.chats),
+            "read": stats.messages.num_rows + stats.dropped.get(DUPLICATE, 0),
             "kept": kept.num_rows,
             "dropped": sum(stats.dropped.values()),
             "dropped_by_reason": dict(stats.dropped.most_common()),
             "persona_share_of_kept": round(persona_kept / max(1, kept.num_rows), 4),
         },
-        "chats": _chat_rows(stats),
+        "chats": _chat_rows(stats, config),
         "rules": dict(stats.rules),
         "pii_masked": stats.pii,
         "samples": {
@@ -83,27 +83,25 @@ def _report_data(stats: IngestStats, config: IngestConfig) -> dict[str, Any]:
     }
 
 
-_DUPLICATE = "duplicate (same message in several exports or chats)"
-
-
-def _chat_rows(stats: IngestStats) -> list[dict[str, Any]]:
-    """One row per chat: messages read, the persona's, kept; why a chat was skipped."""
+def _chat_rows(stats: IngestStats, config: IngestConfig) -> list[dict[str, Any]]:
+    """One row per chat: messages read, the persona's, kept; why a chat is not used."""
     messages, kept = stats.messages, stats.kept.table
     total = _counts_by_chat(messages)
     persona = _counts_by_chat(messages.filter(messages["is_persona"]))
     used = _counts_by_chat(kept)
-    rows: dict[str, dict[str, Any]] = {}
-    for chat in stats.chats:
-        row = rows.setdefault(chat.chat_id, {"chat_id": chat.chat_id, "type": chat.type, "name": chat.name})
-        row.update(kept=used.get(chat.chat_id, 0), skipped=chat.skipped)
-        row.setdefault("messages", 0)
-        row.setdefault("persona_messages", 0)
-        if chat.skipped:  # counted while reading, never parsed
-            row["messages"] += chat.messages
-            row["persona_messages"] += chat.senders.get(stats.persona.id, 0) if chat.senders else 0
-        else:
-            row["messages"] = total.get(chat.chat_id, 0)
-            row["persona_messages"] = persona.get(chat.chat_id, 0)
+    unused = chat_filter(config)
+    rows = {
+        chat.chat_id: {
+            "chat_id": chat.chat_id,
+            "type": chat.type,
+            "name": chat.name,
+            "messages": total.get(chat.chat_id, 0),
+            "persona_messages": persona.get(chat.chat_id, 0),
+            "kept": used.get(chat.chat_id, 0),
+            "not_used": unused(chat.chat_id, chat.type, chat.name),
+        }
+        for chat in stats.chats
+    }
     return sorted(rows.values(), key=lambda r: -r["messages"])
 
 
@@ -204,7 +202,7 @@ def _markdown(data: dict[str, Any], plots: dict[str, str]) -> str:
         "## Chats",
         "",
         md_table(
-            ["chat", "type", "name", "messages", "persona", "kept", "skipped"],
+            ["chat", "type", "name", "messages", "persona", "kept", "not used because"],
             [
                 [
                     c["chat_id"],
@@ -213,7 +211,7 @@ def _markdown(data: dict[str, Any], plots: dict[str, str]) -> str:
                     c["messages"],
                     c["persona_messages"],
                     c["kept"],
-                    c["skipped"] or "",
+                    c["not_used"] or "",
                 ]
                 for c in data["chats"]
             ],

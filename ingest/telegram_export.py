@@ -19,7 +19,6 @@ import contextlib
 import gc
 import mmap
 import re
-from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -78,13 +77,6 @@ class MessageDate(msgspec.Struct, gc=False):
     date: str = ""
 
 
-class Sender(msgspec.Struct, gc=False):
-    """All that is read of the messages of a chat that is not used: who sent them (for the counts)."""
-
-    from_id: str | int | None = None
-    sender: str | None = msgspec.field(name="from", default=None)
-
-
 class RawChat(msgspec.Struct, gc=False):
     id: int | str | None = None
     name: str | None = None
@@ -127,7 +119,6 @@ class ExportFile(msgspec.Struct, gc=False):
 _EXPORT_DECODER = msgspec.json.Decoder(ExportFile)
 _MESSAGES_DECODER = msgspec.json.Decoder(list[Message], strict=False)
 _DATES_DECODER = msgspec.json.Decoder(list[MessageDate])
-_SENDERS_DECODER = msgspec.json.Decoder(list[Sender])
 _RAW_LIST_DECODER = msgspec.json.Decoder(list[msgspec.Raw])
 PARALLEL_MIN_BYTES = 16_000_000  # below this, forking a second process costs more than it saves
 
@@ -172,9 +163,6 @@ class ChatInfo:
     type: str
     name: str | None
     messages: int
-    skipped: str | None = None  # why its messages were only counted, not read (see `read_export`'s `skip`)
-    senders: Counter[str] | None = None  # for a skipped chat: its messages per sender id
-    sender_names: set[str] = field(default_factory=set)  # for a skipped chat: the names its senders used
 
 
 @dataclass
@@ -203,21 +191,15 @@ def sender_key(from_id: str | int | None) -> str | None:
     return f"user{from_id}"
 
 
-SkipRule = Callable[[str, str, "str | None"], "str | None"]
-
-
 def read_export(
     path: str | Path,
     timezone: str = "UTC",
     progress: Callable[[int], None] | None = None,
-    skip: SkipRule | None = None,
     workers: int = 0,
 ) -> Export:
     """Parse one export file. `timezone` interprets the local `date` of messages without `date_unixtime`.
 
     `progress(n_bytes)` is called as chats are decoded (for a progress bar over the file size).
-    `skip(chat_id, chat_type, name)` may return a reason not to read a chat: its messages are then only
-    counted, per sender (a fraction of the cost), and left out of `Export.messages`.
     `workers`: 2 decodes in this process and a forked one, 1 in this process only, 0 (default) picks 2 for
     exports over 16 MB on machines with two or more CPUs.
     """
@@ -232,7 +214,7 @@ def read_export(
         mapped = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
     try:
         with gc_paused():
-            return _read_mapped(path, mapped, timezone, progress, skip, workers)
+            return _read_mapped(path, mapped, timezone, progress, workers)
     finally:
         mapped.madvise(mmap.MADV_DONTNEED)
         # After an error its traceback may still reference slices of the file: then the map is closed
@@ -246,7 +228,6 @@ def _read_mapped(
     data: mmap.mmap,
     timezone: str,
     progress: Callable[[int], None] | None,
-    skip: SkipRule | None,
     workers: int,
 ) -> Export:
     export = _decode(path, data)
@@ -257,28 +238,15 @@ def _read_mapped(
     # The first pass touched every page of the file; the decoded chats only reference their slices.
     _drop_pages(data)
     keys = [chat_key(chat.id, chat.type, chat.name) for chat in raw_chats]
-    reasons = [
-        skip(k, chat.type, chat.name) if skip else None for k, chat in zip(keys, raw_chats, strict=True)
-    ]
-    used = [i for i, reason in enumerate(reasons) if reason is None]
-    tables = _decode_chats(
-        path, [(i, raw_chats[i], keys[i]) for i in used], timezone, data, progress, workers
-    )
-    chats = []
-    for i, (chat, key, reason) in enumerate(zip(raw_chats, keys, reasons, strict=True)):
-        if reason is None:
-            chats.append(ChatInfo(key, chat.type, chat.name, tables[i].num_rows))
-        else:
-            senders, names = _count_senders(path, chat, key)
-            chats.append(ChatInfo(key, chat.type, chat.name, senders.total(), reason, senders, names))
-            if progress is not None:
-                progress(len(chat.messages))
-    messages = pa.concat_tables([tables[i] for i in used]) if used else TABLE_SCHEMA.empty_table()
+    chats = [(i, chat, key) for i, (chat, key) in enumerate(zip(raw_chats, keys, strict=True))]
+    tables = _decode_chats(path, chats, timezone, data, progress, workers)
+    infos = [ChatInfo(key, chat.type, chat.name, tables[i].num_rows) for i, chat, key in chats]
+    messages = pa.concat_tables([tables[i] for i, _, _ in chats]) if chats else TABLE_SCHEMA.empty_table()
     contacts = [
         " ".join(filter(None, [c.first_name, c.last_name]))
         for c in (export.contacts.contacts if export.contacts else [])
     ]
-    return Export(path, owner_id, owner_name or None, chats, messages, [c for c in contacts if c])
+    return Export(path, owner_id, owner_name or None, infos, messages, [c for c in contacts if c])
 
 
 @dataclass
@@ -457,15 +425,6 @@ def _relocated(error: str, first: int) -> str:
         return error
     where = re.sub(r"^\$\[(\d+)\]", lambda m: f"$.messages[{int(m.group(1)) + first}]", where.rstrip("`"))
     return f"{problem} - at `{where}`"
-
-
-def _count_senders(path: Path, chat: RawChat, key: str) -> tuple[Counter[str], set[str]]:
-    try:
-        senders = _SENDERS_DECODER.decode(chat.messages)
-    except (msgspec.ValidationError, msgspec.DecodeError) as exc:
-        raise input_error(path, f"chat {chat.name or key!r}: unexpected message data: {exc}") from None
-    counts = Counter(sender_key(s.from_id) or "(no sender)" for s in senders)
-    return counts, {s.sender for s in senders if s.sender}
 
 
 def _columns(

@@ -191,13 +191,15 @@ def test_pseudonym_prompt_names(tmp_path, demo_data):
     assert persona_system_prompt("Marco", giulia) in {s.messages[0].content for s in samples}
 
 
-def test_report_lists_skipped_chats(demo_data):
+def test_report_says_why_chats_are_not_used(demo_data):
     report = json.loads((demo_data.data_dir / "report.json").read_text())
     chats = {c["name"]: c for c in report["chats"]}
     group = chats["Calcetto del giovedì ⚽"]
-    assert group["skipped"] == "group chat (use --groups)" and group["kept"] == 0
+    assert group["not_used"] == "group chat (use --groups)" and group["kept"] == 0
     assert 0 < group["persona_messages"] < group["messages"]
-    assert chats["Giulia Conti"]["skipped"] is None and chats["Giulia Conti"]["kept"] > 0
+    assert chats["Giulia Conti"]["not_used"] is None and chats["Giulia Conti"]["kept"] > 0
+    table = pq.read_table(demo_data.data_dir / "messages.parquet")
+    assert "channel1766042871" in table["chat_id"].to_pylist()  # every chat is stored, used or not
 
 
 def test_unknown_timezone_is_an_error(tmp_path, demo_data):
