@@ -41,10 +41,10 @@ def assert_one_line_error(result, *fragments: str) -> None:
         assert fragment in errors[0]
 
 
-def test_model_strategies_end_to_end(
-    tmp_path: Path, tiny_model: Path, tiny_adapters: dict[str, Path]
+def test_model_strategies_end_to_end_on_the_demo_data(
+    tmp_path: Path, demo_data, tiny_model: Path, tiny_adapters: dict[str, Path]
 ) -> None:
-    sft = write_sft_dir(tmp_path, train_sessions=4, eval_sessions=2)
+    sft = demo_data.sft_dir
     config = write_config(tmp_path / "kto.yaml", MODEL_STRATEGIES)
     out = tmp_path / "kto"
     result = run_cli(
@@ -64,6 +64,9 @@ def test_model_strategies_end_to_end(
     weights = report["weights"]
     assert 1 <= weights["ratio"] <= 4 / 3
     assert weights["n_desirable"] + weights["n_undesirable"] == len(train)
+    assert report["persona_language"] == "it"  # the demo persona writes Italian (and some English)
+    eval_ids = {json.loads(line)["id"] for line in (sft / "eval.jsonl").read_text().splitlines()}
+    assert {r.sample_id for r in read_jsonl(out / "eval.jsonl", KtoRow)} <= eval_ids
 
 
 def test_without_an_adapter_off_persona_passes_its_share_on(tmp_path: Path, tiny_model: Path) -> None:
