@@ -16,13 +16,15 @@ from core.schema import ChatMessage, KtoRow
 from tests.conftest import run_cli
 
 MODEL_STRATEGIES = {
-    "strategies": {"base_sampling": 0.3, "off_persona": 0.3, "corruption": 0.2, "contextual_templates": 0.2},
+    "strategies": {"base_sampling": 0.3, "off_persona": 0.3, "paraphrase": 0.2, "contextual_templates": 0.2},
     "max_train_positives": 16,
     "max_eval_positives": 6,
     "max_prompt_turns": 2,
     "generation_backend": "transformers",
     "base_sampling": {"max_new_tokens": 12},
     "off_persona": {"max_new_tokens": 12, "samples_per_prompt": 2, "threshold": 0.5},
+    "paraphrase": {"use_model": True, "max_new_tokens": 24},
+    "max_persona_probability": None,  # a random tiny model's output is not worth judging
 }
 
 
@@ -61,6 +63,7 @@ def test_model_strategies_end_to_end_on_the_demo_data(
     model_rows = [r for r in train if r.strategy in ("base_sampling", "off_persona")]
     assert all(not r.label and r.completion[0].content for r in model_rows)
     assert all("persona probability" in r.detail for r in train if r.strategy == "off_persona")
+    assert "model rewrite" in {r.detail for r in train if r.strategy == "paraphrase"}
     weights = report["weights"]
     assert 1 <= weights["ratio"] <= 4 / 3
     assert weights["n_desirable"] + weights["n_undesirable"] == len(train)
