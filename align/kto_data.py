@@ -131,6 +131,9 @@ class KTODataConfig(StageConfig):
             raise ChatLikeMeError(f"weight_ratio_range must satisfy 0 < low <= high, got [{low}, {high}]")
         if self.negatives_per_positive <= 0:
             raise ChatLikeMeError(f"negatives_per_positive must be > 0, got {self.negatives_per_positive}")
+        for name in ("max_positives_per_session", "max_prompt_turns", "generation_batch_size"):
+            if (value := getattr(self, name)) is not None and value < 1:
+                raise ChatLikeMeError(f"{name} must be at least 1, got {value}")
         check_language(self.language)
 
 
@@ -284,7 +287,16 @@ def effective_shares(config: KTODataConfig, split: Split, available: set[str]) -
         if share > 0 and split in strategy.splits and can_run:
             runnable[name] = share
     total = sum(runnable.values())
+    if split == "train" and not total:
+        needs = [f"{n} {requirement(get_strategy(n))}" for n, s in config.strategies.items() if s > 0]
+        raise ChatLikeMeError(f"no negative strategy with a share can run here ({'; '.join(needs)})")
     return {name: share / total for name, share in runnable.items()}
+
+
+def requirement(strategy: Strategy) -> str:
+    if strategy.requires is None:
+        return "needs nothing"
+    return f"needs --{strategy.requires.replace('_', '-')}"
 
 
 def allocate(total: int, shares: dict[str, float]) -> dict[str, int]:
@@ -691,7 +703,7 @@ def strategy_report(
         strategy = get_strategy(name)
         entry: dict[str, Any] = {"share": share}
         if strategy.requires and strategy.requires not in available:
-            entry["inactive"] = f"needs --{strategy.requires.replace('_', '-')}; its share went to the others"
+            entry["inactive"] = f"{requirement(strategy)}; its share went to the others"
         for split in SPLITS:
             task = next((t for t in tasks if t.split == split and t.strategy.name == name), None)
             entry[split] = {

@@ -175,3 +175,9 @@ def test_arena_votes_become_train_rows(tmp_path: Path, sft_dir: Path) -> None:
     }  # a tie says nothing about the persona: no rows
     assert all(r.prompt[0] == system and r.prompt[-1].role == "user" for r in train)
     assert not [r for r in read_jsonl(out / "eval.jsonl", KtoRow) if r.strategy == "arena_votes"]
+
+
+def test_no_strategy_can_run(tmp_path: Path, sft_dir: Path) -> None:
+    config = write_config(tmp_path / "kto.yaml", {"strategies": {"off_persona": 1.0, "corruption": 0.0}})
+    result = run_cli("kto-data", "--sft", sft_dir, "--out", tmp_path / "kto", "--config", config)
+    assert_one_line_error(result, "off_persona needs --sft-adapter")
