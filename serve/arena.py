@@ -489,7 +489,8 @@ def _leaderboard_tables(board: Leaderboard) -> tuple[pd.DataFrame, pd.DataFrame,
 def _leaderboard_summary(board: Leaderboard) -> str:
     which = f"run **{board.run_id}**" if board.run_id else "**all runs** (models named `model@run`)"
     return (
-        f"{board.votes} votes for {which}. Scores: Bradley-Terry on the Elo scale, `base` = 1000, "
+        f"{board.votes} vote{'' if board.votes == 1 else 's'} for {which}. "
+        "Scores: Bradley-Terry on the Elo scale, `base` = 1000, "
         "95% bootstrap intervals; ties and 'both bad' count half a win each."
     )
 

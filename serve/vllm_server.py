@@ -5,7 +5,8 @@
         server.load_adapter("kto", new_run / "kto")      # a newly trained adapter, no restart
 
 The server is a child process in its own process group (vLLM spawns engine and worker processes): `stop()`
-ends the whole group. Runtime LoRA (un)loading is always enabled, so `load_adapter` works on any server this
+ends the whole group, and a guard process (`serve.process_guard`) ends it if this process dies without
+stopping it. Runtime LoRA (un)loading is always enabled, so `load_adapter` works on any server this
 module started, and the module-level `load_adapter(api_url, ...)` on one started elsewhere.
 """
 
@@ -312,6 +313,7 @@ class VLLMServer:
             check_servable(path)
         check_port_free(self.config.host, self.config.port)
         command, env = server_command(self.model, self.adapters, self.config)
+        command = [sys.executable, "-m", "serve.process_guard", str(os.getpid()), "--", *command]
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with self.log_path.open("ab") as log:
             # A session of its own: Ctrl-C in a terminal reaches only us, and stop() can end the whole group.

@@ -83,6 +83,18 @@ def vllm_server(tiny_model: Path, tiny_adapters: dict[str, Path]):
         yield server
 
 
+def chat_texts(chat: list[dict]) -> list[tuple[str, str]]:
+    """A Gradio 6 chatbot value (as gradio_client returns it) as (role, text) pairs: its content comes as a
+    list of typed blocks."""
+    pairs = []
+    for message in chat:
+        content = message["content"]
+        if isinstance(content, list):
+            content = "".join(block.get("text", "") for block in content)
+        pairs.append((message["role"], content))
+    return pairs
+
+
 def write_sft_data(data_dir: Path) -> Path:
     """A tiny `ingest` output (DATA/sft/train.jsonl): persona Pasquale, two contacts and a group chat."""
     from core.io import write_jsonl

@@ -10,18 +10,8 @@ from core.prompts import group_system_prompt, persona_system_prompt
 from serve.arena import ArenaConfig, build_arena, chats_from_data, parse_system_prompt, system_prompt_for
 from serve.vllm_server import adapter_version, free_port
 from serve.votes import VoteStore
+from tests.conftest import chat_texts as texts
 from tests.conftest import write_sft_data
-
-
-def texts(chat: list[dict]) -> list[tuple[str, str]]:
-    """A Gradio 6 chatbot value as (role, text) pairs (its content comes as a list of typed blocks)."""
-    pairs = []
-    for message in chat:
-        content = message["content"]
-        if isinstance(content, list):
-            content = "".join(block.get("text", "") for block in content)
-        pairs.append((message["role"], content))
-    return pairs
 
 
 def votes_of(db: Path, session: str) -> list:
