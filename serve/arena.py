@@ -402,9 +402,11 @@ class Arena:
                 yield ui.render(round_)
                 return
             round_.notice = None
-        name = None if self.chats.get(contact, ChatChoice("", "")).participants else contact
+        chat = self.chats.get(contact)
+        # As in training, user turns carry the speaker's name; in a group chat that could be anyone.
+        speaker = {} if chat and chat.participants else {"name": contact.strip()}
         for side in round_.sides:
-            side.messages.append({"role": "user", "content": message, **({"name": name} if name else {})})
+            side.messages.append({"role": "user", "content": message, **speaker})
         async for update in self._stream(ui, round_, round_.sides, clear_text=True):
             yield update
 

@@ -4,22 +4,18 @@
         server.client().chat.completions.create(model="kto", messages=[...])
         server.load_adapter("kto", new_run / "kto")      # a newly trained adapter, no restart
 
-The server is a child process in its own process group (vLLM spawns engine and worker processes): `stop()`
-ends the whole group, and a guard process (`serve.process_guard`) ends it if this process dies without
-stopping it. Runtime LoRA (un)loading is always enabled, so `load_adapter` works on any server this
-module started, and the module-level `load_adapter(api_url, ...)` on one started elsewhere.
+The server is a child process group (`serve.server_process`): `stop()` ends vLLM with its engine and
+workers, and a guard ends them if this process dies without stopping it. Runtime LoRA (un)loading is always
+enabled, so `load_adapter` works on any server this module started, and the module-level
+`load_adapter(api_url, ...)` on one started elsewhere.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import signal
-import socket
-import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -33,6 +29,7 @@ from core.config import StageConfig
 from core.errors import ChatLikeMeError, input_error
 from core.io import sha256_tree
 from core.subprocess import project_env
+from serve.server_process import ServerProcess
 
 ADAPTER_NAMES = ("sft", "kto")
 BASE_NAME = "base"
@@ -105,6 +102,11 @@ def check_servable(adapter: Path) -> dict[str, Any]:
     for key, what in unsupported.items():
         if config.get(key):
             raise input_error(adapter, f"uses {what}, which vLLM cannot serve; merge it into the base model")
+    if config.get("bias", "none") != "none":
+        raise input_error(adapter, f"trains biases (bias={config['bias']!r}), which vLLM cannot serve")
+    init = str(config.get("init_lora_weights", "")).lower()
+    if init.startswith(("pissa", "olora", "loftq", "corda", "eva")):
+        raise input_error(adapter, f"was initialised with {init}, which changes the base weights vLLM serves")
     if config.get("peft_type", "LORA") != "LORA":
         raise input_error(adapter, f"is a {config.get('peft_type')} adapter; vLLM serves only LoRA")
     return config
@@ -190,22 +192,6 @@ def server_command(model: str, adapters: Mapping[str, Path], config: ServeConfig
     return command, env
 
 
-def check_port_free(host: str, port: int) -> None:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        try:
-            sock.bind((host, port))
-        except OSError as exc:
-            raise ChatLikeMeError(
-                f"{host}:{port} is in use ({exc.strerror}); stop what runs there or choose another --port"
-            ) from None
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        return sock.getsockname()[1]
-
-
 # --- talking to a running server (any OpenAI-compatible vLLM server) ----------------------------------------
 
 
@@ -272,8 +258,10 @@ def _error_text(response: httpx.Response) -> str:
 # --- the server process -------------------------------------------------------------------------------------
 
 
-class VLLMServer:
-    """A vLLM OpenAI-compatible server in a child process group: start, wait until healthy, use, stop."""
+class VLLMServer(ServerProcess):
+    """vLLM's OpenAI-compatible server for a base model and LoRA adapters: start, wait until healthy, stop."""
+
+    name = "vllm"
 
     def __init__(
         self,
@@ -283,12 +271,15 @@ class VLLMServer:
         *,
         log_path: str | Path | None = None,
     ) -> None:
+        self.config = config or ServeConfig()
+        super().__init__(
+            self.config.host,
+            self.config.port,
+            startup_timeout_s=self.config.startup_timeout_s,
+            log_path=log_path,
+        )
         self.model = str(model)
         self.adapters = {name: Path(path).resolve() for name, path in (adapters or {}).items()}
-        self.config = config or ServeConfig()
-        default_log = Path(tempfile.gettempdir()) / f"chatlikeme-vllm-{self.config.port}-{os.getpid()}.log"
-        self.log_path = Path(log_path) if log_path else default_log
-        self.process: subprocess.Popen | None = None
 
     @classmethod
     def for_run(cls, run: str | Path, config: ServeConfig | None = None, **kwargs: Any) -> Self:
@@ -296,56 +287,19 @@ class VLLMServer:
         adapters = run_adapters(run)
         return cls(base_model_of(adapters), adapters, config, **kwargs)
 
-    @property
-    def url(self) -> str:
-        """Root URL (what `chatlikeme arena --api` takes); the OpenAI API is under `/v1`."""
-        host = "127.0.0.1" if self.config.host in ("0.0.0.0", "") else self.config.host
-        return f"http://{host}:{self.config.port}"
+    def command(self) -> tuple[list[str], dict[str, str]]:
+        for path in self.adapters.values():
+            check_servable(path)
+        return server_command(self.model, self.adapters, self.config)
 
     @property
     def api_url(self) -> str:
+        """The OpenAI API root; `url` (without /v1) is what `chatlikeme arena --api` takes."""
         return f"{self.url}/v1"
-
-    def start(self) -> Self:
-        if self.process is not None:
-            return self
-        for path in self.adapters.values():
-            check_servable(path)
-        check_port_free(self.config.host, self.config.port)
-        command, env = server_command(self.model, self.adapters, self.config)
-        command = [sys.executable, "-m", "serve.process_guard", str(os.getpid()), "--", *command]
-        self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        with self.log_path.open("ab") as log:
-            # A session of its own: Ctrl-C in a terminal reaches only us, and stop() can end the whole group.
-            self.process = subprocess.Popen(
-                command, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                start_new_session=True,
-            )  # fmt: skip
-        try:
-            self.wait_until_healthy()
-        except BaseException:
-            self.stop()
-            raise
-        return self
-
-    def wait_until_healthy(self) -> None:
-        deadline = time.monotonic() + self.config.startup_timeout_s
-        while time.monotonic() < deadline:
-            if self.process is not None and self.process.poll() is not None:
-                raise ChatLikeMeError(
-                    f"vLLM exited during start-up (status {self.process.returncode}): "
-                    f"{self._last_log_line()} (full log: {self.log_path})"
-                )
-            if self.healthy():
-                return
-            time.sleep(0.5)
-        raise ChatLikeMeError(
-            f"vLLM did not become healthy within {self.config.startup_timeout_s:.0f} s (log: {self.log_path})"
-        )
 
     def healthy(self) -> bool:
         try:
-            return httpx.get(f"{self.url}/health", timeout=2).status_code == 200 and bool(self.models())
+            return super().healthy() and bool(self.models())
         except httpx.HTTPError:
             return False
 
@@ -365,37 +319,6 @@ class VLLMServer:
     def unload_adapter(self, name: str) -> None:
         unload_adapter(self.url, name, api_key=self.config.api_key)
         self.adapters.pop(name, None)
-
-    def stop(self, timeout: float = 30.0) -> None:
-        """SIGTERM to the whole process group (server, engine core, workers); SIGKILL if it lingers."""
-        process, self.process = self.process, None
-        if process is None:
-            return
-        for sig, wait in ((signal.SIGTERM, timeout), (signal.SIGKILL, 10.0)):
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, sig)
-            try:
-                process.wait(wait)
-                break
-            except subprocess.TimeoutExpired:
-                continue
-        # Engine processes may outlive the server process by a moment; make sure none is left behind.
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGKILL)
-
-    def _last_log_line(self) -> str:
-        try:
-            lines = [ln for ln in self.log_path.read_text(errors="replace").splitlines() if ln.strip()]
-        except OSError:
-            return "no log"
-        errors = [ln for ln in lines if "Error" in ln or "error" in ln]
-        return (errors or lines or ["no output"])[-1].strip()[:400]
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
 
 # --- keeping a long-running server up to date --------------------------------------------------------------
@@ -456,7 +379,7 @@ def serve_forever(
             echo(f"Watching {watch} for new adapters every {interval:g} s. Ctrl-C stops.")
         while True:
             time.sleep(interval)
-            if server.process is None or server.process.poll() is not None:
+            if not server.running():
                 raise ChatLikeMeError(f"the vLLM server stopped unexpectedly (log: {server.log_path})")
             for message in watcher.poll() if watcher else ():
                 echo(message)

@@ -76,7 +76,8 @@ def vllm_server(tiny_model: Path, tiny_adapters: dict[str, Path]):
     `kto` = tiny_adapters. Started once (~30-60 s), stopped at the end. Tests may load extra adapters at
     runtime but must unload them again."""
     pytest.importorskip("vllm", reason="vLLM is not installed")
-    from serve.vllm_server import ServeConfig, VLLMServer, free_port
+    from serve.server_process import free_port
+    from serve.vllm_server import ServeConfig, VLLMServer
 
     config = ServeConfig(port=free_port(), max_model_len=512, cpu_kvcache_gib=1)
     with VLLMServer(tiny_model, tiny_adapters, config) as server:
@@ -114,7 +115,7 @@ def write_sft_data(data_dir: Path) -> Path:
 def arena_app(vllm_server, tmp_path_factory: pytest.TempPathFactory):
     """The Gradio arena, launched on 127.0.0.1 against `vllm_server`: yields (url, votes database path)."""
     from serve.arena import ArenaConfig, build_arena
-    from serve.vllm_server import free_port
+    from serve.server_process import free_port
 
     root = tmp_path_factory.mktemp("arena")
     config = ArenaConfig(max_new_tokens=16, bootstrap_rounds=100)

@@ -7,8 +7,16 @@ from gradio_client import Client
 
 from core.errors import ChatLikeMeError
 from core.prompts import group_system_prompt, persona_system_prompt
-from serve.arena import ArenaConfig, build_arena, chats_from_data, parse_system_prompt, system_prompt_for
-from serve.vllm_server import adapter_version, free_port
+from serve.arena import (
+    ArenaConfig,
+    build_arena,
+    chats_from_data,
+    launch_arena,
+    parse_system_prompt,
+    system_prompt_for,
+)
+from serve.server_process import free_port
+from serve.vllm_server import adapter_version
 from serve.votes import VoteStore
 from tests.conftest import chat_texts as texts
 from tests.conftest import write_sft_data
@@ -192,3 +200,17 @@ def test_the_arena_refuses_a_database_of_another_kind(tmp_path: Path) -> None:
         connection.execute("CREATE TABLE things (x)")
     with pytest.raises(ChatLikeMeError, match="no votes table"):
         build_arena("http://127.0.0.1:9", other)
+
+
+def test_a_password_keeps_strangers_out(tmp_path: Path) -> None:
+    port, db = free_port(), tmp_path / "votes.sqlite"
+    demo = launch_arena("http://127.0.0.1:9", db, port=port, auth="me:secret", block=False)
+    try:
+        url = f"http://127.0.0.1:{port}/"
+        with pytest.raises(Exception):  # noqa: B017 - gradio_client's error for a login page varies
+            Client(url, verbose=False)
+        assert Client(url, auth=("me", "secret"), verbose=False).view_api(return_format="dict")
+    finally:
+        demo.close()
+    with pytest.raises(ChatLikeMeError, match="user:password"):
+        launch_arena("http://127.0.0.1:9", db, auth="no-colon", block=False)

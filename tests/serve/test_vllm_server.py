@@ -54,7 +54,10 @@ def test_missing_or_unservable_adapters_are_clear_errors(run_dir: Path, tmp_path
     with pytest.raises(ChatLikeMeError, match="modules_to_save"):
         VLLMServer.for_run(run_dir)
 
-    edit_adapter_config(run_dir / "sft", modules_to_save=None, base_model_name_or_path="/somewhere/else")
+    edit_adapter_config(run_dir / "sft", modules_to_save=None, init_lora_weights="pissa_niter_4")
+    with pytest.raises(ChatLikeMeError, match="initialised with pissa"):
+        check_servable(run_dir / "sft")
+    edit_adapter_config(run_dir / "sft", init_lora_weights=True, base_model_name_or_path="/somewhere/else")
     with pytest.raises(ChatLikeMeError, match="different base models"):
         VLLMServer.for_run(run_dir)
 

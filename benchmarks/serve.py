@@ -1,0 +1,233 @@
+"""Serving benchmark: vLLM vs transformers `generate`, both behind an OpenAI-compatible streaming server.
+
+    python benchmarks/serve.py                       # the default SmolLM2 (prepared on first use)
+    python benchmarks/serve.py --model DIR --concurrency 1 4 16 --max-tokens 128
+
+Servers, started one after the other on the same machine with the same model, dtype and prompts:
+- `vllm`: `chatlikeme serve`'s own server (VLLMServer: LoRA enabled, as the arena uses it).
+- `transformers`: `transformers serve MODEL` - transformers' own OpenAI server; it streams each request from
+  `model.generate` on one inference thread, i.e. plain `generate`, one conversation at a time.
+- `transformers-cb` (opt-in, `--backends ... transformers-cb`): `transformers serve --continuous-batching`,
+  transformers' paged-attention batching. GPU only in practice: on CPU (transformers 5.19) a request hung
+  for 10 minutes without a token, so it is not in the default set.
+
+Each server runs in its faster dtype on this machine: vLLM bf16 on CPUs with bf16 instructions (its CPU
+kernels are built for it), transformers float32 on CPU (PyTorch's bf16 matmuls are slower there), and the
+weights' dtype on GPU for both.
+
+The same async driver talks to all of them: C chats stream at once (C = each `--concurrency`), every chat
+sends its prompts one after the other. Reported per level: time to first token (p50/p95, seconds) and
+generated tokens per second (completion tokens from the servers' usage reports / wall time of the level).
+Greedy decoding, so every server generates the same kind of reply.
+
+Writes a table to stdout and JSON to benchmarks/results/serve.json. Target: vLLM >= 3x transformers
+throughput at 16 concurrent chats.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+# This file is named like the `serve` package: make `import serve` find the package, not this script.
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:] = [str(ROOT), *(p for p in sys.path if Path(p or ".").resolve() != Path(__file__).parent)]
+
+import argparse  # noqa: E402
+import asyncio  # noqa: E402
+import json  # noqa: E402
+import os  # noqa: E402
+import platform  # noqa: E402
+import statistics  # noqa: E402
+import time  # noqa: E402
+from dataclasses import asdict, dataclass  # noqa: E402
+
+from core.report import md_table  # noqa: E402
+from core.subprocess import project_env  # noqa: E402
+from serve.server_process import ServerProcess, free_port  # noqa: E402
+from serve.vllm_server import ServeConfig, VLLMServer, cpu_supports_bf16, gpu_count  # noqa: E402
+
+RESULTS = ROOT / "benchmarks" / "results" / "serve.json"
+SYSTEM = "You are Pasquale, chatting with Lorenzo. Respond naturally in their conversational style."
+TOPICS = [
+    "your last holiday", "the best pizza in town", "a film you saw recently", "how to cook carbonara",
+    "what you did this weekend", "learning to play the guitar", "your favourite football team",
+    "moving to a new city", "the weather this week", "a book you would recommend", "your first job",
+    "training for a marathon", "a concert you went to", "how to fix a bike", "your plans for summer",
+    "the history of Rome",
+]  # fmt: skip
+
+
+def prompts(count: int) -> list[list[dict[str, str]]]:
+    """The same chat prompts for every server: the system prompt of training, then a question."""
+    return [
+        [
+            {"role": "system", "content": SYSTEM},
+            {"role": "user", "content": f"Tell me in detail about {TOPICS[i % len(TOPICS)]} (#{i})."},
+        ]
+        for i in range(count)
+    ]
+
+
+class TransformersServer(ServerProcess):
+    """`transformers serve MODEL`: one model, optionally with continuous batching."""
+
+    name = "transformers-serve"
+
+    def __init__(self, model: str, port: int, *, continuous_batching: bool, dtype: str) -> None:
+        super().__init__("127.0.0.1", port, startup_timeout_s=600)
+        self.model, self.continuous_batching, self.dtype = model, continuous_batching, dtype
+
+    def command(self) -> tuple[list[str], dict[str, str]]:
+        command = [sys.executable, "-c", "from transformers.cli.transformers import main; main()", "serve"]
+        command += [self.model, "--host", self.host, "--port", str(self.port), "--dtype", self.dtype]
+        command += ["--continuous-batching"] if self.continuous_batching else ["--no-continuous-batching"]
+        if not gpu_count():
+            command += ["--device", "cpu"]
+        return command, project_env()
+
+
+@dataclass
+class Level:
+    backend: str
+    concurrency: int
+    requests: int
+    ttft_p50_s: float
+    ttft_p95_s: float
+    tokens_per_s: float
+    mean_completion_tokens: float
+    wall_s: float
+
+
+async def run_level(base_url: str, model: str, concurrency: int, chats: list, max_tokens: int) -> dict:
+    """`concurrency` chats stream at once until `chats` are all answered; TTFTs and token counts."""
+    from openai import AsyncOpenAI
+
+    client = AsyncOpenAI(base_url=base_url, api_key="none", timeout=1800, max_retries=0)
+    queue: asyncio.Queue = asyncio.Queue()
+    for messages in chats:
+        queue.put_nowait(messages)
+    ttfts: list[float] = []
+    tokens: list[int] = []
+
+    async def chat_worker() -> None:
+        while not queue.empty():
+            messages = queue.get_nowait()
+            start = time.perf_counter()
+            first, usage = None, None
+            stream = await client.chat.completions.create(
+                model=model, messages=messages, max_tokens=max_tokens, temperature=0.0, stream=True,
+                stream_options={"include_usage": True},
+            )  # fmt: skip
+            async for chunk in stream:
+                if first is None and chunk.choices and chunk.choices[0].delta.content:
+                    first = time.perf_counter() - start
+                usage = chunk.usage or usage
+            ttfts.append(first if first is not None else time.perf_counter() - start)
+            tokens.append(usage.completion_tokens if usage else 0)
+
+    start = time.perf_counter()
+    await asyncio.gather(*(chat_worker() for _ in range(concurrency)))
+    wall = time.perf_counter() - start
+    await client.close()
+    return {"ttfts": ttfts, "tokens": tokens, "wall": wall}
+
+
+def quantile(values: list[float], q: float) -> float:
+    if len(values) == 1:
+        return values[0]
+    return statistics.quantiles(values, n=100, method="inclusive")[round(q * 100) - 1]
+
+
+def benchmark(server: ServerProcess, backend: str, model_name: str, base_url: str, args) -> list[Level]:
+    levels = []
+    with server:
+        asyncio.run(run_level(base_url, model_name, 1, prompts(1), 8))  # warm-up (first-call compilation)
+        for concurrency in args.concurrency:
+            count = max(concurrency * args.requests_per_chat, args.min_requests)
+            chats = prompts(count)
+            result = asyncio.run(run_level(base_url, model_name, concurrency, chats, args.max_tokens))
+            level = Level(
+                backend, concurrency, count,
+                ttft_p50_s=round(quantile(result["ttfts"], 0.5), 3),
+                ttft_p95_s=round(quantile(result["ttfts"], 0.95), 3),
+                tokens_per_s=round(sum(result["tokens"]) / result["wall"], 1),
+                mean_completion_tokens=round(statistics.mean(result["tokens"]), 1),
+                wall_s=round(result["wall"], 1),
+            )  # fmt: skip
+            print(f"  {backend:<16} C={concurrency:<3} {level.tokens_per_s:>7.1f} tok/s  "
+                  f"TTFT p50 {level.ttft_p50_s:.2f}s p95 {level.ttft_p95_s:.2f}s", flush=True)  # fmt: skip
+            levels.append(level)
+    return levels
+
+
+def default_model() -> str:
+    try:
+        from align.models import prepare_default_model
+    except ImportError:
+        sys.exit("align.models.prepare_default_model is not available in this checkout: pass --model DIR")
+    return str(prepare_default_model())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--model", help="Model directory (default: the prepared SmolLM2-135M-Instruct).")
+    parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 4, 16])
+    parser.add_argument("--max-tokens", type=int, default=128)
+    parser.add_argument("--requests-per-chat", type=int, default=1)
+    parser.add_argument("--min-requests", type=int, default=4, help="At least this many requests per level.")
+    parser.add_argument("--backends", nargs="+", default=["vllm", "transformers"])
+    parser.add_argument("--out", type=Path, default=RESULTS)
+    args = parser.parse_args()
+    model = args.model or default_model()
+    gpu = gpu_count() > 0
+    dtypes = {
+        "vllm": "auto" if gpu else ("bfloat16" if cpu_supports_bf16() else "float32"),
+        "transformers": "auto" if gpu else "float32",
+    }
+
+    def start(backend: str) -> tuple[ServerProcess, str]:
+        """The server of a backend and the model name its requests use."""
+        if backend == "vllm":
+            return VLLMServer(model, {}, ServeConfig(port=free_port(), dtype=dtypes["vllm"])), "base"
+        batching, dtype = backend == "transformers-cb", dtypes["transformers"]
+        return TransformersServer(model, free_port(), continuous_batching=batching, dtype=dtype), model
+
+    levels: list[Level] = []
+    for backend in args.backends:
+        server, name = start(backend)
+        print(f"{backend}: starting ({model}) ...", flush=True)
+        levels += benchmark(server, backend, name, f"{server.url}/v1", args)
+
+    by_key = {(lv.backend, lv.concurrency): lv for lv in levels}
+    ratios = {
+        f"vllm/{other}@{c}": round(by_key["vllm", c].tokens_per_s / by_key[other, c].tokens_per_s, 2)
+        for other in ("transformers", "transformers-cb")
+        for c in args.concurrency
+        if ("vllm", c) in by_key and (other, c) in by_key and by_key[other, c].tokens_per_s > 0
+    }
+    rows = [[lv.backend, lv.concurrency, lv.requests, lv.ttft_p50_s, lv.ttft_p95_s, lv.tokens_per_s,
+             lv.mean_completion_tokens] for lv in levels]  # fmt: skip
+    headers = ["backend", "chats", "requests", "TTFT p50 s", "TTFT p95 s", "tokens/s", "tokens/reply"]
+    print("\n" + md_table(headers, rows))
+    for key, ratio in ratios.items():
+        print(f"throughput {key}: {ratio}x")
+    top = max(args.concurrency)
+    target = ratios.get(f"vllm/transformers@{top}")
+    if target is not None:
+        verdict = "met" if target >= 3 else "NOT met"
+        print(f"target vLLM >= 3x transformers at {top} chats: {verdict} ({target}x)")
+
+    machine = {"cpus": os.cpu_count(), "gpus": gpu_count(), "platform": platform.platform()}
+    result = {
+        "model": model, "dtypes": dtypes, "max_tokens": args.max_tokens, "ratios": ratios,
+        "levels": [asdict(lv) for lv in levels], "machine": machine,
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }  # fmt: skip
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=2) + "\n")
+    print(f"-> {args.out}")
+
+
+if __name__ == "__main__":
+    main()
