@@ -1,25 +1,24 @@
-"""Serving benchmark: vLLM vs transformers `generate`, both behind an OpenAI-compatible streaming server.
+"""Serving benchmark: vLLM vs transformers `generate`, with the same prompts at 1, 4 and 16 concurrent chats.
 
     python benchmarks/serve.py                       # the default SmolLM2 (prepared on first use)
     python benchmarks/serve.py --model DIR --concurrency 1 4 16 --max-tokens 128
 
-Servers, started one after the other on the same machine with the same model, dtype and prompts:
-- `vllm`: `chatlikeme serve`'s own server (VLLMServer: LoRA enabled, as the arena uses it).
-- `transformers`: `transformers serve MODEL` - transformers' own OpenAI server; it streams each request from
-  `model.generate` on one inference thread, i.e. plain `generate`, one conversation at a time.
-- `transformers-cb` (opt-in, `--backends ... transformers-cb`): `transformers serve --continuous-batching`,
-  transformers' paged-attention batching. GPU only in practice: on CPU (transformers 5.19) a request hung
-  for 10 minutes without a token, so it is not in the default set.
+Backends, run one after the other on the same machine with the same model, prompts and greedy decoding:
+- `vllm`: `chatlikeme serve`'s own server (VLLMServer, LoRA enabled as the arena uses it).
+- `transformers`: `transformers serve MODEL`, transformers' own OpenAI-compatible streaming server. It runs
+  `model.generate` with a streamer on one inference thread: one conversation at a time.
+- `transformers-generate`: `model.generate` driven in-process as a server with static batching would: the
+  chats that arrive together are left-padded into one batch and a streamer receives every step's tokens.
+  The strongest plain-`generate` baseline; the target is checked against it (and the server above).
+- `transformers-cb` (opt-in): `transformers serve --continuous-batching`, transformers' paged-attention
+  batching. On CPU (transformers 5.19) a request hung for 10 minutes without a token: not in the default set.
 
-Each server runs in its faster dtype on this machine: vLLM bf16 on CPUs with bf16 instructions (its CPU
-kernels are built for it), transformers float32 on CPU (PyTorch's bf16 matmuls are slower there), and the
-weights' dtype on GPU for both.
+The servers are driven by one asyncio client: C chats stream at once (C = each `--concurrency`), each sends
+its prompts one after the other; usage reports give the completion tokens. Reported per level: time to first
+token (p50/p95, seconds) and generated tokens per second (all chats' tokens / wall time of the level).
 
-The same async driver talks to all of them: C chats stream at once (C = each `--concurrency`), every chat
-sends its prompts one after the other. Reported per level: time to first token (p50/p95, seconds) and
-generated tokens per second (completion tokens from the servers' usage reports / wall time of the level).
-Greedy decoding, so every server generates the same kind of reply.
-
+Each backend runs in its faster dtype here: vLLM bf16 on CPUs with bf16 instructions (its CPU kernels are
+built for it), transformers float32 on CPU (PyTorch's CPU bf16 matmuls are slower), the weights' dtype on GPU.
 Writes a table to stdout and JSON to benchmarks/results/serve.json. Target: vLLM >= 3x transformers
 throughput at 16 concurrent chats.
 """
@@ -48,6 +47,7 @@ from serve.server_process import ServerProcess, free_port  # noqa: E402
 from serve.vllm_server import ServeConfig, VLLMServer, cpu_supports_bf16, gpu_count  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results" / "serve.json"
+OTHERS = ("transformers", "transformers-generate", "transformers-cb")
 SYSTEM = "You are Pasquale, chatting with Lorenzo. Respond naturally in their conversational style."
 TOPICS = [
     "your last holiday", "the best pizza in town", "a film you saw recently", "how to cook carbonara",
@@ -139,26 +139,93 @@ def quantile(values: list[float], q: float) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[round(q * 100) - 1]
 
 
-def benchmark(server: ServerProcess, backend: str, model_name: str, base_url: str, args) -> list[Level]:
+class GenerateDriver:
+    """transformers `generate` in-process, as a server with static batching would drive it: the chats that
+    arrive together are left-padded into one batch; a streamer receives each step's tokens as they come."""
+
+    def __init__(self, model: str, dtype: str) -> None:
+        import torch
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        self.tokenizer = AutoTokenizer.from_pretrained(model, padding_side="left")
+        torch_dtype = "auto" if dtype == "auto" else getattr(torch, dtype)
+        self.model = AutoModelForCausalLM.from_pretrained(model, dtype=torch_dtype).eval()
+        if gpu_count():
+            self.model.to("cuda")
+
+    def run_level(self, concurrency: int, chats: list, max_tokens: int) -> dict:
+        import torch
+
+        ttfts, tokens = [], []
+        eos = self.tokenizer.eos_token_id
+        start = time.perf_counter()
+        for first in range(0, len(chats), concurrency):
+            wave = chats[first : first + concurrency]
+            wave_start = time.perf_counter()
+            texts = [
+                self.tokenizer.apply_chat_template(m, tokenize=False, add_generation_prompt=True)
+                for m in wave
+            ]
+            batch = self.tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False)
+            clock = StepClock()
+            with torch.no_grad():
+                self.model.generate(
+                    **batch.to(self.model.device), max_new_tokens=max_tokens, do_sample=False, streamer=clock,
+                    pad_token_id=self.tokenizer.pad_token_id,
+                )  # fmt: skip
+            for row in range(len(wave)):
+                column = [step[row] for step in clock.steps]
+                tokens.append(column.index(eos) + 1 if eos in column else len(column))
+                ttfts.append(clock.times[0] - wave_start)
+        return {"ttfts": ttfts, "tokens": tokens, "wall": time.perf_counter() - start}
+
+
+class StepClock:
+    """A `generate` streamer that notes when each step's tokens (one per row) arrive."""
+
+    def __init__(self) -> None:
+        self.prompt_seen = False
+        self.times: list[float] = []
+        self.steps: list[list[int]] = []
+
+    def put(self, value) -> None:
+        if not self.prompt_seen:  # generate hands the prompt to the streamer first
+            self.prompt_seen = True
+            return
+        self.times.append(time.perf_counter())
+        self.steps.append(value.reshape(-1).tolist())
+
+    def end(self) -> None:
+        pass
+
+
+def measure(backend: str, run_level_fn, args) -> list[Level]:
+    """Every concurrency level of a backend; `run_level_fn(concurrency, chats, max_tokens)` does the work."""
+    run_level_fn(1, prompts(1), 8)  # warm-up (first-call compilation, caches)
     levels = []
-    with server:
-        asyncio.run(run_level(base_url, model_name, 1, prompts(1), 8))  # warm-up (first-call compilation)
-        for concurrency in args.concurrency:
-            count = max(concurrency * args.requests_per_chat, args.min_requests)
-            chats = prompts(count)
-            result = asyncio.run(run_level(base_url, model_name, concurrency, chats, args.max_tokens))
-            level = Level(
-                backend, concurrency, count,
-                ttft_p50_s=round(quantile(result["ttfts"], 0.5), 3),
-                ttft_p95_s=round(quantile(result["ttfts"], 0.95), 3),
-                tokens_per_s=round(sum(result["tokens"]) / result["wall"], 1),
-                mean_completion_tokens=round(statistics.mean(result["tokens"]), 1),
-                wall_s=round(result["wall"], 1),
-            )  # fmt: skip
-            print(f"  {backend:<16} C={concurrency:<3} {level.tokens_per_s:>7.1f} tok/s  "
-                  f"TTFT p50 {level.ttft_p50_s:.2f}s p95 {level.ttft_p95_s:.2f}s", flush=True)  # fmt: skip
-            levels.append(level)
+    for concurrency in args.concurrency:
+        count = max(concurrency * args.requests_per_chat, args.min_requests)
+        result = run_level_fn(concurrency, prompts(count), args.max_tokens)
+        level = Level(
+            backend, concurrency, count,
+            ttft_p50_s=round(quantile(result["ttfts"], 0.5), 3),
+            ttft_p95_s=round(quantile(result["ttfts"], 0.95), 3),
+            tokens_per_s=round(sum(result["tokens"]) / result["wall"], 1),
+            mean_completion_tokens=round(statistics.mean(result["tokens"]), 1),
+            wall_s=round(result["wall"], 1),
+        )  # fmt: skip
+        print(f"  {backend:<22} C={concurrency:<3} {level.tokens_per_s:>7.1f} tok/s  "
+              f"TTFT p50 {level.ttft_p50_s:.2f}s p95 {level.ttft_p95_s:.2f}s", flush=True)  # fmt: skip
+        levels.append(level)
     return levels
+
+
+def measure_server(server: ServerProcess, backend: str, model_name: str, args) -> list[Level]:
+    with server:
+        url = f"{server.url}/v1"
+        return measure(
+            backend, lambda c, chats, n: asyncio.run(run_level(url, model_name, c, chats, n)), args
+        )
 
 
 def default_model() -> str:
@@ -176,7 +243,7 @@ def main() -> None:
     parser.add_argument("--max-tokens", type=int, default=128)
     parser.add_argument("--requests-per-chat", type=int, default=1)
     parser.add_argument("--min-requests", type=int, default=4, help="At least this many requests per level.")
-    parser.add_argument("--backends", nargs="+", default=["vllm", "transformers"])
+    parser.add_argument("--backends", nargs="+", default=["vllm", "transformers", "transformers-generate"])
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
     model = args.model or default_model()
@@ -195,14 +262,17 @@ def main() -> None:
 
     levels: list[Level] = []
     for backend in args.backends:
-        server, name = start(backend)
         print(f"{backend}: starting ({model}) ...", flush=True)
-        levels += benchmark(server, backend, name, f"{server.url}/v1", args)
+        if backend == "transformers-generate":
+            levels += measure(backend, GenerateDriver(model, dtypes["transformers"]).run_level, args)
+        else:
+            server, name = start(backend)
+            levels += measure_server(server, backend, name, args)
 
     by_key = {(lv.backend, lv.concurrency): lv for lv in levels}
     ratios = {
         f"vllm/{other}@{c}": round(by_key["vllm", c].tokens_per_s / by_key[other, c].tokens_per_s, 2)
-        for other in ("transformers", "transformers-cb")
+        for other in OTHERS
         for c in args.concurrency
         if ("vllm", c) in by_key and (other, c) in by_key and by_key[other, c].tokens_per_s > 0
     }
@@ -213,10 +283,10 @@ def main() -> None:
     for key, ratio in ratios.items():
         print(f"throughput {key}: {ratio}x")
     top = max(args.concurrency)
-    target = ratios.get(f"vllm/transformers@{top}")
-    if target is not None:
-        verdict = "met" if target >= 3 else "NOT met"
-        print(f"target vLLM >= 3x transformers at {top} chats: {verdict} ({target}x)")
+    for other in OTHERS:
+        if (target := ratios.get(f"vllm/{other}@{top}")) is not None:
+            verdict = "met" if target >= 3 else "NOT met"
+            print(f"target vLLM >= 3x {other} at {top} chats: {verdict} ({target}x)")
 
     machine = {"cpus": os.cpu_count(), "gpus": gpu_count(), "platform": platform.platform()}
     result = {
