@@ -23,7 +23,7 @@ from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import gradio as gr
 import httpx
@@ -47,6 +47,8 @@ ALL_RUNS = "all runs"
 @dataclass
 class ArenaConfig(StageConfig):
     """How the arena samples replies and serves its page."""
+
+    presets_dir: ClassVar[Path] = Path(__file__).parent / "configs" / "arena"
 
     models: list[str] = field(default_factory=lambda: [BASE_NAME, *ADAPTER_NAMES])
     "The contestants (served model names); battles draw two of those the server offers."
@@ -655,10 +657,11 @@ def launch_arena(
 ) -> gr.Blocks:
     """Build and serve the arena on `host:port` (blocks until Ctrl-C unless `block=False`)."""
     config = config or ArenaConfig()
+    credentials = parse_auth(auth)
     demo = build_arena(api_url, db_path, data_dir=data_dir, config=config)
     demo.queue(default_concurrency_limit=config.concurrency_limit)
     demo.launch(
-        server_name=host, server_port=port, auth=parse_auth(auth), prevent_thread_lock=not block,
+        server_name=host, server_port=port, auth=credentials, prevent_thread_lock=not block,
         auth_message="This arena talks to a model trained on private chats.",
     )  # fmt: skip
     return demo
