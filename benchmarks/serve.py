@@ -19,6 +19,7 @@ token (p50/p95, seconds) and generated tokens per second (all chats' tokens / wa
 
 Each backend runs in its faster dtype here: vLLM bf16 on CPUs with bf16 instructions (its CPU kernels are
 built for it), transformers float32 on CPU (PyTorch's CPU bf16 matmuls are slower), the weights' dtype on GPU.
+On CPU, transformers computes with as many threads as vLLM's CPU worker: all cores but one.
 Writes a table to stdout and JSON to benchmarks/results/serve.json. Target: vLLM >= 3x transformers
 throughput at 16 concurrent chats.
 """
@@ -74,9 +75,10 @@ class TransformersServer(ServerProcess):
 
     name = "transformers-serve"
 
-    def __init__(self, model: str, port: int, *, continuous_batching: bool, dtype: str) -> None:
+    def __init__(self, model: str, port: int, *, continuous_batching: bool, dtype: str, threads: int) -> None:
         super().__init__("127.0.0.1", port, startup_timeout_s=600)
-        self.model, self.continuous_batching, self.dtype = model, continuous_batching, dtype
+        self.model, self.dtype, self.threads = model, dtype, threads
+        self.continuous_batching = continuous_batching
 
     def command(self) -> tuple[list[str], dict[str, str]]:
         command = [sys.executable, "-c", "from transformers.cli.transformers import main; main()", "serve"]
@@ -84,7 +86,7 @@ class TransformersServer(ServerProcess):
         command += ["--continuous-batching"] if self.continuous_batching else ["--no-continuous-batching"]
         if not gpu_count():
             command += ["--device", "cpu"]
-        return command, project_env()
+        return command, project_env(OMP_NUM_THREADS=str(self.threads))
 
 
 @dataclass
@@ -143,9 +145,11 @@ class GenerateDriver:
     """transformers `generate` in-process, as a server with static batching would drive it: the chats that
     arrive together are left-padded into one batch; a streamer receives each step's tokens as they come."""
 
-    def __init__(self, model: str, dtype: str) -> None:
+    def __init__(self, model: str, dtype: str, threads: int) -> None:
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        torch.set_num_threads(threads)
 
         self.tokenizer = AutoTokenizer.from_pretrained(model, padding_side="left")
         torch_dtype = "auto" if dtype == "auto" else getattr(torch, dtype)
@@ -244,10 +248,14 @@ def main() -> None:
     parser.add_argument("--requests-per-chat", type=int, default=1)
     parser.add_argument("--min-requests", type=int, default=4, help="At least this many requests per level.")
     parser.add_argument("--backends", nargs="+", default=["vllm", "transformers", "transformers-generate"])
+    parser.add_argument("--threads", type=int, help="transformers' CPU threads (default: cores - 1).")
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
     model = args.model or default_model()
     gpu = gpu_count() > 0
+    # vLLM's CPU worker computes on all cores but one (kept for its front end), one thread per core; give
+    # transformers the same. (Two threads on two busy cores made PyTorch ~15x slower here: OpenMP waits.)
+    threads = args.threads or max(1, (os.cpu_count() or 2) - 1)
     dtypes = {
         "vllm": "auto" if gpu else ("bfloat16" if cpu_supports_bf16() else "float32"),
         "transformers": "auto" if gpu else "float32",
@@ -258,13 +266,16 @@ def main() -> None:
         if backend == "vllm":
             return VLLMServer(model, {}, ServeConfig(port=free_port(), dtype=dtypes["vllm"])), "base"
         batching, dtype = backend == "transformers-cb", dtypes["transformers"]
-        return TransformersServer(model, free_port(), continuous_batching=batching, dtype=dtype), model
+        server = TransformersServer(
+            model, free_port(), continuous_batching=batching, dtype=dtype, threads=threads
+        )
+        return server, model
 
     levels: list[Level] = []
     for backend in args.backends:
         print(f"{backend}: starting ({model}) ...", flush=True)
         if backend == "transformers-generate":
-            levels += measure(backend, GenerateDriver(model, dtypes["transformers"]).run_level, args)
+            levels += measure(backend, GenerateDriver(model, dtypes["transformers"], threads).run_level, args)
         else:
             server, name = start(backend)
             levels += measure_server(server, backend, name, args)
@@ -290,7 +301,8 @@ def main() -> None:
 
     machine = {"cpus": os.cpu_count(), "gpus": gpu_count(), "platform": platform.platform()}
     result = {
-        "model": model, "dtypes": dtypes, "max_tokens": args.max_tokens, "ratios": ratios,
+        "model": model, "dtypes": dtypes, "transformers_threads": threads, "max_tokens": args.max_tokens,
+        "ratios": ratios,
         "levels": [asdict(lv) for lv in levels], "machine": machine,
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }  # fmt: skip

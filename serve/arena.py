@@ -18,6 +18,7 @@ import asyncio
 import logging
 import random
 import re
+import threading
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Callable
@@ -157,6 +158,7 @@ class ModelServer:
             timeout=config.request_timeout_s,
         )
         self._versions: dict[tuple[str, float], str] = {}
+        self._hashing = threading.Lock()
 
     def contestants(self) -> dict[str, Contestant]:
         """The configured contestants the server offers now (raises `ArenaError` if it cannot be reached)."""
@@ -174,9 +176,10 @@ class ModelServer:
         if not path.is_dir():
             return root  # a hub id: the name is all we know
         key = (str(path.resolve()), max(p.stat().st_mtime for p in path.iterdir()))
-        if key not in self._versions:
-            self._versions[key] = adapter_version(path)
-        return self._versions[key]
+        with self._hashing:  # many rounds may start at once: hash each model once, not once per round
+            if key not in self._versions:
+                self._versions[key] = adapter_version(path)
+            return self._versions[key]
 
     def unreachable(self, exc: Exception) -> str:
         reason = type(exc).__name__
@@ -398,7 +401,8 @@ class Arena:
             return
         if not round_.sides:
             try:
-                self._start_round(round_, persona, contact, picked)
+                # In a thread: it asks the server what it offers and hashes model files (blocking work).
+                await asyncio.to_thread(self._start_round, round_, persona, contact, picked)
             except (ArenaError, ChatLikeMeError) as exc:
                 round_.notice = str(exc)
                 yield ui.render(round_)
