@@ -207,7 +207,13 @@ def _common_prefix_length(a: str, b: str) -> int:
 
 
 def train_sft(data_dir: Path, run_dir: Path, config: SFTStageConfig, resume: bool = False) -> Path:
-    """Train the SFT adapter on `DATA/sft/{train,eval}.jsonl` and write `RUN/sft/`; returns that folder."""
+    """Train the SFT adapter on `DATA/sft/{train,eval}.jsonl` and write `RUN/sft/`; returns that folder.
+
+    Under `accelerate launch` every process (one per GPU) runs this; the main one writes the files.
+    """
+    from accelerate import PartialState
+
+    process = PartialState()
     data_dir, run_dir = Path(data_dir), Path(run_dir)
     out_dir, work_dir = run_dir / "sft", run_dir / "sft.partial"
     if out_dir.exists():
@@ -228,8 +234,11 @@ def train_sft(data_dir: Path, run_dir: Path, config: SFTStageConfig, resume: boo
                 data_dir / "sft" / f"{name}.jsonl", "no sample fits max_length with a persona token"
             )
 
-    work_dir.mkdir(parents=True, exist_ok=True)
-    config.save_yaml(work_dir / "config.yaml")
+    if process.is_main_process:
+        if checkpoint is None:  # a fresh start: clear what a run that never reached a checkpoint left
+            shutil.rmtree(work_dir, ignore_errors=True)
+        config.save_yaml(work_dir / "config.yaml")
+    process.wait_for_everyone()
     model = load_model(
         base, precision, load_in_4bit=config.load_in_4bit, attn_implementation=config.attn_implementation
     )
@@ -239,13 +248,14 @@ def train_sft(data_dir: Path, run_dir: Path, config: SFTStageConfig, resume: boo
         model, tokenizer, train_split, eval_split, config, precision, lora, work_dir, callbacks
     )
     trainable, total = trainer.model.get_nb_trainable_parameters()
-    note(
-        f"SFT of {base} on {len(train_split.input_ids)} samples "
-        f"({train_split.target_tokens:,} persona tokens), "
-        f"{precision.describe()}, LoRA r={config.lora.r}: {trainable:,} of {total:,} parameters trained"
-    )
+    if process.is_main_process:
+        note(
+            f"SFT of {base} on {len(train_split.input_ids)} samples "
+            f"({train_split.target_tokens:,} persona tokens), {precision.describe()}, "
+            f"LoRA r={config.lora.r}: {trainable:,} of {total:,} parameters trained"
+        )
     trainer.train(resume_from_checkpoint=checkpoint)
-    if not trainer.is_world_process_zero():
+    if not process.is_main_process:
         return out_dir
 
     with atomic_dir(out_dir, overwrite=False) as tmp:
@@ -307,7 +317,6 @@ def _checkpoint_to_resume(work_dir: Path, config: SFTStageConfig, resume: bool) 
                 f"holds an interrupted SFT run ({Path(checkpoint).name}): pass --resume to continue it, "
                 "or delete the folder to start over",
             )
-        shutil.rmtree(work_dir, ignore_errors=True)  # leftovers of a run that never reached a checkpoint
         return None
     if checkpoint is None:
         note(f"nothing to resume in {work_dir}: starting from the beginning")

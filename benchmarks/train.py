@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import statistics
 import sys
@@ -155,6 +156,8 @@ def main() -> None:
         if torch.cuda.is_available()
         else platform.processor() or "cpu",
         "threads": torch.get_num_threads(),
+        "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY", "default"),
+        "load_average": [round(x, 1) for x in os.getloadavg()],
         "torch": torch.__version__,
     }
     headers = ["dtype", "batching", "s/step", "tokens/s", "speedup"]

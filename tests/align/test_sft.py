@@ -13,7 +13,8 @@ from transformers import AutoModelForCausalLM, TrainerCallback
 
 from align import sft as sft_module
 from align.axolotl import write_axolotl_config
-from align.models import bundled_tokenizer, choose_precision, load_model, load_tokenizer
+from align.generation import GenerationJob, SamplingConfig, generate, vllm_available
+from align.models import bundled_tokenizer, choose_precision, default_model_dir, load_model, load_tokenizer
 from align.sft import SFTStageConfig, build_trainer, encode_conversation, encode_split, train_sft
 from align.training import VLLM_LORA_RANKS, MetricsRecorder, build_lora_config
 from core.errors import ChatLikeMeError
@@ -53,6 +54,16 @@ def persona_samples(count: int, seed: int = 0) -> list[SftSample]:
             messages.append(ChatMessage("assistant", rng.choice(REPLIES)))
         samples.append(SftSample(messages=messages, id=f"{contact}/{i}/0", chat_id=contact, session=i))
     return samples
+
+
+@pytest.fixture
+def sft_demo_data(request: pytest.FixtureRequest, tmp_path: Path) -> Path:
+    """The demo export run through ingest (`demo_data` in tests/conftest.py) where that fixture exists,
+    else hand-made persona chats of the same shape."""
+    try:
+        return request.getfixturevalue("demo_data")
+    except pytest.FixtureLookupError:
+        return write_data(tmp_path / "data", train=64, evaluation=12)
 
 
 def write_data(data_dir: Path, train: int = 24, evaluation: int = 6) -> Path:
@@ -186,15 +197,21 @@ def test_long_samples_lose_their_oldest_turns_first(tiny_model: Path) -> None:
 # --- a tiny end-to-end run ----------------------------------------------------------------------------------
 
 
+@pytest.fixture(scope="module")
+def tiny_sft_run(tiny_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A finished 12-step SFT run of the tiny model on hand-made persona chats: its RUN folder."""
+    root = tmp_path_factory.mktemp("tiny-sft")
+    assert train_sft(write_data(root / "data"), root / "run", tiny_config(tiny_model)) == root / "run" / "sft"
+    return root / "run"
+
+
 def test_sft_learns_and_saves_a_servable_adapter_that_changes_the_output(
-    tiny_model: Path, tmp_path: Path
+    tiny_model: Path, tiny_sft_run
 ) -> None:
     from peft import PeftModel
 
-    data = write_data(tmp_path / "data")
-    out = train_sft(data, tmp_path / "run", tiny_config(tiny_model))
-
-    assert out == tmp_path / "run" / "sft" and not (tmp_path / "run" / "sft.partial").exists()
+    out = tiny_sft_run / "sft"
+    assert not (tiny_sft_run / "sft.partial").exists()
     expected = {
         "adapter_config.json",
         "adapter_model.safetensors",
@@ -230,6 +247,59 @@ def test_sft_learns_and_saves_a_servable_adapter_that_changes_the_output(
         tuned = PeftModel.from_pretrained(base, out)
         after = tuned(ids).logits
     assert (after - before).abs().max() > 1e-3
+
+
+@pytest.mark.vllm
+@pytest.mark.skipif(not vllm_available(), reason="vLLM is not installed")
+def test_vllm_serves_the_sft_adapter(tiny_sft_run: Path) -> None:
+    """vLLM loads the adapter on its recorded `base_model_name_or_path`; its replies differ from the base."""
+    adapter = tiny_sft_run / "sft"
+    base = json.loads((adapter / "adapter_config.json").read_text())["base_model_name_or_path"]
+    prompts = [
+        [ChatMessage("system", persona_system_prompt("Marco", "Giulia")), ChatMessage("user", ask)]
+        for ask in ASKS
+    ]
+    greedy = SamplingConfig(temperature=0.0, max_new_tokens=6)
+    jobs = [GenerationJob("base", None, prompts, greedy), GenerationJob("sft", adapter, prompts, greedy)]
+    replies = generate(base, jobs, backend="vllm")
+    assert len(replies["sft"]) == len(ASKS) and replies["sft"] != replies["base"]
+
+
+@pytest.mark.slow
+def test_sft_of_the_real_default_model(sft_demo_data: Path, tmp_path: Path) -> None:
+    """`chatlikeme sft`, cpu-demo preset cut to 8 steps, on the real SmolLM2 (prepared on first use)."""
+    from peft import PeftModel
+
+    config = SFTStageConfig.load("cpu-demo").replace(max_steps=8, eval_steps=4, logging_steps=2)
+    done = run_cli(
+        "sft", "--data", sft_demo_data, "--out", tmp_path / "run",
+        "--config", config.save_yaml(tmp_path / "c.yaml"), timeout=1500,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.strip().splitlines()[-1].startswith("SFT done in")
+    out = tmp_path / "run" / "sft"
+    base = json.loads((out / "adapter_config.json").read_text())["base_model_name_or_path"]
+    assert base == str(default_model_dir())
+    metrics = json.loads((out / "metrics.json").read_text())
+    first, second = (r["eval_loss"] for r in metrics["eval"])
+    assert second < first, metrics["eval"]
+
+    tokenizer = load_tokenizer(base)
+    model = load_model(base, choose_precision("float32"))
+    prompt = tokenizer.apply_chat_template(
+        [
+            {"role": "system", "content": persona_system_prompt("Marco", "Giulia")},
+            {"role": "user", "content": ASKS[0]},
+        ],
+        add_generation_prompt=True,
+        return_tensors="pt",
+        return_dict=True,
+    )
+    length = prompt["input_ids"].shape[1]
+    before = model.generate(**prompt, max_new_tokens=12, do_sample=False)[0, length:]
+    tuned = PeftModel.from_pretrained(model, out)
+    after = tuned.generate(**prompt, max_new_tokens=12, do_sample=False)[0, length:]
+    assert tokenizer.decode(after) != tokenizer.decode(before)
 
 
 class SimulatedCrash(Exception):
