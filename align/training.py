@@ -1,17 +1,22 @@
 """What every training stage (SFT, KTO) shares: the config fields, vLLM-servable LoRA, the Trainer arguments,
 per-step metrics, plots and the end-of-run summary.
 
-A stage builds on it like this (SFT and KTO both do):
+A stage builds on it like this (align/sft.py does; a KTO stage would):
 
     @dataclass
     class KTOStageConfig(TrainingStageConfig):
         beta: float = 0.1
 
-    args = KTOConfig(**training_arguments(config, work_dir, device), beta=config.beta)
+    precision = choose_precision(config.dtype)  # align.models
+    args = KTOConfig(**training_arguments(config, work_dir, precision, count_tokens=False), beta=config.beta)
     recorder = MetricsRecorder(work_dir / "metrics.json")
-    trainer = KTOTrainer(..., args=args, peft_config=build_lora_config(config.lora), callbacks=[recorder])
+    trainer = KTOTrainer(model, args=args, ..., callbacks=[recorder, *early_stopping_callbacks(config)])
     trainer.train(resume_from_checkpoint=last_checkpoint(work_dir) if resume else None)
     plot_metrics(recorder.metrics, out / "rewards.png", ["rewards/chosen", "rewards/rejected"])
+    print(summary_line("KTO", recorder.metrics, out, recorder.mean_tokens_per_second()))
+
+A new adapter gets its LoRA from `build_lora_config(config.lora)` (passed as `peft_config`), which only
+builds adapters vLLM can serve.
 """
 
 from __future__ import annotations
@@ -114,11 +119,14 @@ def build_lora_config(options: LoraOptions):  # -> peft.LoraConfig (peft importe
 # --- Trainer arguments --------------------------------------------------------------------------------------
 
 
-def training_arguments(config: TrainingStageConfig, output_dir: Path, precision: Precision) -> dict[str, Any]:
+def training_arguments(
+    config: TrainingStageConfig, output_dir: Path, precision: Precision, *, count_tokens: bool = True
+) -> dict[str, Any]:
     """Keyword arguments for `trl.SFTConfig` / `trl.KTOConfig` shared by every stage.
 
     Evaluates (and checkpoints) every epoch or every `eval_steps`, keeps the best checkpoint by eval loss and
-    loads it at the end, keeps the latest one for `--resume`, and counts tokens for the tokens/s metric.
+    loads it at the end, keeps the latest one for `--resume`, and counts real (non-padding) input tokens for
+    the tokens/s metric (`count_tokens=False` where batches have no `input_ids`, e.g. KTO's).
     """
     by_steps = config.eval_steps is not None
     return {
@@ -145,7 +153,7 @@ def training_arguments(config: TrainingStageConfig, output_dir: Path, precision:
         "greater_is_better": False,
         "logging_steps": config.logging_steps,
         "logging_first_step": True,
-        "include_num_input_tokens_seen": "non_padding",
+        "include_num_input_tokens_seen": "non_padding" if count_tokens else "no",
         "report_to": "none",
         "use_cpu": precision.device == "cpu",
         "bf16": precision.mixed == "bf16",
@@ -177,12 +185,12 @@ class MetricsRecorder(TrainerCallback):
     seconds since the start, whatever the trainer logged (SFT: loss, learning_rate, grad_norm,
     mean_token_accuracy; KTO: loss, kl, rewards/chosen, rewards/rejected, rewards/margins, ...) and
     `tokens_per_second` over the training steps since the previous record (evaluation time excluded).
-    Eval records hold the `eval_*` values.
+    Eval records hold the `eval_*` values; `best` is the checkpoint the Trainer kept (step, epoch, metric).
     """
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
-        self.metrics: dict[str, Any] = {"train": [], "eval": [], "final": {}}
+        self.metrics: dict[str, Any] = {"train": [], "eval": [], "final": {}, "best": {}}
         self._step_started = 0.0
         self._step_seconds = 0.0  # training time since the last train record
         self._tokens_at_last_record = 0
@@ -226,6 +234,17 @@ class MetricsRecorder(TrainerCallback):
             self.metrics["train"].append({**record, **values})
         self.save()
 
+    def on_train_end(self, args: TrainingArguments, state: TrainerState, control: TrainerControl, **kw: Any):
+        """Record the checkpoint the Trainer judged best (and loaded, with `load_best_model_at_end`)."""
+        if state.is_world_process_zero and state.best_global_step is not None:
+            epoch = next(
+                (r["epoch"] for r in self.metrics["eval"] if r["step"] == state.best_global_step), None
+            )
+            metric = args.metric_for_best_model or "eval_loss"
+            metric = metric if metric.startswith("eval_") else f"eval_{metric}"
+            self.metrics["best"] = {"step": state.best_global_step, "epoch": epoch, metric: state.best_metric}
+            self.save()
+
     def save(self, path: Path | None = None) -> Path:
         with atomic_file(path or self.path) as tmp:
             tmp.write_text(json.dumps(self.metrics, indent=1) + "\n")
@@ -238,7 +257,9 @@ class MetricsRecorder(TrainerCallback):
 
 
 def best_eval(metrics: dict[str, Any], key: str = "eval_loss") -> dict[str, Any] | None:
-    """The eval record with the lowest `key` (the checkpoint `load_best_model_at_end` kept)."""
+    """The kept checkpoint as the Trainer recorded it, else the eval record with the lowest `key`."""
+    if metrics.get("best"):
+        return metrics["best"]
     records = [r for r in metrics.get("eval", []) if key in r]
     return min(records, key=lambda r: r[key]) if records else None
 

@@ -302,6 +302,38 @@ def test_sft_of_the_real_default_model(sft_demo_data: Path, tmp_path: Path) -> N
     assert tokenizer.decode(after) != tokenizer.decode(before)
 
 
+class PretendEpoch1IsBest(TrainerCallback):
+    """Snapshots the adapter at each evaluation and reports epoch 1 as the best, whatever the real losses."""
+
+    def __init__(self) -> None:
+        self.snapshots: dict[int, dict[str, torch.Tensor]] = {}
+
+    def on_evaluate(self, args, state, control, metrics=None, model=None, **kwargs):
+        from peft import get_peft_model_state_dict
+
+        epoch = round(state.epoch)
+        self.snapshots[epoch] = {k: v.detach().clone() for k, v in get_peft_model_state_dict(model).items()}
+        metrics["eval_loss"] = 1.0 if epoch == 1 else 5.0
+
+
+def test_the_adapter_written_is_the_best_checkpoint_not_the_last(
+    tiny_model: Path, tmp_path: Path, monkeypatch
+):
+    from safetensors.torch import load_file
+
+    judge = PretendEpoch1IsBest()
+    monkeypatch.setattr(sft_module, "early_stopping_callbacks", lambda config: [judge])
+    data = write_data(tmp_path / "data", train=16, evaluation=4)
+    out = train_sft(data, tmp_path / "run", tiny_config(tiny_model))
+
+    saved = load_file(out / "adapter_model.safetensors")
+    assert saved.keys() == judge.snapshots[1].keys()
+    assert all(torch.equal(saved[k], judge.snapshots[1][k].to(saved[k].dtype)) for k in saved)
+    assert not all(torch.equal(saved[k], judge.snapshots[2][k].to(saved[k].dtype)) for k in saved)
+    report = json.loads((out / "report.json").read_text())
+    assert (report["best"]["epoch"], report["best"]["eval_loss"]) == (1.0, 1.0)
+
+
 class SimulatedCrash(Exception):
     pass
 
