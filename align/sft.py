@@ -213,7 +213,8 @@ def train_sft(data_dir: Path, run_dir: Path, config: SFTStageConfig, resume: boo
     """
     from accelerate import PartialState
 
-    process = PartialState()
+    precision = choose_precision(config.dtype)
+    process = PartialState(cpu=precision.device == "cpu")  # the Trainer's process group, made early
     data_dir, run_dir = Path(data_dir), Path(run_dir)
     out_dir, work_dir = run_dir / "sft", run_dir / "sft.partial"
     if out_dir.exists():
@@ -223,7 +224,6 @@ def train_sft(data_dir: Path, run_dir: Path, config: SFTStageConfig, resume: boo
     train_samples = load_split(data_dir / "sft" / "train.jsonl")
     eval_samples = load_split(data_dir / "sft" / "eval.jsonl")
     lora = build_lora_config(config.lora)  # a bad LoRA setting fails before any model is loaded
-    precision = choose_precision(config.dtype)
     base = resolve_base_model(config.base_model)
     tokenizer = load_tokenizer(base)
     train_split = encode_split(tokenizer, train_samples, config.max_length, config.targets)

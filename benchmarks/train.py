@@ -1,6 +1,8 @@
 """Training speed, side by side in one run: tokens/s and seconds per optimizer step.
 
-    python benchmarks/train.py --data DATA [--base-model REF] [--steps 6] [--rounds 2] [--section sft]
+    python benchmarks/train.py [--data DATA] [--base-model REF] [--steps 6] [--rounds 2] [--section sft]
+
+Without --data the demo export (4,000 messages) is generated and ingested first, as `chatlikeme demo` does.
 
 Section `sft`: SFT steps of the base model (default SmolLM2-135M-Instruct) with the stage's own trainer, one
 row per variant: number format (CPU: float32 vs bf16; CUDA: bf16) x batching (padded in random order, padded
@@ -80,6 +82,13 @@ def sft_variants() -> list[tuple[str, str, dict]]:
     ]
 
 
+def demo_data_dir(root: Path) -> Path:
+    from ingest.demo_export import write_demo_export
+    from ingest.ingest import IngestConfig, ingest
+
+    return ingest([write_demo_export(root / "result.json")], root / "data", IngestConfig())
+
+
 def bench_sft(args: argparse.Namespace) -> list[dict]:
     base = resolve_base_model(args.base_model)
     tokenizer = load_tokenizer(base)
@@ -150,7 +159,10 @@ def main() -> None:
     parser.add_argument("--section", choices=sorted(SECTIONS), default="sft")
     args = parser.parse_args()
 
-    rows = SECTIONS[args.section](args)
+    with tempfile.TemporaryDirectory() as scratch:
+        if args.data is None:
+            args.data = demo_data_dir(Path(scratch))
+        rows = SECTIONS[args.section](args)
     machine = {
         "device": torch.cuda.get_device_name()
         if torch.cuda.is_available()

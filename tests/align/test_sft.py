@@ -57,13 +57,9 @@ def persona_samples(count: int, seed: int = 0) -> list[SftSample]:
 
 
 @pytest.fixture
-def sft_demo_data(request: pytest.FixtureRequest, tmp_path: Path) -> Path:
-    """The demo export run through ingest (`demo_data` in tests/conftest.py) where that fixture exists,
-    else hand-made persona chats of the same shape."""
-    try:
-        return request.getfixturevalue("demo_data")
-    except pytest.FixtureLookupError:
-        return write_data(tmp_path / "data", train=64, evaluation=12)
+def sft_demo_data(demo_data) -> Path:
+    """The demo export run through ingest (tests/conftest.py): its data directory."""
+    return demo_data.data_dir
 
 
 def write_data(data_dir: Path, train: int = 24, evaluation: int = 6) -> Path:
