@@ -359,6 +359,7 @@ def _report_facts(config, base, precision, train_split, eval_split, recorder, tr
         "tokens_per_second": recorder.mean_tokens_per_second(),
         "first_train_loss": train_losses[0] if train_losses else None,
         "last_train_loss": train_losses[-1] if train_losses else None,
+        "eval_loss_before": next((r["eval_loss"] for r in metrics["eval"] if r["step"] == 0), None),
         "best": {k: best.get(k) for k in ("epoch", "step", "eval_loss")},
         "evaluations": [
             {k: r.get(k) for k in ("epoch", "step", "eval_loss", "eval_mean_token_accuracy")}
@@ -389,6 +390,7 @@ def _report_markdown(facts: dict) -> str:
         ("train loss, first step", facts["first_train_loss"]),
         ("train loss, last step", facts["last_train_loss"]),
         ("best checkpoint (the adapter)", f"epoch {best['epoch']}, step {best['step']}"),
+        ("eval loss of the base model", facts["eval_loss_before"]),
         ("best eval loss", best["eval_loss"]),
     ]
     evals = [

@@ -124,9 +124,10 @@ def training_arguments(
 ) -> dict[str, Any]:
     """Keyword arguments for `trl.SFTConfig` / `trl.KTOConfig` shared by every stage.
 
-    Evaluates (and checkpoints) every epoch or every `eval_steps`, keeps the best checkpoint by eval loss and
-    loads it at the end, keeps the latest one for `--resume`, and counts real (non-padding) input tokens for
-    the tokens/s metric (`count_tokens=False` where batches have no `input_ids`, e.g. KTO's).
+    Evaluates before training (the starting point), then evaluates and checkpoints every epoch or every
+    `eval_steps`; keeps the best checkpoint by eval loss and loads it at the end, keeps the latest one for
+    `--resume`, and counts real (non-padding) input tokens for the tokens/s metric (`count_tokens=False`
+    where batches have no `input_ids`, e.g. KTO's).
     """
     by_steps = config.eval_steps is not None
     return {
@@ -153,6 +154,7 @@ def training_arguments(
         "greater_is_better": False,
         "logging_steps": config.logging_steps,
         "logging_first_step": True,
+        "eval_on_start": True,  # the base model's eval loss: where training starts from
         "include_num_input_tokens_seen": "non_padding" if count_tokens else "no",
         "report_to": "none",
         "use_cpu": precision.device == "cpu",
@@ -223,6 +225,8 @@ class MetricsRecorder(TrainerCallback):
         if "train_loss" in values:  # the Trainer's closing log (mean loss of the run, runtime)
             self.metrics["final"] = {**record, **values}
         elif any(k.startswith("eval_") for k in values):
+            # A resumed run evaluates its checkpoint again (eval_on_start): keep one record per step.
+            self.metrics["eval"] = [r for r in self.metrics["eval"] if r["step"] != record["step"]]
             self.metrics["eval"].append({**record, **values})
         else:
             tokens = state.num_input_tokens_seen - self._tokens_at_last_record

@@ -221,8 +221,9 @@ def test_sft_learns_and_saves_a_servable_adapter_that_changes_the_output(
     losses = [r["loss"] for r in metrics["train"]]
     assert len(losses) == 12 and sum(losses[-3:]) / 3 < sum(losses[:3]) / 3 - 0.05
     assert all(r["tokens_per_second"] > 0 and "learning_rate" in r for r in metrics["train"][1:])
-    assert [r["epoch"] for r in metrics["eval"]] == [1.0, 2.0]
-    assert metrics["eval"][1]["eval_loss"] < metrics["eval"][0]["eval_loss"]
+    assert [r["epoch"] for r in metrics["eval"]] == [0.0, 1.0, 2.0]  # the base model, then every epoch
+    before, first, second = (r["eval_loss"] for r in metrics["eval"])
+    assert second < first < before
     report = json.loads((out / "report.json").read_text())
     assert report["best"]["eval_loss"] == min(r["eval_loss"] for r in metrics["eval"])
     assert report["samples"] == {"train": 24, "eval": 6, "trimmed": 0, "cut": 0, "dropped": 0}
@@ -277,8 +278,8 @@ def test_sft_of_the_real_default_model(sft_demo_data: Path, tmp_path: Path) -> N
     base = json.loads((out / "adapter_config.json").read_text())["base_model_name_or_path"]
     assert base == str(default_model_dir())
     metrics = json.loads((out / "metrics.json").read_text())
-    first, second = (r["eval_loss"] for r in metrics["eval"])
-    assert second < first, metrics["eval"]
+    before, first, second = (r["eval_loss"] for r in metrics["eval"])
+    assert second < first < before, metrics["eval"]
 
     tokenizer = load_tokenizer(base)
     model = load_model(base, choose_precision("float32"))
@@ -361,7 +362,7 @@ def test_an_interrupted_run_resumes_from_its_last_checkpoint(
 
     metrics = json.loads((out / "metrics.json").read_text())
     assert [r["step"] for r in metrics["train"]] == [1, 2, 3, 4]
-    assert [r["step"] for r in metrics["eval"]] == [2, 4] and metrics["final"]["step"] == 4
+    assert [r["step"] for r in metrics["eval"]] == [0, 2, 4] and metrics["final"]["step"] == 4
     assert not (run / "sft.partial").exists()
 
 
