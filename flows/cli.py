@@ -138,9 +138,19 @@ def demo_export(
 
 
 @model_app.command("prepare")
-def model_prepare() -> None:
+def model_prepare(
+    cache_dir: Annotated[
+        Path | None,
+        typer.Option("--cache-dir", help="Cache root (default: $CHATLIKEME_CACHE or ~/.cache/chatlikeme)."),
+    ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Download and convert again even if prepared.")
+    ] = False,
+) -> None:
     """Download and convert the default base model (SmolLM2-135M-Instruct) into the local cache."""
-    _todo("model prepare")
+    from align.models import prepare_default_model
+
+    print(prepare_default_model(cache_dir, force=force))
 
 
 @app.command()
@@ -148,9 +158,30 @@ def sft(
     data: Annotated[Path, typer.Option("--data", help="Data directory written by `ingest`.")],
     out: Annotated[Path, typer.Option("--out", help="Run directory; the adapter goes to RUN/sft.")],
     config: ConfigOption = None,
+    base_model: Annotated[
+        str | None,
+        typer.Option("--base-model", help="Hugging Face id or local folder (default: SmolLM2-135M)."),
+    ] = None,
+    resume: Annotated[
+        bool, typer.Option("--resume", help="Continue an interrupted run from its last checkpoint.")
+    ] = False,
+    export_axolotl: Annotated[
+        Path | None,
+        typer.Option(
+            "--export-axolotl", help="Write the equivalent axolotl YAML to this file instead of training."
+        ),
+    ] = None,
 ) -> None:
     """Supervised fine-tuning (TRL SFTTrainer + LoRA) on the persona's replies."""
-    _todo("sft")
+    from align.sft import SFTStageConfig, train_sft
+
+    stage_config = SFTStageConfig.load(config, {"base_model": base_model})
+    if export_axolotl is not None:
+        from align.axolotl import write_axolotl_config
+
+        print(write_axolotl_config(stage_config, data, out, export_axolotl))
+        return
+    train_sft(data, out, stage_config, resume=resume)
 
 
 @app.command("kto-data")
