@@ -345,18 +345,15 @@ def plan_tasks(config: KTODataConfig, positives: dict[Split, list[Slot]], availa
     return tasks
 
 
-def resolve_base_model(explicit: str | None, sft_adapter: Path | None) -> str:
-    """An explicit model, else the SFT adapter's base model, else the project default; as a local path."""
+def base_model_for(explicit: str | None, sft_adapter: Path | None) -> str:
+    """An explicit model, else the SFT adapter's base model, else the project default (prepared locally)."""
+    from align.models import resolve_base_model  # imports torch: only when something is generated
+
     reference = explicit
     if reference is None and sft_adapter is not None:
         adapter_config = json.loads((sft_adapter / "adapter_config.json").read_text())
         reference = adapter_config.get("base_model_name_or_path")
-    if reference is not None and Path(reference).is_dir():
-        return str(reference)
-    from align.models import DEFAULT_BASE_MODEL
-    from align.models import resolve_base_model as resolve
-
-    return str(resolve(reference or DEFAULT_BASE_MODEL))
+    return resolve_base_model(reference)
 
 
 def generation_jobs(
@@ -385,7 +382,7 @@ def run_generation(
     jobs = generation_jobs(tasks, config, sft_adapter)
     if not jobs:
         return {"backend": None, "replies": 0, "seconds": 0.0}
-    model = resolve_base_model(base_model or config.base_model, sft_adapter)
+    model = base_model_for(base_model or config.base_model, sft_adapter)
     count = sum(len(job.prompts) for job in jobs)
     backend = config.generation_backend
     if backend == "auto":

@@ -30,13 +30,13 @@ from align.generation import GenerationJob, generate, vllm_available
 from align.kto_data import (
     SPLITS,
     KTODataConfig,
+    base_model_for,
     chat_languages,
     find_sft_dir,
     generation_jobs,
     persona_slots,
     plan_tasks,
     read_split,
-    resolve_base_model,
 )
 from core.report import md_table
 
@@ -81,7 +81,7 @@ def main() -> None:
     args = parser.parse_args()
 
     config = KTODataConfig.load(args.config)
-    base_model = resolve_base_model(args.base_model or config.base_model, None)
+    base_model = base_model_for(args.base_model or config.base_model, None)
     backends = [b for b in args.backends if b != "vllm" or vllm_available()]
     with tempfile.TemporaryDirectory() as tmp:
         adapter = args.sft_adapter or fresh_adapter(base_model, Path(tmp) / "sft")
