@@ -44,6 +44,7 @@ class KtoRow(msgspec.Struct, omit_defaults=True):
     strategy: str = "real"  # "real" for positives, else the negative strategy's name
     sample_id: str = ""
     chat_id: str = ""
+    detail: str = ""  # how the strategy made it (e.g. "shuffle+formalize", "judge p=0.12", "vote: b_better")
 
 
 # The normalized message table every export format is converted into (one row per message).

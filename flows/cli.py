@@ -189,9 +189,31 @@ def kto_data(
     sft: Annotated[Path, typer.Option("--sft", help="The SFT data directory (DIR/sft).")],
     out: Annotated[Path, typer.Option("--out", help="Output directory (DIR/kto).")],
     config: ConfigOption = None,
+    base_model: Annotated[
+        str | None,
+        typer.Option("--base-model", help="Base model (default: the SFT adapter's base, else SmolLM2)."),
+    ] = None,
+    sft_adapter: Annotated[
+        Path | None,
+        typer.Option("--sft-adapter", help="SFT adapter (RUN/sft): its off-persona replies are negatives."),
+    ] = None,
+    votes: Annotated[
+        Path | None, typer.Option("--votes", help="The arena's votes SQLite file: votes become rows.")
+    ] = None,
+    votes_since: Annotated[
+        str | None, typer.Option("--votes-since", help="Only votes from this ISO date/time on.")
+    ] = None,
+    seed: Annotated[int | None, typer.Option("--seed", help="Random seed (overrides the config's).")] = None,
+    backend: Annotated[
+        str | None, typer.Option("--backend", help="Generation backend: auto, vllm or transformers.")
+    ] = None,
 ) -> None:
     """Build the KTO dataset: real replies (desirable) and synthetic negatives (undesirable)."""
-    _todo("kto-data")
+    from align.kto_data import KTODataConfig, build_kto_data
+
+    overrides = {"seed": seed, "generation_backend": backend, "votes_since": votes_since}
+    stage_config = KTODataConfig.load(config, overrides)
+    build_kto_data(sft, out, stage_config, base_model=base_model, sft_adapter=sft_adapter, votes_db=votes)
 
 
 @app.command()
