@@ -109,9 +109,19 @@ def evaluate(
     run: Annotated[Path, typer.Option("--run", help="Run directory with sft/ and kto/.")],
     data: Annotated[Path, typer.Option("--data", help="Data directory written by `ingest`.")],
     config: ConfigOption = None,
+    backend: Annotated[
+        str | None, typer.Option("--backend", help="Generation backend: auto, vllm, transformers, server.")
+    ] = None,
+    api: Annotated[
+        str | None, typer.Option("--api", help="URL of a running server (backend 'server').")
+    ] = None,
 ) -> None:
-    """Persona fidelity of base, sft and kto on the held-out sessions."""
-    _todo("eval")
+    """Persona fidelity of base, sft and kto on the held-out sessions -> RUN/eval/report.{json,md}."""
+    from align.evaluate import EvalConfig, summary_line
+    from align.evaluate import evaluate as evaluate_run
+
+    settings = EvalConfig.load(config, {"backend": backend, "api_url": api})
+    print(summary_line(evaluate_run(run, data, settings)))
 
 
 # --- serve --------------------------------------------------------------------------------------------------
