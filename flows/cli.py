@@ -99,9 +99,16 @@ def kto(
     sft: Annotated[Path, typer.Option("--sft", help="The SFT adapter (RUN/sft).")],
     out: Annotated[Path, typer.Option("--out", help="Output directory (RUN/kto).")],
     config: ConfigOption = None,
+    resume: Annotated[
+        bool, typer.Option("--resume", help="Continue an interrupted run from its latest checkpoint.")
+    ] = False,
 ) -> None:
     """KTO training (TRL KTOTrainer) starting from, and referenced to, the SFT adapter."""
-    _todo("kto")
+    from align.kto import KtoConfig, check_config, summary_line, train_kto
+
+    settings = KtoConfig.load(config)
+    check_config(settings, config or "KtoConfig defaults")  # before any model is loaded
+    print(summary_line(train_kto(data, sft, out, settings, resume=resume)))
 
 
 @app.command("eval")
