@@ -267,27 +267,37 @@ def encode_reply(tokenizer, prompt: list[ChatMessage], reply: str, max_length: i
 
 
 def _total_nll(model, encoded, batch_size: int, pad_id: int, device: str) -> tuple[float, int]:
+    """Summed negative log-likelihood of the reply tokens, and their number.
+
+    Rows are left-padded so that every reply ends at the right edge: the output head (a third of SmolLM2's
+    compute) then only runs on the last positions (`logits_to_keep`), not on the whole context.
+    """
     import torch
 
     total, count = 0.0, 0
     for start in range(0, len(encoded), batch_size):
         batch = encoded[start : start + batch_size]
         width = max(len(ids) for ids, _ in batch)
+        keep = max(reply_tokens for _, reply_tokens in batch) + 1
         input_ids = torch.full((len(batch), width), pad_id, dtype=torch.long)
         attention = torch.zeros((len(batch), width), dtype=torch.long)
-        labels = torch.full((len(batch), width), -100, dtype=torch.long)
+        scored = torch.zeros((len(batch), keep - 1), dtype=torch.bool)
         for row, (ids, reply_tokens) in enumerate(batch):
-            input_ids[row, : len(ids)] = torch.tensor(ids)
-            attention[row, : len(ids)] = 1
-            labels[row, len(ids) - reply_tokens : len(ids)] = torch.tensor(ids[len(ids) - reply_tokens :])
+            input_ids[row, width - len(ids) :] = torch.tensor(ids)
+            attention[row, width - len(ids) :] = 1
+            scored[row, keep - 1 - reply_tokens :] = True
+        positions = (attention.cumsum(-1) - 1).clamp(min=0)
         with torch.no_grad():
-            logits = model(input_ids=input_ids.to(device), attention_mask=attention.to(device)).logits
-        shifted_logits, shifted_labels = logits[:, :-1].float(), labels[:, 1:].to(device)
-        loss = torch.nn.functional.cross_entropy(
-            shifted_logits.reshape(-1, shifted_logits.size(-1)), shifted_labels.reshape(-1), reduction="sum"
-        )
-        total += float(loss)
-        count += int((shifted_labels != -100).sum())
+            logits = model(
+                input_ids=input_ids.to(device),
+                attention_mask=attention.to(device),
+                position_ids=positions.to(device),
+                logits_to_keep=keep,
+            ).logits[:, :-1]
+        targets = input_ids[:, width - keep + 1 :].to(device)
+        nll = torch.nn.functional.cross_entropy(logits.float().transpose(1, 2), targets, reduction="none")
+        total += float(nll[scored.to(device)].sum())
+        count += int(scored.sum())
     return total, count
 
 
