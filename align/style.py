@@ -4,10 +4,14 @@ The judge is a character n-gram + style-feature logistic regression: cheap, lang
 exactly what makes a persona recognisable in chat (casing, emoji, laughter, slang, length, punctuation).
 Evaluation uses it as the detectability metric; the KTO-data builder uses it to pick off-persona model
 outputs as negatives.
+
+`assistant_voice` and `distinct_n` measure the two ways a chat model most often fails to sound like a person:
+talking like a helpful assistant, and saying the same few things over and over.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 
 import numpy as np
@@ -47,6 +51,70 @@ def style_features(text: str) -> dict[str, float]:
 
 
 STYLE_FEATURE_NAMES = tuple(style_features("x"))
+
+# --- assistant voice ----------------------------------------------------------------------------------------
+# Phrases that give a reply away as a chat assistant rather than a person, in English and Italian (the
+# languages of the project's users so far). Each family is a separate rate in the evaluation report.
+_FORMAL_OPENER = regex.compile(
+    r"^\W*(?:certainly|absolutely[!,]|(?:that's |what )?a great question|great question|"
+    r"thank you for (?:your|the|reaching)|i appreciate your|thanks for reaching out|"
+    r"i understand (?:your|that|how)|"
+    r"i(?:'m| am) sorry,? but|i apologi[sz]e|dear\b|hello!? how can|hi there[!,]|greetings|"
+    r"certamente|ottima domanda|gentile\b|egregi[oa]\b|la ringrazio|ti ringrazio per|"
+    r"grazie (?:mille )?per (?:il|la|il tuo|il suo|la tua|la sua) (?:messaggio|domanda)|"
+    r"mi dispiace,? ma|salve\b|capisco (?:perfettamente|la tua|il tuo|la sua|il suo))",
+    regex.I,
+)
+_AI_IDENTITY = regex.compile(
+    r"\b(?:as an ai|as a (?:large )?language model|i(?:'m| am) (?:just )?an? (?:ai|artificial intelligence|"
+    r"virtual assistant|language model)|ai (?:language )?model|"
+    r"in quanto (?:ia|ai|intelligenza artificiale|assistente|modello)|"
+    r"come (?:un'|una |un )?(?:ia|intelligenza artificiale|assistente virtuale|modello linguistico)|"
+    r"sono (?:solo )?(?:un'|una |un )(?:ia|intelligenza artificiale|assistente|modello linguistico))\b",
+    regex.I,
+)
+_HELP_OFFER = regex.compile(
+    r"\b(?:how (?:can|may) i (?:help|assist)|let me know if|feel free to|is there anything else|"
+    r"i(?:'m| am) here to help|(?:happy|glad) to help|hope (?:this|that) helps|don'?t hesitate|"
+    r"(?:felice|lieto|lieta|content[oa]) di (?:aiutar|esserti utile)|(?:come )?posso aiutarti|"
+    r"come posso esserti utile|fammi sapere se|non esitare a|sono qui per aiutarti|"
+    r"spero (?:che )?(?:questo|ti) (?:sia|possa|aiuti)|resto a (?:tua|sua|vostra) disposizione|"
+    r"sono a (?:tua|sua) disposizione|se hai bisogno di (?:altro|aiuto|qualcosa))",
+    regex.I,
+)
+_LIST_ITEM = regex.compile(r"^\s*(?:[-*•·]|\d{1,2}[.)])\s+\S", regex.M)
+LONG_LIST_ITEMS = 3
+"A reply with this many bulleted or numbered lines reads like an assistant's answer, not a chat message."
+
+
+def assistant_voice(text: str) -> dict[str, bool]:
+    """Which assistant-voice tells a reply shows: formal opener, AI identity, offer of help, long list."""
+    return {
+        "formal_opener": bool(_FORMAL_OPENER.search(text)),
+        "ai_identity": bool(_AI_IDENTITY.search(text)),
+        "help_offer": bool(_HELP_OFFER.search(text)),
+        "long_list": len(_LIST_ITEM.findall(text)) >= LONG_LIST_ITEMS,
+    }
+
+
+def assistant_voice_rates(replies: Sequence[str]) -> dict[str, float]:
+    """Share of replies showing each assistant-voice tell, and `any` of them."""
+    if not replies:
+        return {name: 0.0 for name in (*assistant_voice(""), "any")}
+    flags = [assistant_voice(text) for text in replies]
+    rates = {name: float(np.mean([f[name] for f in flags])) for name in flags[0]}
+    rates["any"] = float(np.mean([any(f.values()) for f in flags]))
+    return rates
+
+
+def distinct_n(replies: Sequence[str], n: int) -> float:
+    """Distinct-n: unique / all word n-grams over a set of replies (1.0 = never repeats itself)."""
+    grams: Counter[tuple[str, ...]] = Counter()
+    for text in replies:
+        words = text.lower().split()
+        grams.update(tuple(words[i : i + n]) for i in range(len(words) - n + 1))
+    total = sum(grams.values())
+    return len(grams) / total if total else 0.0
 
 
 class StyleFeatures(BaseEstimator, TransformerMixin):

@@ -222,9 +222,16 @@ def kto(
     sft: Annotated[Path, typer.Option("--sft", help="The SFT adapter (RUN/sft).")],
     out: Annotated[Path, typer.Option("--out", help="Output directory (RUN/kto).")],
     config: ConfigOption = None,
+    resume: Annotated[
+        bool, typer.Option("--resume", help="Continue an interrupted run from its latest checkpoint.")
+    ] = False,
 ) -> None:
     """KTO training (TRL KTOTrainer) starting from, and referenced to, the SFT adapter."""
-    _todo("kto")
+    from align.kto import KtoConfig, check_config, summary_line, train_kto
+
+    settings = KtoConfig.load(config)
+    check_config(settings, config or "KtoConfig defaults")  # before any model is loaded
+    print(summary_line(train_kto(data, sft, out, settings, resume=resume)))
 
 
 @app.command("eval")
@@ -232,9 +239,19 @@ def evaluate(
     run: Annotated[Path, typer.Option("--run", help="Run directory with sft/ and kto/.")],
     data: Annotated[Path, typer.Option("--data", help="Data directory written by `ingest`.")],
     config: ConfigOption = None,
+    backend: Annotated[
+        str | None, typer.Option("--backend", help="Generation backend: auto, vllm, transformers, server.")
+    ] = None,
+    api: Annotated[
+        str | None, typer.Option("--api", help="URL of a running server (backend 'server').")
+    ] = None,
 ) -> None:
-    """Persona fidelity of base, sft and kto on the held-out sessions."""
-    _todo("eval")
+    """Persona fidelity of base, sft and kto on the held-out sessions -> RUN/eval/report.{json,md}."""
+    from align.evaluate import EvalConfig, summary_line
+    from align.evaluate import evaluate as evaluate_run
+
+    settings = EvalConfig.load(config, {"backend": backend, "api_url": api})
+    print(summary_line(evaluate_run(run, data, settings)))
 
 
 # --- serve --------------------------------------------------------------------------------------------------

@@ -1,0 +1,417 @@
+"""The `kto` stage: KTO (Kahneman-Tversky Optimization) from the SFT adapter, on binary desirable/undesirable
+feedback, with TRL's `KTOTrainer`.
+
+    train_kto(Path("data/kto"), Path("runs/1/sft"), Path("runs/1/kto"), KtoConfig.load("cpu-demo"))
+
+- The policy starts from the SFT adapter, loaded trainable. The **reference is the SFT model**, not the raw
+  base model: TRL copies the adapter into a frozen "ref" adapter, or (`precompute_ref_log_probs`) computes the
+  reference log-probs once before training.
+- λD / λU (desirable/undesirable weights) come from the KTO dataset's report.json, where kto-data chose them
+  so that λD·nD / (λU·nU) sits in the KTO paper's range.
+- Output `RUN/kto/` (written atomically): the LoRA adapter (same base model, rank and target modules as the
+  SFT adapter, so vLLM serves it), tokenizer, metrics.json (every logged step: loss, kl, rewards/chosen,
+  rewards/rejected, rewards/margins, ...), rewards.png, config.yaml, report.json + report.md.
+- Checkpoints go to `RUN/.kto.checkpoints/` while training; `resume=True` continues from the latest one.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar
+
+from align.adapters import adapter_base_model, require_adapter, same_base_model
+from core.config import StageConfig
+from core.errors import input_error
+from core.io import atomic_dir, read_jsonl
+from core.report import md_table, new_figure, save_figure, write_report
+from core.schema import KtoRow
+
+LOGGED_METRICS = ("loss", "kl", "rewards/chosen", "rewards/rejected", "rewards/margins")
+
+
+@dataclass
+class KtoConfig(StageConfig):
+    """KTO training settings (presets: align/configs/kto/*.yaml). Defaults: the KTO paper's recipe."""
+
+    presets_dir: ClassVar[Path] = Path(__file__).parent / "configs" / "kto"
+
+    beta: float = 0.1
+    "KL penalty β: low lets the policy drift far from the SFT reference, high keeps it close."
+    learning_rate: float = 5e-6
+    "Peak AdamW learning rate (the paper's value for full fine-tuning; LoRA presets use a larger one)."
+    lr_scheduler_type: str = "cosine"
+    warmup_ratio: float = 0.1
+    per_device_batch_size: int = 8
+    "Examples per forward pass; at least 2 (the KL reference point pairs each prompt with another's reply)."
+    effective_batch_size: int = 32
+    "Examples per optimizer step; gradient accumulation makes up the difference."
+    epochs: float = 1.0
+    "Passes over the KTO data: 1, at most 2 (KTO over-fits quickly on small data)."
+    max_steps: int = -1
+    "Stop after this many optimizer steps (-1: run the epochs)."
+    max_rows: int = 0
+    "Train on at most this many KTO rows, drawn at random (0 = all)."
+    max_length: int = 512
+    "Token limit of prompt + completion; longer ones are cut from the right."
+    desirable_weight: float | None = None
+    "λD; empty = the value in the KTO dataset's report.json."
+    undesirable_weight: float | None = None
+    "λU; empty = the value in the KTO dataset's report.json."
+    precompute_ref_log_probs: bool = False
+    "Compute the SFT reference's log-probs once before training instead of at every step."
+    gradient_checkpointing: bool = False
+    "Recompute activations in the backward pass: less memory, ~30% slower (worth it on big GPU models)."
+    bf16: bool | None = None
+    "bfloat16 mixed precision; empty = on a GPU that supports it, off on CPU."
+    save_steps: int = 20
+    "Checkpoint every this many steps (what `--resume` continues from)."
+    evaluate: bool = True
+    "Measure loss and rewards on the KTO eval split after training (report.json)."
+    seed: int = 0
+    base_model: str | None = None
+    "Base model the run must use; empty = the SFT adapter's. A mismatch with the SFT adapter is an error."
+
+
+# --- inputs -------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class KtoData:
+    train: list[KtoRow]
+    eval: list[KtoRow]
+    desirable_weight: float
+    undesirable_weight: float
+    report_path: Path
+
+
+def check_config(config: KtoConfig, origin: str | Path = "kto config") -> None:
+    """Settings KTO cannot work with, as one-line errors that say why."""
+    if config.per_device_batch_size < 2:
+        raise input_error(
+            origin,
+            f"per_device_batch_size is {config.per_device_batch_size} but KTO needs at least 2: its KL "
+            "reference point is estimated from mismatched pairs (each prompt with another example's "
+            "completion) inside the per-device batch, and with 1 example that pair is the example itself, so "
+            "the KL term equals the reward and the loss is meaningless. Use 2 or more and let gradient "
+            "accumulation reach the effective batch size.",
+        )
+    if config.effective_batch_size < config.per_device_batch_size:
+        raise input_error(origin, "effective_batch_size must be at least per_device_batch_size")
+    if not 0 < config.epochs <= 2:
+        raise input_error(origin, f"epochs must be in (0, 2], got {config.epochs}: KTO over-fits beyond 2")
+    if config.beta <= 0 or config.learning_rate <= 0:
+        raise input_error(origin, "beta and learning_rate must be positive")
+
+
+def load_kto_data(data_dir: Path, config: KtoConfig) -> KtoData:
+    """train/eval KtoRows and λD/λU (config values win over the dataset report's)."""
+    data_dir = Path(data_dir)
+    if not data_dir.is_dir():
+        raise input_error(data_dir, "KTO data directory not found; run `chatlikeme kto-data` first")
+    train = read_jsonl(data_dir / "train.jsonl", KtoRow)
+    eval_rows = read_jsonl(data_dir / "eval.jsonl", KtoRow) if (data_dir / "eval.jsonl").is_file() else []
+    desirable = sum(row.label for row in train)
+    if desirable == 0 or desirable == len(train):
+        which = "desirable" if desirable == 0 else "undesirable"
+        raise input_error(data_dir / "train.jsonl", f"has no {which} rows: KTO needs both labels")
+    for row_number, row in enumerate(train, 1):
+        if len(row.completion) != 1 or row.completion[0].role != "assistant" or not row.prompt:
+            raise input_error(
+                f"{data_dir / 'train.jsonl'}:{row_number}",
+                "a KTO row needs a non-empty prompt and exactly one assistant message as completion",
+            )
+    report_path = data_dir / "report.json"
+    weights = _report_weights(report_path) if report_path.is_file() else {}
+    lambda_d = (
+        config.desirable_weight if config.desirable_weight is not None else weights.get("desirable_weight")
+    )
+    lambda_u = (
+        config.undesirable_weight
+        if config.undesirable_weight is not None
+        else weights.get("undesirable_weight")
+    )
+    if lambda_d is None or lambda_u is None:
+        raise input_error(
+            report_path,
+            "not found or without weights.desirable_weight/undesirable_weight; run `chatlikeme kto-data` "
+            "or set desirable_weight and undesirable_weight in the KTO config",
+        )
+    return KtoData(train, eval_rows, float(lambda_d), float(lambda_u), report_path)
+
+
+def _report_weights(path: Path) -> dict[str, float]:
+    try:
+        weights = json.loads(path.read_text(encoding="utf-8")).get("weights") or {}
+    except (OSError, json.JSONDecodeError, AttributeError):
+        raise input_error(path, "not a valid KTO dataset report (JSON object with 'weights')") from None
+    return {key: weights[key] for key in ("desirable_weight", "undesirable_weight") if key in weights}
+
+
+def resolve_base_model(sft_dir: Path, config: KtoConfig) -> str:
+    """The SFT adapter's base model, which must match `config.base_model` when one is set."""
+    base = adapter_base_model(sft_dir)
+    if config.base_model and not same_base_model(config.base_model, base):
+        raise input_error(
+            sft_dir,
+            f"the SFT adapter was trained on base model {base}, but the KTO config asks for "
+            f"{config.base_model}: KTO must continue the SFT adapter on the same base model",
+        )
+    looks_local = base.startswith(("/", ".", "~")) or Path(base).exists()
+    if looks_local and not Path(base).expanduser().is_dir():
+        raise input_error(base, "base model of the SFT adapter not found; run `chatlikeme model prepare`")
+    return base
+
+
+def as_trl_dataset(rows: list[KtoRow], seed: int, limit: int = 0):
+    """TRL's conversational unpaired format, shuffled once.
+
+    TRL reads batches in order (the KL term pairs neighbours), so the shuffle is what mixes desirable and
+    undesirable rows, and rows about one conversation, inside every batch.
+    """
+    from datasets import Dataset
+
+    order = list(range(len(rows)))
+    random.Random(seed).shuffle(order)
+    if limit > 0:
+        order = order[:limit]
+    records = [
+        {
+            "prompt": [{"role": m.role, "content": m.content} for m in rows[i].prompt],
+            "completion": [{"role": m.role, "content": m.content} for m in rows[i].completion],
+            "label": rows[i].label,
+        }
+        for i in order
+    ]
+    return Dataset.from_list(records)
+
+
+# --- the trainer --------------------------------------------------------------------------------------------
+
+
+def build_trainer(
+    base_model: str,
+    sft_dir: Path,
+    data: KtoData,
+    config: KtoConfig,
+    work_dir: Path,
+    callbacks: list | None = None,
+):
+    """A `KTOTrainer` whose policy is the SFT adapter (trainable) and whose reference is a frozen copy."""
+    import torch
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from trl import KTOConfig, KTOTrainer
+
+    use_cuda = torch.cuda.is_available()
+    bf16 = config.bf16 if config.bf16 is not None else use_cuda and torch.cuda.is_bf16_supported()
+    tokenizer_source = sft_dir if (sft_dir / "tokenizer_config.json").is_file() else base_model
+    tokenizer = AutoTokenizer.from_pretrained(str(tokenizer_source))
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    model = AutoModelForCausalLM.from_pretrained(base_model, dtype=torch.bfloat16 if bf16 else torch.float32)
+    # No peft_config and no ref_model: TRL copies this adapter into a frozen "ref" adapter = the SFT policy.
+    model = PeftModel.from_pretrained(model, str(sft_dir), is_trainable=True)
+
+    accumulation = math.ceil(config.effective_batch_size / config.per_device_batch_size)
+    args = KTOConfig(
+        output_dir=str(work_dir),
+        beta=config.beta,
+        desirable_weight=data.desirable_weight,
+        undesirable_weight=data.undesirable_weight,
+        learning_rate=config.learning_rate,
+        lr_scheduler_type=config.lr_scheduler_type,
+        warmup_steps=config.warmup_ratio,  # a float in [0, 1) is a ratio of the total steps
+        per_device_train_batch_size=config.per_device_batch_size,
+        per_device_eval_batch_size=config.per_device_batch_size,
+        gradient_accumulation_steps=accumulation,
+        num_train_epochs=config.epochs,
+        max_steps=config.max_steps,
+        max_length=config.max_length,
+        precompute_ref_log_probs=config.precompute_ref_log_probs,
+        gradient_checkpointing=config.gradient_checkpointing,
+        bf16=bf16,
+        use_cpu=not use_cuda,
+        logging_steps=1,
+        save_strategy="steps",
+        save_steps=config.save_steps,
+        save_total_limit=1,
+        report_to=[],
+        seed=config.seed,
+        data_seed=config.seed,
+        disable_tqdm=False,
+    )
+    train = as_trl_dataset(data.train, config.seed, config.max_rows)
+    evaluation = as_trl_dataset(data.eval, config.seed) if config.evaluate and len(data.eval) >= 2 else None
+    return KTOTrainer(
+        model=model,
+        ref_model=None,
+        args=args,
+        train_dataset=train,
+        eval_dataset=evaluation,
+        processing_class=tokenizer,
+        callbacks=callbacks,
+    )
+
+
+# --- the stage ----------------------------------------------------------------------------------------------
+
+
+def train_kto(
+    data_dir: Path,
+    sft_dir: Path,
+    out_dir: Path,
+    config: KtoConfig,
+    *,
+    resume: bool = False,
+    callbacks: list | None = None,
+) -> Path:
+    """KTO from the SFT adapter in `sft_dir` on the KTO data in `data_dir` -> `out_dir` (see module doc).
+
+    `callbacks`: extra `transformers.TrainerCallback`s (progress in flows, interruptions in tests).
+    """
+    started = time.perf_counter()
+    data_dir, sft_dir, out_dir = Path(data_dir), Path(sft_dir), Path(out_dir)
+    check_config(config)
+    require_adapter(sft_dir, "sft")
+    base_model = resolve_base_model(sft_dir, config)
+    data = load_kto_data(data_dir, config)
+
+    work_dir = out_dir.parent / f".{out_dir.name}.checkpoints"
+    checkpoint = _resume_point(work_dir, config, base_model, resume)
+    trainer = build_trainer(base_model, sft_dir, data, config, work_dir, callbacks)
+    trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
+    eval_metrics = trainer.evaluate() if trainer.eval_dataset is not None else {}
+    train_seconds = time.perf_counter() - started
+
+    steps = step_metrics(trainer.state.log_history)
+    with atomic_dir(out_dir) as tmp:
+        # Only the trained policy: the frozen "ref" copy stays behind.
+        trainer.model.save_pretrained(str(tmp), selected_adapters=["default"])
+        _record_base_model(tmp, base_model)
+        trainer.processing_class.save_pretrained(str(tmp))
+        (tmp / "metrics.json").write_text(json.dumps(steps, indent=1) + "\n")
+        plot_rewards(steps, tmp / "rewards.png")
+        config.save_yaml(tmp / "config.yaml")
+        report = _report(config, data, base_model, sft_dir, steps, eval_metrics, train_seconds, trainer)
+        write_report(tmp, report, report_markdown(report))
+    shutil.rmtree(work_dir, ignore_errors=True)
+    return out_dir
+
+
+def summary_line(out_dir: Path) -> str:
+    report = json.loads((Path(out_dir) / "report.json").read_text())
+    final = {k: (v if v is not None else float("nan")) for k, v in report["final"].items()}
+    return (
+        f"kto: {report['steps']} steps in {report['train_seconds']:.0f} s, "
+        f"rewards/margins {final['rewards/margins']:+.3f}, kl {final['kl']:.3f} -> {out_dir}"
+    )
+
+
+def _resume_point(work_dir: Path, config: KtoConfig, base_model: str, resume: bool) -> Path | None:
+    """The checkpoint to continue from (resume=True), after checking it belongs to the same settings."""
+    settings = {"config": config.to_dict(), "base_model": base_model}
+    marker = work_dir / "chatlikeme-kto.json"
+    if not resume:
+        shutil.rmtree(work_dir, ignore_errors=True)
+    checkpoints = sorted(work_dir.glob("checkpoint-*"), key=lambda p: int(p.name.rsplit("-", 1)[1]))
+    if resume and checkpoints and marker.is_file() and json.loads(marker.read_text()) != settings:
+        raise input_error(
+            work_dir, "was written with other KTO settings or base model; run without --resume to start over"
+        )
+    work_dir.mkdir(parents=True, exist_ok=True)
+    marker.write_text(json.dumps(settings))
+    return checkpoints[-1] if resume and checkpoints else None
+
+
+def _record_base_model(adapter_dir: Path, base_model: str) -> None:
+    """PEFT writes the name the model was loaded with; make sure it is the resolved base model path."""
+    config_path = adapter_dir / "adapter_config.json"
+    adapter_config = json.loads(config_path.read_text())
+    adapter_config["base_model_name_or_path"] = base_model
+    config_path.write_text(json.dumps(adapter_config, indent=2) + "\n")
+
+
+def step_metrics(log_history: list[dict[str, Any]]) -> list[dict[str, float]]:
+    """One record per logged training step (eval and end-of-training summaries left out)."""
+    return [
+        {"step": entry["step"], **{k: v for k, v in entry.items() if k != "step"}}
+        for entry in log_history
+        if "loss" in entry and "step" in entry
+    ]
+
+
+def plot_rewards(steps: list[dict[str, float]], path: Path) -> Path:
+    """rewards/chosen, rewards/rejected, rewards/margins and kl per step."""
+    fig, ax = new_figure()
+    x = [entry["step"] for entry in steps]
+    for name in ("rewards/chosen", "rewards/rejected", "rewards/margins", "kl"):
+        points = [(s, entry[name]) for s, entry in zip(x, steps, strict=True) if name in entry]
+        if points:
+            ax.plot(*zip(*points, strict=True), label=name, linestyle="--" if name == "kl" else "-")
+    ax.axhline(0, color="grey", linewidth=0.5)
+    ax.set_xlabel("optimizer step")
+    ax.set_ylabel("β · log-ratio to the SFT reference")
+    ax.set_title("KTO rewards: desirable (chosen) vs undesirable (rejected)")
+    ax.legend()
+    return save_figure(fig, path)
+
+
+def _report(config, data, base_model, sft_dir, steps, eval_metrics, train_seconds, trainer) -> dict:
+    def mean_of(name: str, window: list[dict]) -> float | None:
+        values = [entry[name] for entry in window if name in entry]
+        return sum(values) / len(values) if values else None
+
+    head, tail = steps[: max(1, len(steps) // 5)], steps[-max(1, len(steps) // 5) :]
+    n_desirable = sum(row.label for row in data.train)
+    return {
+        "steps": trainer.state.global_step,
+        "train_seconds": train_seconds,
+        "seconds_per_step": train_seconds / max(1, trainer.state.global_step),
+        "base_model": base_model,
+        "sft_adapter": str(sft_dir),
+        "reference": "precomputed SFT log-probs" if config.precompute_ref_log_probs else "frozen SFT adapter",
+        "train_rows": len(trainer.train_dataset),
+        "n_desirable": n_desirable,
+        "n_undesirable": len(data.train) - n_desirable,
+        "eval_rows": len(data.eval),
+        "desirable_weight": data.desirable_weight,
+        "undesirable_weight": data.undesirable_weight,
+        "weights_from": str(data.report_path),
+        "gradient_accumulation_steps": trainer.args.gradient_accumulation_steps,
+        "first": {name: mean_of(name, head) for name in LOGGED_METRICS},
+        "final": {name: mean_of(name, tail) for name in LOGGED_METRICS},
+        "eval": {k.removeprefix("eval_"): v for k, v in eval_metrics.items()},
+        "config": config.to_dict(),
+    }
+
+
+def report_markdown(report: dict) -> str:
+    rows = [
+        [name, report["first"][name], report["final"][name], report["eval"].get(name, "")]
+        for name in LOGGED_METRICS
+    ]
+    return "\n".join(
+        [
+            "# KTO from the SFT adapter",
+            "",
+            f"{report['steps']} optimizer steps on {report['train_rows']} rows "
+            f"({report['n_desirable']} desirable, {report['n_undesirable']} undesirable in the dataset), "
+            f"λD = {report['desirable_weight']:g}, λU = {report['undesirable_weight']:g}, "
+            f"β = {report['config']['beta']:g}, lr = {report['config']['learning_rate']:g}, "
+            f"reference: {report['reference']}. "
+            f"{report['train_seconds']:.0f} s ({report['seconds_per_step']:.1f} s/step).",
+            "",
+            md_table(["metric", "first steps", "last steps", "eval split"], rows),
+            "",
+            "Rewards are β · (log π(y|x) − log π_SFT(y|x)): training should push desirable (chosen) replies "
+            "up and undesirable (rejected) ones down, so rewards/margins grows while kl stays small.",
+            "",
+            "![rewards](rewards.png)",
+        ]
+    )

@@ -1,0 +1,184 @@
+import json
+from pathlib import Path
+
+import pytest
+import torch
+from transformers import TrainerCallback
+
+from align.kto import KtoConfig, build_trainer, load_kto_data, resolve_base_model, train_kto
+from core.errors import ChatLikeMeError
+from core.io import write_jsonl
+from core.schema import ChatMessage, KtoRow
+from tests.conftest import make_lora_adapter, run_cli
+
+PROMPTS = ["ciao, stasera?", "hai visto la partita?", "dove andiamo?", "sei arrivato?"]
+PERSONA = ["si dai", "ahah si 😂", "boh pizza?", "quasi 5 min"]
+ASSISTANT = [
+    "Thank you for your message. I will carefully consider it.",
+    "Certainly! Here are a few options to consider.",
+    "As an AI language model, I cannot go out tonight.",
+    "I appreciate your patience. Let me know if you need anything else.",
+]
+# High enough that a tiny random model visibly moves in a handful of steps.
+FAST = KtoConfig(
+    learning_rate=2e-3,
+    per_device_batch_size=4,
+    effective_batch_size=8,
+    epochs=1,
+    save_steps=2,
+    warmup_ratio=0,
+)
+
+
+def kto_rows(count: int) -> list[KtoRow]:
+    rows = []
+    for i in range(count):
+        prompt = [
+            ChatMessage("system", "You are Pasquale."),
+            ChatMessage("user", PROMPTS[i % 4], name="Lorenzo"),
+        ]
+        rows.append(KtoRow(prompt, [ChatMessage("assistant", PERSONA[i % 4])], True, sample_id=str(i)))
+        rows.append(KtoRow(prompt, [ChatMessage("assistant", ASSISTANT[i % 4])], False, strategy="formal"))
+    return rows
+
+
+@pytest.fixture
+def kto_data(tmp_path: Path) -> Path:
+    """DIR/kto as kto-data writes it: train/eval KtoRows and the report with λD/λU."""
+    data = tmp_path / "data" / "kto"
+    write_jsonl(data / "train.jsonl", kto_rows(32))
+    write_jsonl(data / "eval.jsonl", kto_rows(4))
+    report = {"weights": {"desirable_weight": 1.0, "undesirable_weight": 1.0, "ratio": 1.0}}
+    (data / "report.json").write_text(json.dumps(report))
+    return data
+
+
+@pytest.fixture(scope="module")
+def sft_adapter(tiny_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_lora_adapter(tiny_model, tmp_path_factory.mktemp("run") / "sft", seed=7)
+
+
+def config_file(tmp_path: Path, config: KtoConfig, **changes) -> Path:
+    return config.replace(**changes).save_yaml(tmp_path / "kto.yaml")
+
+
+def test_kto_pushes_desirable_up_and_undesirable_down(
+    kto_data: Path, sft_adapter: Path, tiny_model: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "run" / "kto"
+    result = run_cli(
+        "kto", "--data", kto_data, "--sft", sft_adapter, "--out", out, "--config", config_file(tmp_path, FAST)
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "kto: 8 steps" in result.stdout
+
+    steps = json.loads((out / "metrics.json").read_text())
+    assert [s["step"] for s in steps] == list(range(1, 9))
+    assert all(
+        {"loss", "kl", "rewards/chosen", "rewards/rejected", "rewards/margins"} <= set(s) for s in steps
+    )
+    # Step 1 runs before any update: the policy is exactly its SFT reference.
+    assert steps[0]["rewards/chosen"] == pytest.approx(0, abs=1e-5) and steps[0]["kl"] == pytest.approx(0)
+    last = steps[-3:]
+    assert min(s["rewards/margins"] for s in last) > 0.05
+    assert sum(s["rewards/chosen"] for s in last) > 0 > sum(s["rewards/rejected"] for s in last)
+    assert steps[-1]["loss"] < steps[0]["loss"]
+
+    adapter = json.loads((out / "adapter_config.json").read_text())
+    assert Path(adapter["base_model_name_or_path"]) == tiny_model
+    assert not adapter["use_dora"] and not adapter["modules_to_save"] and adapter["bias"] == "none"
+    assert not (out / "ref").exists()  # the frozen reference copy is not part of the output
+    report = json.loads((out / "report.json").read_text())
+    assert report["eval"]["rewards/margins"] > 0 and report["reference"] == "frozen SFT adapter"
+    assert (out / "rewards.png").stat().st_size > 0 and (out / "config.yaml").is_file()
+    assert not (out.parent / ".kto.checkpoints").exists()
+
+
+def completion_logps(model, batch: dict) -> torch.Tensor:
+    """Summed log-probability of each row's completion tokens."""
+    logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits[:, :-1]
+    logps = torch.log_softmax(logits.float(), -1).gather(-1, batch["input_ids"][:, 1:, None]).squeeze(-1)
+    return (logps * batch["completion_mask"][:, 1:]).sum(-1)
+
+
+def test_the_reference_is_the_sft_policy(
+    kto_data: Path, sft_adapter: Path, tiny_model: Path, tmp_path: Path
+) -> None:
+    config = FAST.replace(evaluate=False)
+    trainer = build_trainer(
+        str(tiny_model), sft_adapter, load_kto_data(kto_data, config), config, tmp_path / "work"
+    )
+    batch = next(iter(trainer.get_train_dataloader()))
+    model = trainer.model
+    with torch.no_grad():
+        model.set_adapter("default")
+        policy = completion_logps(model, batch)
+        model.set_adapter("ref")
+        reference = completion_logps(model, batch)
+        with model.disable_adapter():
+            base = completion_logps(model, batch)
+        model.set_adapter("default")
+        trl_reference, _ = trainer.compute_ref_log_probs(model, batch)
+    assert torch.allclose(policy, reference, atol=1e-4)
+    assert torch.allclose(trl_reference, reference, atol=1e-3)
+    assert not torch.allclose(policy, base, atol=1e-2)  # the SFT adapter, not the raw base model
+    assert not any(p.requires_grad for n, p in model.named_parameters() if ".ref." in n)
+    assert any(p.requires_grad for n, p in model.named_parameters() if ".default." in n)
+
+
+class Interrupt(Exception):
+    pass
+
+
+class InterruptAtStep(TrainerCallback):
+    def __init__(self, step: int) -> None:
+        self.step = step
+
+    def on_step_end(self, args, state, control, **kwargs):
+        if state.global_step == self.step:
+            raise Interrupt
+
+
+def test_an_interrupted_run_resumes_from_its_checkpoint(
+    kto_data: Path, sft_adapter: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "run" / "kto"
+    config = FAST.replace(max_steps=5, evaluate=False, precompute_ref_log_probs=True)
+    with pytest.raises(Interrupt):
+        train_kto(kto_data, sft_adapter, out, config, callbacks=[InterruptAtStep(3)])
+    assert not out.exists()
+    assert (out.parent / ".kto.checkpoints" / "checkpoint-2").is_dir()
+
+    train_kto(kto_data, sft_adapter, out, config, resume=True)
+    steps = json.loads((out / "metrics.json").read_text())
+    assert [s["step"] for s in steps] == [1, 2, 3, 4, 5]  # 1-2 from the checkpoint's log, 3-5 after resuming
+    assert json.loads((out / "report.json").read_text())["reference"] == "precomputed SFT log-probs"
+
+
+def test_a_per_device_batch_of_one_is_refused_with_the_reason(
+    kto_data: Path, sft_adapter: Path, tmp_path: Path
+) -> None:
+    config = config_file(tmp_path, FAST, per_device_batch_size=1)
+    result = run_cli(
+        "kto", "--data", kto_data, "--sft", sft_adapter, "--out", tmp_path / "kto", "--config", config
+    )
+    assert result.returncode == 2 and result.stderr.count("\n") == 1
+    assert "at least 2" in result.stderr and "mismatched pairs" in result.stderr
+
+
+def test_missing_inputs_and_a_mismatched_base_model_are_errors(
+    kto_data: Path, sft_adapter: Path, tmp_path: Path
+) -> None:
+    result = run_cli("kto", "--data", kto_data, "--sft", tmp_path / "nope", "--out", tmp_path / "kto")
+    assert result.returncode == 2 and "chatlikeme sft" in result.stderr and result.stderr.count("\n") == 1
+    with pytest.raises(ChatLikeMeError, match="kto-data"):
+        load_kto_data(tmp_path / "missing", FAST)
+    (kto_data / "report.json").unlink()
+    with pytest.raises(ChatLikeMeError, match="desirable_weight"):
+        load_kto_data(kto_data, FAST)
+    assert (
+        load_kto_data(kto_data, FAST.replace(desirable_weight=1.2, undesirable_weight=1.0)).desirable_weight
+        == 1.2
+    )
+    with pytest.raises(ChatLikeMeError, match="same base model"):
+        resolve_base_model(sft_adapter, FAST.replace(base_model=str(tmp_path)))
