@@ -164,16 +164,28 @@ def demo() -> None:
     _todo("demo")
 
 
-@app.command()
-def promote(run: Annotated[Path, typer.Argument(help="The run to make current.")]) -> None:
-    """Make RUN the current model (the one `serve` uses by default)."""
-    _todo("promote")
+RunsOption = Annotated[Path, typer.Option("--runs", help="The run registry directory.")]
 
 
 @app.command()
-def rollback() -> None:
+def promote(
+    run: Annotated[Path, typer.Argument(help="The run to make current (its id or its directory).")],
+    runs: RunsOption = Path("runs"),
+) -> None:
+    """Make RUN the current model (the one `serve` uses by default), bypassing the promotion gate."""
+    from flows.registry import Registry
+
+    promoted = Registry(runs).promote(run, reason="promoted by hand")
+    print(f"{runs / 'current'} -> {promoted.id}")
+
+
+@app.command()
+def rollback(runs: RunsOption = Path("runs")) -> None:
     """Make the previously current run current again."""
-    _todo("rollback")
+    from flows.registry import Registry
+
+    restored = Registry(runs).rollback()
+    print(f"{runs / 'current'} -> {restored.id}")
 
 
 @app.command()
