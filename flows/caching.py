@@ -26,6 +26,7 @@ from prefect.cache_policies import CachePolicy
 from prefect.filesystems import LocalFileSystem
 from prefect.logging import get_run_logger
 
+from core.errors import ChatLikeMeError
 from core.io import sha256_tree
 from core.subprocess import PROJECT_ROOT
 
@@ -150,16 +151,32 @@ class ByStageKey(CachePolicy):
         return f"{spec.stage}-{spec.key}" if isinstance(spec, StageSpec) else None
 
 
-def run_cached(step: Task[..., StageResult], spec: StageSpec, cache_dir: Path, *args: Any) -> StageResult:
+def transient(task: Any, task_run: Any, state: Any) -> bool:
+    """Prefect retry condition: bad input fails the same way every time; anything else may not."""
+    return not isinstance(state.data, ChatLikeMeError)
+
+
+def run_cached(
+    step: Task[..., StageResult],
+    spec: StageSpec,
+    cache_dir: Path,
+    *args: Any,
+    retries: int = 0,
+    retry_delay_s: float = 0.0,
+) -> StageResult:
     """Run `step(spec, *args)` through Prefect's cache stored in `cache_dir`; say whether it was reused.
 
-    A failure raises the step's own exception (a `ChatLikeMeError` keeps its one-line message).
+    A failure other than bad input is retried `retries` times; then the step's own exception is raised
+    (a `ChatLikeMeError` keeps its one-line message).
     """
     logger = get_run_logger()
     options: dict[str, Any] = {
         "cache_policy": ByStageKey().configure(key_storage=cache_dir / "keys"),
         "result_storage": LocalFileSystem(basepath=str(cache_dir / "results")),
         "persist_result": True,
+        "retries": retries,
+        "retry_delay_seconds": retry_delay_s,
+        "retry_condition_fn": transient,
     }
     state = step.with_options(**options)(spec, *args, return_state=True)
     result: StageResult = state.result()

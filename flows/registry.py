@@ -241,7 +241,7 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-# --- the promotion gate ---------------------------------------------------------------------------------
+# --- the promotion gate -------------------------------------------------------------------------------------
 
 
 @dataclass
