@@ -23,7 +23,6 @@ from typing import Any
 
 from prefect import Task
 from prefect.cache_policies import CachePolicy
-from prefect.filesystems import LocalFileSystem
 from prefect.logging import get_run_logger
 
 from core.errors import ChatLikeMeError
@@ -172,7 +171,7 @@ def run_cached(
     logger = get_run_logger()
     options: dict[str, Any] = {
         "cache_policy": ByStageKey().configure(key_storage=cache_dir / "keys"),
-        "result_storage": LocalFileSystem(basepath=str(cache_dir / "results")),
+        "result_storage": cache_dir / "results",
         "persist_result": True,
         "retries": retries,
         "retry_delay_seconds": retry_delay_s,
