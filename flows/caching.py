@@ -106,6 +106,8 @@ class StageResult:
     sha256: str
     seconds: float
     reused: bool = False
+    ran_on: str | None = None
+    "The deployment that ran the step on another worker (None: this process)."
     inputs: dict[str, str] = field(default_factory=dict)
     config: dict[str, Any] = field(default_factory=dict)
 
@@ -119,6 +121,7 @@ class StageResult:
             "output": str(self.output),
             "sha256": self.sha256,
             "reused": self.reused,
+            "ran_on": self.ran_on,
             "seconds": round(self.seconds, 2),
             "inputs": self.inputs,
         }

@@ -54,6 +54,8 @@ class PipelineConfig(StageConfig):
     retries: int = 2
     "Retries of a step that failed for a reason other than bad input (a crash, a full disk, the network)."
     retry_delay_s: float = 10.0
+    deployments: dict[str, str] = field(default_factory=dict)
+    "Stages to run as Prefect deployments on other workers, e.g. {sft: sft/sft-gpu} (see prefect.yaml)."
     ingest: StageSettings = field(default_factory=StageSettings)
     sft: StageSettings = field(default_factory=StageSettings)
     kto_data: StageSettings = field(default_factory=StageSettings)

@@ -86,17 +86,36 @@ def pipeline(exports: list[Path], config: PipelineConfig) -> PipelineOutcome:
     started = time.perf_counter()
     logger = get_run_logger()
     exports = [Path(p).resolve() for p in exports]
-    space = Workspace(config.data_path, config.runs_path, config.retries, config.retry_delay_s)
+    space = Workspace(
+        config.data_path, config.runs_path, config.retries, config.retry_delay_s, config.deployments
+    )
     registry = Registry(space.runs)
     with registry.lock(waiting_message=f"waiting for another pipeline run on {space.runs} to finish ..."):
         sft_config = config.stage_config("sft", SFTConfig)
         base = prepare_base_model(config.base_model or sft_config.base_model or DEFAULT_BASE_MODEL)
         configs = resolved_configs(config, base)
-        data = ingest_flow(exports, configs["ingest"], space)
-        sft = sft_flow(data, base, configs["sft"], space)
-        kto_data = kto_data_flow(data, sft, base, config.votes_path, configs["kto-data"], space)
-        kto = kto_flow(kto_data, sft, configs["kto"], space)
-        evaluation = eval_flow(data, sft.output, kto.output, configs["eval"], space)
+        data = space.call("ingest", ingest_flow, exports=exports, config=configs["ingest"], space=space)
+        sft = space.call("sft", sft_flow, data=data, base=base, config=configs["sft"], space=space)
+        kto_data = space.call(
+            "kto-data",
+            kto_data_flow,
+            data=data,
+            sft=sft,
+            base=base,
+            votes=config.votes_path,
+            config=configs["kto-data"],
+            space=space,
+        )
+        kto = space.call("kto", kto_flow, kto_data=kto_data, sft=sft, config=configs["kto"], space=space)
+        evaluation = space.call(
+            "eval",
+            eval_flow,
+            data=data,
+            sft_adapter=sft.output,
+            kto_adapter=kto.output,
+            config=configs["eval"],
+            space=space,
+        )
         results = {"ingest": data, "sft": sft, "kto-data": kto_data, "kto": kto, "eval": evaluation}
 
         run_fingerprint = fingerprint({stage: result.key for stage, result in results.items()})

@@ -13,12 +13,13 @@ as artifacts. The task bodies are one call each: the same functions the CLI verb
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import msgspec
-from prefect import flow, task
+from prefect import Flow, flow, task
+from prefect.deployments import run_deployment
 
 from align.evaluate import EvalConfig, evaluate
 from align.kto import KTOConfig, train_kto
@@ -26,6 +27,7 @@ from align.kto_data import KTODataConfig, build_kto_data
 from align.models import resolve_base_model
 from align.sft import SFTConfig, train_sft
 from core.config import StageConfig
+from core.errors import ChatLikeMeError
 from core.io import sha256_file, sha256_tree
 from flows.artifacts import publish_stage_artifacts
 from flows.caching import (
@@ -61,6 +63,8 @@ class Workspace:
     runs: Path
     retries: int = 2
     retry_delay_s: float = 10.0
+    deployments: dict[str, str] = field(default_factory=dict)
+    "Stages run as Prefect deployments on other workers (stage -> 'flow/deployment', see prefect.yaml)."
 
     def stage_dir(self, stage: str, key: str) -> Path:
         """Datasets under DATA/<stage>/, training outputs under RUNS/.stages/<stage>/, named by key."""
@@ -72,6 +76,22 @@ class Workspace:
         inputs = {**inputs, "code": code_version(packages, libraries)}
         key = fingerprint(stage, inputs, config.to_dict())
         return StageSpec(stage, key, self.stage_dir(stage, key), inputs, config.to_dict())
+
+    def call(self, stage: str, stage_flow: Flow[..., StageResult], **parameters: Any) -> StageResult:
+        """Run a stage flow here, or as its deployment on another worker when one is configured.
+
+        A stage run elsewhere leaves its output and its cache record in the shared data and runs
+        directories; running the flow here afterwards finds them and returns the result in no time.
+        """
+        deployment = self.deployments.get(stage)
+        if deployment is None:
+            return stage_flow(**parameters)
+        flow_run = run_deployment(deployment, parameters=parameters)
+        state = flow_run.state
+        if state is None or not state.is_completed():
+            what = f"{state.name}: {state.message}" if state is not None else "no state"
+            raise ChatLikeMeError(f"stage {stage} (deployment {deployment}) did not complete ({what})")
+        return replace(stage_flow(**parameters), reused=False, ran_on=deployment)
 
     def run(self, step: Any, spec: StageSpec, *args: Any) -> StageResult:
         cache = self.runs / ".cache"
