@@ -1,4 +1,4 @@
-"""Content-addressed step caching on Prefect: reuse, invalidation of a lost output, retries, one-line errors."""
+"""Content-addressed step caching on Prefect: reuse, a lost output runs again, retries, one-line errors."""
 
 from __future__ import annotations
 
@@ -30,9 +30,7 @@ def write_step(spec: StageSpec, text: str, counter: Path, fail_first: type[Excep
 
 
 @flow
-def one_step(
-    root: Path, text: str, counter: Path, fail_first: type[Exception] | None = None
-) -> StageResult:
+def one_step(root: Path, text: str, counter: Path, fail_first: type[Exception] | None = None) -> StageResult:
     key = fingerprint("demo", text)
     spec = StageSpec("demo", key, root / "demo" / key[:16], {"text": key})
     return run_cached(write_step, spec, root / ".cache", text, counter, fail_first, retries=2)
@@ -65,7 +63,7 @@ def test_a_transient_failure_is_retried(prefect_harness: None, tmp_path: Path) -
     assert int(counter.read_text()) == 2 and (result.output / "out.txt").read_text() == "retry me"
 
 
-def test_bad_input_is_not_retried_and_keeps_its_one_line_message(prefect_harness: None, tmp_path: Path) -> None:
+def test_bad_input_is_not_retried_and_keeps_its_message(prefect_harness: None, tmp_path: Path) -> None:
     counter = tmp_path / "attempts"
     with pytest.raises(ChatLikeMeError, match="first attempt fails"):
         one_step(tmp_path, "bad input", counter, ChatLikeMeError)
