@@ -15,6 +15,7 @@ import functools
 import hashlib
 import importlib.metadata
 import json
+import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -91,6 +92,8 @@ class StageSpec:
     key: str
     workdir: Path
     "The directory the step writes into (named after the key)."
+    output: Path
+    "The step's result: `workdir` itself or a folder inside it (checkpoints may sit beside it)."
     inputs: dict[str, str] = field(default_factory=dict)
     "Input name -> content hash (logged and written to the run manifest)."
     config: dict[str, Any] = field(default_factory=dict)
@@ -128,8 +131,14 @@ class StageResult:
 
 
 def produce(spec: StageSpec, build: Callable[[], Path]) -> StageResult:
-    """Run a step's build function and describe its output (called inside the step's task)."""
+    """Run a step's build function and describe its output (called inside the step's task).
+
+    The step runs because no trusted result exists, so an output already in its place is stale (left by a
+    run whose cache record is gone, or changed by hand): it is removed first. Checkpoints stay.
+    """
     started = time.perf_counter()
+    if spec.output.exists():
+        shutil.rmtree(spec.output)
     output = Path(build())
     return StageResult(
         stage=spec.stage,

@@ -75,7 +75,9 @@ class Workspace:
         packages, libraries = CODE[stage]
         inputs = {**inputs, "code": code_version(packages, libraries)}
         key = fingerprint(stage, inputs, config.to_dict())
-        return StageSpec(stage, key, self.stage_dir(stage, key), inputs, config.to_dict())
+        workdir = self.stage_dir(stage, key)
+        output = workdir / stage if stage in ("sft", "kto", "eval") else workdir
+        return StageSpec(stage, key, workdir, output, inputs, config.to_dict())
 
     def call(self, stage: str, stage_flow: Flow[..., StageResult], **parameters: Any) -> StageResult:
         """Run a stage flow here, or as its deployment on another worker when one is configured.
@@ -123,7 +125,7 @@ def prepare_base_model(ref: str) -> BaseModel:
 
 @task(name="ingest")
 def ingest_step(spec: StageSpec, exports: list[Path], config: IngestConfig) -> StageResult:
-    return produce(spec, lambda: ingest(exports, spec.workdir, config))
+    return produce(spec, lambda: ingest(exports, spec.output, config))
 
 
 @task(name="sft")
@@ -138,13 +140,13 @@ def kto_data_step(
 ) -> StageResult:
     return produce(
         spec,
-        lambda: build_kto_data(sft_data, spec.workdir, config, sft_adapter=sft_adapter, votes_db=votes),
+        lambda: build_kto_data(sft_data, spec.output, config, sft_adapter=sft_adapter, votes_db=votes),
     )
 
 
 @task(name="kto")
 def kto_step(spec: StageSpec, data: Path, sft_adapter: Path, config: KTOConfig) -> StageResult:
-    return produce(spec, lambda: train_kto(data, sft_adapter, spec.workdir / "kto", config, resume=True))
+    return produce(spec, lambda: train_kto(data, sft_adapter, spec.output, config, resume=True))
 
 
 @task(name="eval")

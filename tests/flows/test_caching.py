@@ -32,7 +32,8 @@ def write_step(spec: StageSpec, text: str, counter: Path, fail_first: type[Excep
 @flow
 def one_step(root: Path, text: str, counter: Path, fail_first: type[Exception] | None = None) -> StageResult:
     key = fingerprint("demo", text)
-    spec = StageSpec("demo", key, root / "demo" / key[:16], {"text": key})
+    workdir = root / "demo" / key[:16]
+    spec = StageSpec("demo", key, workdir, workdir, {"text": key})
     return run_cached(write_step, spec, root / ".cache", text, counter, fail_first, retries=2)
 
 
