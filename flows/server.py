@@ -82,9 +82,11 @@ def _start_with_retries(
     )
 
 
-def start(host: str, port: int, log_path: Path | None = None) -> subprocess.Popen:
+def start(
+    host: str, port: int, log_path: Path | None = None, env: dict[str, str] | None = None
+) -> subprocess.Popen:
     """`prefect server start` as a child process (its output goes to `log_path`, else is discarded)."""
-    env = {**os.environ, "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
+    env = {**os.environ, "PREFECT_SERVER_ANALYTICS_ENABLED": "false", **(env or {})}
     env.pop("PREFECT_API_URL", None)
     if log_path is not None:
         log_path.parent.mkdir(parents=True, exist_ok=True)
