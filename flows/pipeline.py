@@ -28,10 +28,10 @@ from prefect import flow
 from prefect.logging import get_run_logger
 
 from align.evaluate import EvalConfig
-from align.kto import KTOConfig
+from align.kto import KtoConfig
 from align.kto_data import KTODataConfig
 from align.models import DEFAULT_BASE_MODEL
-from align.sft import SFTConfig
+from align.sft import SFTStageConfig
 from core.config import StageConfig
 from core.errors import ChatLikeMeError
 from core.io import sha256_file
@@ -41,7 +41,7 @@ from flows.caching import StageResult, fingerprint
 from flows.config import PipelineConfig
 from flows.registry import ArenaRecord, GateDecision, Registry, Run, promotion_gate
 from flows.stages import (
-    BaseModel,
+    ResolvedModel,
     Workspace,
     eval_flow,
     ingest_flow,
@@ -50,14 +50,14 @@ from flows.stages import (
     prepare_base_model,
     sft_flow,
 )
-from ingest.ingest import IngestConfig
+from ingest.config import IngestConfig
 from serve.votes import VoteStore, battles_frame
 
 STAGE_CONFIGS: dict[str, type[StageConfig]] = {
     "ingest": IngestConfig,
-    "sft": SFTConfig,
+    "sft": SFTStageConfig,
     "kto-data": KTODataConfig,
-    "kto": KTOConfig,
+    "kto": KtoConfig,
     "eval": EvalConfig,
 }
 
@@ -80,7 +80,7 @@ class PipelineOutcome:
         return [step["stage"] for step in self.steps if step["reused"]]
 
 
-@flow(name="pipeline", log_prints=True)
+@flow(name="pipeline")
 def pipeline(exports: list[Path], config: PipelineConfig) -> PipelineOutcome:
     """Exports -> ingest -> sft -> kto-data -> kto -> eval -> runs/<run-id>/ -> promotion gate."""
     started = time.perf_counter()
@@ -91,7 +91,7 @@ def pipeline(exports: list[Path], config: PipelineConfig) -> PipelineOutcome:
     )
     registry = Registry(space.runs)
     with registry.lock(waiting_message=f"waiting for another pipeline run on {space.runs} to finish ..."):
-        sft_config = config.stage_config("sft", SFTConfig)
+        sft_config = config.stage_config("sft", SFTStageConfig)
         base = prepare_base_model(config.base_model or sft_config.base_model or DEFAULT_BASE_MODEL)
         configs = resolved_configs(config, base)
         data = space.call("ingest", ingest_flow, exports=exports, config=configs["ingest"], space=space)
@@ -135,7 +135,7 @@ def pipeline(exports: list[Path], config: PipelineConfig) -> PipelineOutcome:
     return outcome
 
 
-def resolved_configs(config: PipelineConfig, base: BaseModel) -> dict[str, Any]:
+def resolved_configs(config: PipelineConfig, base: ResolvedModel) -> dict[str, Any]:
     """Every stage's config; the one base model is forced into those that have a `base_model` field."""
     resolved = {}
     for stage, cls in STAGE_CONFIGS.items():
@@ -201,7 +201,7 @@ def write_run(
     registry: Registry,
     config: PipelineConfig,
     exports: list[Path],
-    base: BaseModel,
+    base: ResolvedModel,
     configs: dict[str, StageConfig],
     results: dict[str, StageResult],
     decision: GateDecision,

