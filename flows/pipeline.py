@@ -14,7 +14,8 @@
 `run_pipeline()` is what `chatlikeme run` and `demo` call; `pipeline` is the flow (also scheduled).
 """
 
-from __future__ import annotations
+# No `from __future__ import annotations` here: Prefect may pickle these flows by value for a worker
+# process, and string annotations would then no longer resolve when it validates their parameters.
 
 import json
 import logging

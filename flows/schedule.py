@@ -15,7 +15,8 @@ Schedules fire only against a real Prefect server (Prefect's temporary local mod
 deployment (at most one run at a time) and serves it in this process until interrupted.
 """
 
-from __future__ import annotations
+# No `from __future__ import annotations` here: Prefect may pickle these flows by value for a worker
+# process, and string annotations would then no longer resolve when it validates their parameters.
 
 import shlex
 import sys

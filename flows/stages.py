@@ -11,7 +11,8 @@ the stage's package (`flows.caching`), runs the step through Prefect's cache, an
 as artifacts. The task bodies are one call each: the same functions the CLI verbs call.
 """
 
-from __future__ import annotations
+# No `from __future__ import annotations` here: Prefect may pickle these flows by value for a worker
+# process, and string annotations would then no longer resolve when it validates their parameters.
 
 from dataclasses import dataclass, field, replace
 from pathlib import Path

@@ -1,0 +1,127 @@
+"""Scheduled retraining against a real Prefect server: `chatlikeme schedule` registers and serves it."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+import yaml
+
+from core.errors import ChatLikeMeError
+from flows.registry import Registry
+from flows.schedule import check_schedule, find_exports, systemd_units
+from tests.conftest import ROOT, run_cli
+from tests.flows.conftest import FirstRun
+
+FIRE_TIMEOUT_S = 300
+
+
+def flow_runs(api_url: str, deployment: str) -> list[dict]:
+    body = {"deployments": {"name": {"any_": [deployment]}}}
+    return httpx.post(f"{api_url}/flow_runs/filter", json=body, timeout=10).json()
+
+
+@pytest.mark.slow
+def test_an_interval_schedule_fires_a_retraining_run(
+    prefect_server_url: str, first_run: FirstRun, demo_export: Path, tmp_path: Path
+) -> None:
+    exports = tmp_path / "exports"
+    exports.mkdir()
+    shutil.copy(demo_export, exports / "result.json")
+    config_file = tmp_path / "pipeline.yaml"
+    config_file.write_text(yaml.safe_dump(first_run.config.to_dict()))
+    runs_before = [run.id for run in Registry(first_run.workdir / "runs").runs()]
+    log = tmp_path / "schedule.log"
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "PREFECT_API_URL": prefect_server_url,
+        "PREFECT_HOME": str(tmp_path / "prefect-home"),
+    }
+    command = [sys.executable, "-m", "flows.cli", "schedule", "--exports", str(exports), "--interval", "5"]
+    with log.open("wb") as out:
+        server = subprocess.Popen(
+            [*command, "--config", str(config_file)],
+            cwd=tmp_path,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        finished = wait_for_finished_run(prefect_server_url, "chatlikeme-retrain", server, log)
+    finally:
+        os.killpg(server.pid, signal.SIGINT)  # Ctrl-C: the runner stops its flow runs and exits
+        try:
+            server.wait(60)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait()
+
+    assert finished["state_type"] == "COMPLETED", log.read_text()[-5000:]
+    output = log.read_text()
+    assert "steps reused from the cache: ingest, sft, kto-data, kto, eval" in output
+    # nothing new in the exports folder: the existing run is found, no run directory is added
+    assert [run.id for run in Registry(first_run.workdir / "runs").runs()] == runs_before
+
+
+def wait_for_finished_run(api_url: str, deployment: str, server: subprocess.Popen, log: Path) -> dict:
+    deadline = time.monotonic() + FIRE_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            pytest.fail(f"`chatlikeme schedule` exited with {server.returncode}: {log.read_text()[-5000:]}")
+        done = [run for run in flow_runs(api_url, deployment) if run["state_type"] in FINAL_STATES]
+        if done:
+            return done[0]
+        time.sleep(2)
+    pytest.fail(f"no scheduled run finished within {FIRE_TIMEOUT_S} s: {log.read_text()[-5000:]}")
+
+
+FINAL_STATES = {"COMPLETED", "FAILED", "CRASHED", "CANCELLED"}
+
+
+def test_schedule_arguments_are_checked() -> None:
+    with pytest.raises(ChatLikeMeError, match="exactly one of --cron"):
+        check_schedule(None, None)
+    with pytest.raises(ChatLikeMeError, match="exactly one of --cron"):
+        check_schedule("0 3 * * 0", 60)
+    with pytest.raises(ChatLikeMeError, match="not a valid cron expression"):
+        check_schedule("every sunday", None)
+    with pytest.raises(ChatLikeMeError, match="positive number"):
+        check_schedule(None, 0)
+    check_schedule("0 3 * * 0", None)
+
+    done = run_cli("schedule", "--exports", ".", "--cron", "not cron")
+    assert done.returncode == 2 and "not a valid cron expression" in done.stderr
+
+
+def test_exports_folder(tmp_path: Path) -> None:
+    with pytest.raises(ChatLikeMeError, match="no Telegram export"):
+        find_exports(tmp_path)
+    (tmp_path / "b.json").write_text("{}")
+    (tmp_path / "DataExport_2026-01-01").mkdir()
+    (tmp_path / "DataExport_2026-01-01" / "result.json").write_text("{}")
+    (tmp_path / ".partial.json").write_text("{}")
+    assert find_exports(tmp_path) == [tmp_path / "DataExport_2026-01-01" / "result.json", tmp_path / "b.json"]
+
+
+def test_systemd_units_run_the_schedule_against_their_server(tmp_path: Path) -> None:
+    units = systemd_units(
+        tmp_path, cron="0 3 * * 0", interval=None, config_file=None, telegram=True, port=4300
+    )
+    server, worker = units["chatlikeme-prefect.service"], units["chatlikeme-retrain.service"]
+    assert "prefect server start --host 127.0.0.1 --port 4300" in server
+    assert "Environment=PREFECT_API_URL=http://127.0.0.1:4300/api" in worker
+    assert f"schedule --exports {tmp_path} --cron '0 3 * * 0' --telegram" in worker
+    assert "Requires=chatlikeme-prefect.service" in worker
+
+    done = run_cli("schedule", "--exports", tmp_path, "--interval", "3600", "--systemd", tmp_path / "units")
+    assert done.returncode == 0, done.stderr
+    assert sorted(p.name for p in (tmp_path / "units").iterdir()) == sorted(units)
