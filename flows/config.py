@@ -54,6 +54,8 @@ class PipelineConfig(StageConfig):
     retries: int = 2
     "Retries of a step that failed for a reason other than bad input (a crash, a full disk, the network)."
     retry_delay_s: float = 10.0
+    telegram: Path | None = None
+    "TelegramConfig YAML for `schedule --telegram` (empty: defaults; api_id/api_hash from the environment)."
     deployments: dict[str, str] = field(default_factory=dict)
     "Stages to run as Prefect deployments on other workers, e.g. {sft: sft/sft-gpu} (see prefect.yaml)."
     ingest: StageSettings = field(default_factory=StageSettings)

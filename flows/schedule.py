@@ -27,6 +27,7 @@ from typing import Any
 from prefect import flow
 from prefect.client.schemas.schedules import CronSchedule
 from prefect.flows import EntrypointType
+from prefect.logging import get_run_logger
 
 from core.errors import ChatLikeMeError, input_error
 from flows.config import PipelineConfig
@@ -76,12 +77,21 @@ def retrain(
     }
 
 
-def fetch_from_telegram(folder: Path, config: PipelineConfig) -> Path:
-    """Messages newer than the last fetch, as one more export file in `folder` (Telethon, incremental)."""
-    from ingest.telethon_export import export_since_last
+def fetch_from_telegram(folder: Path, config: PipelineConfig) -> Path | None:
+    """What is new in the user's Telegram account since the last fetch, as one more export in `folder`."""
+    from ingest.telethon_client import TelegramConfig
+    from ingest.telethon_export import telegram_export
 
-    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
-    return export_since_last(folder / f"telegram-{stamp}.json", state_dir=config.data_path)
+    settings = TelegramConfig.load(config.path(config.telegram) if config.telegram else None)
+    out = folder / f"telegram-{datetime.now(UTC).strftime('%Y%m%d-%H%M%S')}.json"
+    summary = telegram_export(out, settings, since_last=True, progress=False)
+    logger = get_run_logger()
+    if summary.messages == 0:
+        out.unlink(missing_ok=True)
+        logger.info("Telegram: no new message since the last fetch")
+        return None
+    logger.info(f"Telegram: {summary.messages} new messages from {len(summary.chats)} chats -> {out}")
+    return out
 
 
 def check_schedule(cron: str | None, interval: float | None) -> None:
