@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from flows.pipeline import PipelineOutcome
 
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW", "ignore")
 
 
 @pytest.fixture(scope="session")

@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -11,7 +16,7 @@ import yaml
 
 from flows.pipeline import run_pipeline
 from flows.registry import Registry
-from tests.conftest import run_cli
+from tests.conftest import ROOT, run_cli
 from tests.flows.conftest import FirstRun, tiny_pipeline_config
 
 pytestmark = pytest.mark.slow
@@ -119,3 +124,67 @@ def test_corrupt_export_fails_in_one_line_and_leaves_the_current_model(
     assert len(error_lines) == 1 and str(corrupt) in error_lines[0]
     assert "Traceback" not in done.stderr + done.stdout
     assert ([run.id for run in registry.runs()], registry.current().id) == before
+
+
+def test_a_training_step_killed_midway_resumes_on_the_next_run(
+    first_run: FirstRun,
+    tiny_model: Path,
+    demo_export: Path,
+    prefect_server_url: str,
+    tmp_path: Path,
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    from flows.pipeline import resolved_configs
+    from flows.stages import Workspace, ingest_flow, prepare_base_model, sft_flow
+
+    sft_overrides = {**first_run.config.sft.overrides, "max_steps": 8, "eval_steps": 2}
+    config = tiny_pipeline_config(first_run.workdir, tiny_model, sft={"overrides": sft_overrides})
+    config_file = tmp_path / "pipeline.yaml"
+    config_file.write_text(yaml.safe_dump(config.to_dict()))
+    stages = first_run.workdir / "runs" / ".stages" / "sft"
+    before = set(stages.iterdir())
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "PREFECT_API_URL": prefect_server_url}
+    command = [
+        sys.executable,
+        "-m",
+        "flows.cli",
+        "run",
+        "--export",
+        str(demo_export),
+        "--config",
+        str(config_file),
+    ]
+    run = subprocess.Popen(
+        command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True
+    )
+    try:
+        checkpoint = wait_for_checkpoint(stages, before, run)
+    finally:
+        os.killpg(run.pid, signal.SIGKILL)  # as if the machine went down mid-training
+        run.wait()
+    step_dir = checkpoint.parents[1]
+    assert not (step_dir / "sft").exists(), "killed before the adapter was written"
+
+    # The next run computes the same key, hence the same directory, and continues from the checkpoint.
+    space = Workspace(config.data_path, config.runs_path, retries=0)
+    base = prepare_base_model(str(tiny_model))
+    data = ingest_flow([demo_export], resolved_configs(config, base)["ingest"], space)
+    resumed = sft_flow(data, base, resolved_configs(config, base)["sft"], space)
+    assert resumed.output == step_dir / "sft" and not resumed.reused
+    assert f"resuming from {checkpoint}" in " ".join(capfd.readouterr().err.split())
+
+
+def wait_for_checkpoint(stages: Path, before: set[Path], run: subprocess.Popen) -> Path:
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        for step_dir in set(stages.iterdir()) - before if stages.is_dir() else ():
+            done = [
+                c for c in step_dir.glob("sft.partial/checkpoint-*") if (c / "trainer_state.json").is_file()
+            ]
+            if done:
+                time.sleep(1)  # let the checkpoint's last files land
+                return done[0]
+        if run.poll() is not None:
+            pytest.fail(f"the run ended before its first checkpoint: {run.stderr.read().decode()[-3000:]}")
+        time.sleep(0.2)
+    pytest.fail("no SFT checkpoint within 300 s")
