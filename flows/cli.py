@@ -202,8 +202,10 @@ def _print_outcome(outcome: PipelineOutcome, config: PipelineConfig) -> None:
     width = max(len(step["stage"]) for step in outcome.steps)
     print()
     for step in outcome.steps:
-        result = "reused" if step["reused"] else "ran   "
-        print(f"  {step['stage']:<{width}}  {result}  {step['seconds']:>7.1f} s  {step['output']}")
+        how = (
+            f"reused (saved {step['seconds']:.0f} s)" if step["reused"] else f"ran in {step['seconds']:.0f} s"
+        )
+        print(f"  {step['stage']:<{width}}  {how:<22}  {step['output']}")
     scores = ", ".join(f"{model} {score:.3f}" for model, score in outcome.fidelity.items())
     origin = "new run" if outcome.new_run else "nothing new, existing run"
     print(f"\n{origin} {outcome.run_path} in {outcome.seconds:.0f} s; fidelity: {scores}")
@@ -223,6 +225,24 @@ def _print_outcome(outcome: PipelineOutcome, config: PipelineConfig) -> None:
 
 
 RunsOption = Annotated[Path, typer.Option("--runs", help="The run registry directory.")]
+
+
+@app.command("runs")
+def list_runs(runs: RunsOption = Path("runs")) -> None:
+    """List the runs of the registry: id, fidelity of each model, the gate's verdict, which one is current."""
+    from flows.registry import Registry
+
+    registry = Registry(runs)
+    current = registry.current()
+    for run in registry.runs():
+        fidelity = run.manifest.get("eval", {}).get("fidelity") or {}
+        scores = " ".join(f"{model} {score:.3f}" for model, score in fidelity.items())
+        gate = run.manifest.get("gate", {})
+        verdict = "passed the gate" if gate.get("promote") else "candidate"
+        mark = "*" if current is not None and run.id == current.id else " "
+        print(f"{mark} {run.id}  {scores}  ({verdict})")
+    if current is None:
+        print(f"no current run in {runs}")
 
 
 @app.command()

@@ -86,6 +86,8 @@ def test_promote_and_rollback_commands(tmp_path: Path) -> None:
     assert done.returncode == 2 and "nothing to roll back" in done.stderr and "Traceback" not in done.stderr
     done = run_cli("promote", "missing", "--runs", tmp_path / "runs")
     assert done.returncode == 2 and "no such run" in done.stderr
+    listing = run_cli("runs", "--runs", tmp_path / "runs").stdout.splitlines()
+    assert listing == ["* r1  kto 0.500  (candidate)", "  r2  kto 0.600  (candidate)"]
 
 
 def test_lock_excludes_another_process_and_dies_with_its_holder(tmp_path: Path) -> None:
