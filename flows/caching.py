@@ -25,9 +25,10 @@ from typing import Any
 from prefect import Task
 from prefect.cache_policies import CachePolicy
 from prefect.logging import get_run_logger
+from prefect.serializers import JSONSerializer
 
 from core.errors import ChatLikeMeError
-from core.io import sha256_tree
+from core.io import atomic_file, sha256_tree
 from core.subprocess import PROJECT_ROOT
 
 # Files of a package that can change what a stage produces (code, presets, templates).
@@ -36,6 +37,7 @@ _CODE_SUFFIXES = (".py", ".yaml", ".yml", ".jinja", ".json")
 # hashing a 16 GB base model on every run would cost more than the run.
 _FULL_HASH_LIMIT = 64 << 20
 _SAMPLE = 4 << 20
+STEP_MARKER = ".step.json"
 
 
 def fingerprint(*parts: Any) -> str:
@@ -133,14 +135,20 @@ class StageResult:
 def produce(spec: StageSpec, build: Callable[[], Path]) -> StageResult:
     """Run a step's build function and describe its output (called inside the step's task).
 
-    The step runs because no trusted result exists, so an output already in its place is stale (left by a
-    run whose cache record is gone, or changed by hand): it is removed first. Checkpoints stay.
+    Beside its directory, a step records what it last completed (`<dir>.step.json`): when Prefect's cache
+    record is gone (a deleted cache, another machine) but the output is intact, that output is reused
+    instead of rebuilt. Any other output in its place is stale and removed first; checkpoints stay.
     """
+    marker = spec.workdir.with_name(spec.workdir.name + STEP_MARKER)
+    if marker.is_file():
+        previous = JSONSerializer().loads(marker.read_bytes())
+        if isinstance(previous, StageResult) and previous.key == spec.key and previous.intact():
+            return replace(previous, reused=True)
     started = time.perf_counter()
     if spec.output.exists():
         shutil.rmtree(spec.output)
     output = Path(build())
-    return StageResult(
+    result = StageResult(
         stage=spec.stage,
         key=spec.key,
         output=output.resolve(),
@@ -149,6 +157,9 @@ def produce(spec: StageSpec, build: Callable[[], Path]) -> StageResult:
         inputs=spec.inputs,
         config=spec.config,
     )
+    with atomic_file(marker) as tmp:
+        tmp.write_bytes(JSONSerializer().dumps(result))
+    return result
 
 
 @dataclass
@@ -185,13 +196,14 @@ def run_cached(
         "cache_policy": ByStageKey().configure(key_storage=cache_dir / "keys"),
         "result_storage": cache_dir / "results",
         "persist_result": True,
+        "result_serializer": "json",  # readable, and tolerant of fields added to StageResult later
         "retries": retries,
         "retry_delay_seconds": retry_delay_s,
         "retry_condition_fn": transient,
     }
     state = step.with_options(**options)(spec, *args, return_state=True)
     result: StageResult = state.result()
-    if state.name == "Cached":
+    if state.name == "Cached" or result.reused:
         if result.intact():
             logger.info(f"{spec.stage}: reused (cache key {spec.key[:12]}, output {result.output})")
             return replace(result, reused=True)

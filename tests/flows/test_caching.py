@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -44,6 +45,9 @@ def test_second_run_is_reused_and_a_lost_output_is_rebuilt(prefect_harness: None
 
     again = one_step(tmp_path, "hello", counter)
     assert again.reused and again.output == first.output and int(counter.read_text()) == 1
+
+    shutil.rmtree(tmp_path / ".cache")  # Prefect's records gone: the step's own record still holds
+    assert one_step(tmp_path, "hello", counter).reused and int(counter.read_text()) == 1
 
     other = one_step(tmp_path, "changed input", counter)  # another key, another directory
     assert not other.reused and other.output != first.output and int(counter.read_text()) == 2
