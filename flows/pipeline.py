@@ -270,7 +270,13 @@ def _outcome(
         current=current.id if current else None,
         gate=run.manifest.get("gate", {}),
         steps=[
-            {"stage": stage, "reused": r.reused, "seconds": round(r.seconds, 1), "output": str(r.output)}
+            {
+                "stage": stage,
+                "reused": r.reused,
+                "seconds": round(r.seconds, 1),
+                "output": str(r.output),
+                "ran_on": r.ran_on,
+            }
             for stage, r in results.items()
         ],
         seconds=time.perf_counter() - started,

@@ -18,7 +18,7 @@ from core.errors import ChatLikeMeError
 from flows.registry import Registry
 from flows.schedule import check_schedule, find_exports, systemd_units
 from tests.conftest import ROOT, run_cli
-from tests.flows.conftest import FirstRun
+from tests.flows.conftest import FirstRun, tiny_pipeline_config
 
 FIRE_TIMEOUT_S = 300
 
@@ -125,3 +125,46 @@ def test_systemd_units_run_the_schedule_against_their_server(tmp_path: Path) -> 
     done = run_cli("schedule", "--exports", tmp_path, "--interval", "3600", "--systemd", tmp_path / "units")
     assert done.returncode == 0, done.stderr
     assert sorted(p.name for p in (tmp_path / "units").iterdir()) == sorted(units)
+
+
+@pytest.mark.slow
+def test_a_stage_runs_on_its_own_deployment(
+    prefect_server_url: str, first_run: FirstRun, tiny_model: Path, demo_export: Path, tmp_path: Path
+) -> None:
+    """prefect.yaml's GPU pool in small: `ingest` served by another process, the pipeline sends it there."""
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    from flows.pipeline import run_pipeline
+
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "PREFECT_API_URL": prefect_server_url}
+    serve = "from flows.stages import ingest_flow\n\nif __name__ == '__main__':\n"
+    serve += "    ingest_flow.serve(name='remote')\n"
+    (tmp_path / "serve_ingest.py").write_text(serve)
+    log = tmp_path / "worker.log"
+    with log.open("wb") as out:
+        worker = subprocess.Popen(
+            [sys.executable, "serve_ingest.py"], cwd=tmp_path, env=env, stdout=out, stderr=subprocess.STDOUT
+        )
+    try:
+        deadline = time.monotonic() + 120
+        while "is being served" not in log.read_text() and time.monotonic() < deadline:
+            assert worker.poll() is None, log.read_text()
+            time.sleep(0.5)
+        # A setting that changes the ingest key but not its SFT data: only ingest runs, remotely.
+        config = tiny_pipeline_config(
+            first_run.workdir, tiny_model, ingest={"overrides": {"pii_keep_words": ["zzzz"]}}
+        )
+        config = config.replace(deployments={"ingest": "ingest/remote"})
+        with temporary_settings({PREFECT_API_URL: prefect_server_url}):
+            outcome = run_pipeline([demo_export], config)
+    finally:
+        worker.send_signal(signal.SIGINT)
+        try:
+            worker.wait(30)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+            worker.wait()
+    ingest = outcome.steps[0]
+    assert ingest["stage"] == "ingest" and ingest["ran_on"] == "ingest/remote" and not ingest["reused"]
+    assert "ingest: ran in" in log.read_text()  # in the worker's process
+    assert all(step["reused"] for step in outcome.steps[1:])  # same SFT data content: nothing else to redo
