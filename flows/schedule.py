@@ -31,7 +31,6 @@ from prefect.logging import get_run_logger
 
 from core.errors import ChatLikeMeError, input_error
 from flows.config import PipelineConfig
-from flows.pipeline import pipeline, quiet_user_errors
 from flows.server import prefect_server
 
 DEPLOYMENT = "chatlikeme-retrain"
@@ -60,6 +59,8 @@ def retrain(
     exports_dir: str, workdir: str, config_file: str | None = None, telegram: bool = False
 ) -> dict[str, Any]:
     """One scheduled retraining: new exports (and votes) in, a run out, promoted only if it is better."""
+    from flows.pipeline import pipeline, quiet_user_errors  # the stages' libraries: only where they run
+
     quiet_user_errors()
     config = PipelineConfig.load(config_file)
     config = config.replace(workdir=(Path(workdir) / config.workdir).resolve())

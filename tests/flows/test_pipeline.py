@@ -73,11 +73,12 @@ def test_second_run_reuses_every_step(first_run: FirstRun, demo_export: Path) ->
 
 
 def test_a_lost_output_runs_its_step_again(first_run: FirstRun, demo_export: Path) -> None:
-    eval_output = Path(next(s["output"] for s in first_run.outcome.steps if s["stage"] == "eval"))
-    shutil.rmtree(eval_output)
+    ingest_output = Path(next(s["output"] for s in first_run.outcome.steps if s["stage"] == "ingest"))
+    shutil.rmtree(ingest_output)
     again = run_pipeline([demo_export], first_run.config)
-    assert steps(again) == {**dict.fromkeys(STAGES, True), "eval": False}
-    assert (eval_output / "report.json").is_file()
+    # ingest runs again; it writes the same SFT data, so everything after it is still reused
+    assert steps(again) == {**dict.fromkeys(STAGES, True), "ingest": False}
+    assert (ingest_output / "sft" / "train.jsonl").is_file()
     assert again.run_id == first_run.outcome.run_id  # same inputs: the same run, not a new one
 
 
@@ -109,7 +110,7 @@ def test_changed_config_reruns_only_what_follows_and_the_gate_keeps_a_worse_run(
 
 
 def test_corrupt_export_fails_in_one_line_and_leaves_the_current_model(
-    first_run: FirstRun, demo_export: Path, tmp_path: Path
+    first_run: FirstRun, demo_export: Path, prefect_server_url: str, tmp_path: Path
 ) -> None:
     corrupt = tmp_path / "new-export.json"
     corrupt.write_text('{"personal_information": {"user_id": 1}, "chats": {"list": [')  # truncated
@@ -118,7 +119,11 @@ def test_corrupt_export_fails_in_one_line_and_leaves_the_current_model(
     registry = Registry(first_run.workdir / "runs")
     before = ([run.id for run in registry.runs()], registry.current().id)
 
-    done = run_cli("run", "--export", demo_export, "--export", corrupt, "--config", config_file)
+    # (against the session's Prefect server: the same as Prefect's temporary one, without its start-up)
+    done = run_cli(
+        "run", "--export", demo_export, "--export", corrupt, "--config", config_file,
+        PREFECT_API_URL=prefect_server_url,
+    )  # fmt: skip
     assert done.returncode == 2, done.stderr[-3000:]
     error_lines = [line for line in done.stderr.splitlines() if line.startswith("chatlikeme: error:")]
     assert len(error_lines) == 1 and str(corrupt) in error_lines[0]
@@ -137,7 +142,7 @@ def test_a_training_step_killed_midway_resumes_on_the_next_run(
     from flows.pipeline import resolved_configs
     from flows.stages import Workspace, ingest_flow, prepare_base_model, sft_flow
 
-    sft_overrides = {**first_run.config.sft.overrides, "max_steps": 8, "eval_steps": 2}
+    sft_overrides = {**first_run.config.sft.overrides, "max_steps": 4, "eval_steps": 2}
     config = tiny_pipeline_config(first_run.workdir, tiny_model, sft={"overrides": sft_overrides})
     config_file = tmp_path / "pipeline.yaml"
     config_file.write_text(yaml.safe_dump(config.to_dict()))
