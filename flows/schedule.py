@@ -27,11 +27,11 @@ from typing import Any
 from prefect import flow
 from prefect.client.schemas.schedules import CronSchedule
 from prefect.flows import EntrypointType
-from prefect.logging import get_run_logger
 
 from core.errors import ChatLikeMeError, input_error
 from flows.config import PipelineConfig
 from flows.server import prefect_server
+from ingest.telethon_client import TelegramConfig
 
 DEPLOYMENT = "chatlikeme-retrain"
 _SKIPPED_SUFFIXES = (".tmp", ".part", ".partial")
@@ -66,7 +66,9 @@ def retrain(
     config = config.replace(workdir=(Path(workdir) / config.workdir).resolve())
     folder = Path(exports_dir)
     if telegram:
-        fetch_from_telegram(folder, config)
+        fetch_from_telegram(
+            folder, TelegramConfig.load(config.path(config.telegram) if config.telegram else None)
+        )
     outcome = pipeline(find_exports(folder), config)
     return {
         "run": outcome.run_id,
@@ -78,20 +80,23 @@ def retrain(
     }
 
 
-def fetch_from_telegram(folder: Path, config: PipelineConfig) -> Path | None:
-    """What is new in the user's Telegram account since the last fetch, as one more export in `folder`."""
-    from ingest.telethon_client import TelegramConfig
+def fetch_from_telegram(folder: Path, settings: TelegramConfig, client: Any = None) -> Path | None:
+    """What is new in the user's Telegram account since the last fetch, as one more export in `folder`.
+
+    `client`: a Telethon client (default: one on the session of `chatlikeme telegram login`).
+    """
     from ingest.telethon_export import telegram_export
 
-    settings = TelegramConfig.load(config.path(config.telegram) if config.telegram else None)
-    out = folder / f"telegram-{datetime.now(UTC).strftime('%Y%m%d-%H%M%S')}.json"
-    summary = telegram_export(out, settings, since_last=True, progress=False)
-    logger = get_run_logger()
+    # Named by the time of the fetch (to the microsecond): sorted names are the fetches in order.
+    out = folder / f"telegram-{datetime.now(UTC).strftime('%Y%m%d-%H%M%S-%f')}.json"
+    if out.exists():
+        raise input_error(out, "already exists; not overwriting an earlier export")
+    summary = telegram_export(out, settings, since_last=True, client=client, progress=False)
     if summary.messages == 0:
-        out.unlink(missing_ok=True)
-        logger.info("Telegram: no new message since the last fetch")
+        out.unlink(missing_ok=True)  # an export without messages would only add noise to the folder
+        print("Telegram: no new message since the last fetch", flush=True)
         return None
-    logger.info(f"Telegram: {summary.messages} new messages from {len(summary.chats)} chats -> {out}")
+    print(f"Telegram: {summary.messages} new messages from {len(summary.chats)} chats -> {out}", flush=True)
     return out
 
 

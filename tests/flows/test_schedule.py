@@ -16,7 +16,7 @@ import yaml
 
 from core.errors import ChatLikeMeError
 from flows.registry import Registry
-from flows.schedule import check_schedule, find_exports, systemd_units
+from flows.schedule import check_schedule, fetch_from_telegram, find_exports, systemd_units
 from tests.conftest import ROOT, run_cli
 from tests.flows.conftest import FirstRun, tiny_pipeline_config
 
@@ -168,3 +168,27 @@ def test_a_stage_runs_on_its_own_deployment(
     assert ingest["stage"] == "ingest" and ingest["ran_on"] == "ingest/remote" and not ingest["reused"]
     assert "ingest: ran in" in log.read_text()  # in the worker's process
     assert all(step["reused"] for step in outcome.steps[1:])  # same SFT data content: nothing else to redo
+
+
+def test_telegram_fetch_adds_only_what_is_new(tmp_path: Path) -> None:
+    from ingest.telethon_client import TelegramConfig
+    from tests.ingest.telethon_fakes import BOB, ME, FakeTelegram, text_message
+
+    def chat(first_id: int, count: int) -> list:
+        return [
+            text_message(i, BOB, f"messaggio {i}", sender=BOB if i % 2 else ME, minutes=3 * i)
+            for i in range(first_id, first_id + count)
+        ]
+
+    settings = TelegramConfig(api_id=1, api_hash="0" * 32, data_dir=tmp_path / "telegram", types=["personal"])
+    account = FakeTelegram([BOB], [(BOB, chat(1, 20))])
+    exports = tmp_path / "exports"
+    exports.mkdir()
+    first = fetch_from_telegram(exports, settings, client=account)
+    assert first is not None and find_exports(exports) == [first]
+    assert fetch_from_telegram(exports, settings, client=account) is None  # nothing new: no file
+    assert find_exports(exports) == [first]
+    account.add(BOB, *chat(21, 5))
+    second = fetch_from_telegram(exports, settings, client=account)
+    assert second is not None and find_exports(exports) == [first, second]
+    assert b"messaggio 25" in second.read_bytes() and b'messaggio 3"' not in second.read_bytes()
