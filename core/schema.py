@@ -59,7 +59,8 @@ MESSAGES_SCHEMA = pa.schema(
         pa.field("is_persona", pa.bool_(), nullable=False),
         pa.field("text", pa.string(), nullable=False),
         pa.field("kind", pa.string(), nullable=False),  # text, sticker, photo, voice_message, ...
-        pa.field("reply_to", pa.int64()),
+        pa.field("reply_to", pa.int64()),  # id of the message this one replies to (same chat)
         pa.field("forwarded", pa.bool_(), nullable=False),
+        pa.field("action", pa.string()),  # service messages: phone_call, pin_message, ... (else null)
     ]
 )

@@ -47,9 +47,18 @@ def _todo(verb: str) -> None:
 
 
 @app.command()
-def chats(export: Annotated[Path, typer.Argument(help="A Telegram Desktop result.json.")]) -> None:
+def chats(
+    export: Annotated[Path, typer.Argument(help="A Telegram Desktop result.json.")],
+    persona: Annotated[
+        str | None, typer.Option("--persona", help="Whose messages to count: sender id (user123) or name.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+) -> None:
     """List the chats of an export: id, type, name, messages, how many are the persona's."""
-    _todo("chats")
+    from ingest.console import print_chats
+    from ingest.ingest import list_chats
+
+    print_chats(list_chats(export, persona), as_json=as_json)
 
 
 @app.command()
@@ -57,17 +66,78 @@ def ingest(
     exports: Annotated[list[Path], typer.Argument(help="One or more Telegram exports (result.json).")],
     out: Annotated[Path, typer.Option("--out", help="Output data directory.")],
     config: ConfigOption = None,
+    persona: Annotated[
+        str | None,
+        typer.Option(
+            "--persona",
+            help="Who the bot imitates: sender id (user123) or display name. "
+            "Default: the owner of a full-account export.",
+        ),
+    ] = None,
+    min_messages: Annotated[
+        int | None, typer.Option("--min-messages", help="Skip chats with fewer usable messages (default 20).")
+    ] = None,
+    groups: Annotated[
+        bool | None, typer.Option("--groups/--no-groups", help="Also learn from group chats.")
+    ] = None,
+    chat: Annotated[
+        list[str] | None, typer.Option("--chat", help="Only this chat (id or name); repeatable.")
+    ] = None,
+    exclude_chat: Annotated[
+        list[str] | None, typer.Option("--exclude-chat", help="Never this chat (id or name); repeatable.")
+    ] = None,
+    max_turns: Annotated[
+        int | None, typer.Option("--max-turns", help="Turns per sample (default 12).")
+    ] = None,
+    max_chars: Annotated[
+        int | None, typer.Option("--max-chars", help="Characters per sample (default 2000).")
+    ] = None,
+    eval_fraction: Annotated[
+        float | None, typer.Option("--eval-fraction", help="Most recent sessions per chat for eval (0.1).")
+    ] = None,
+    mask_pii: Annotated[
+        bool | None, typer.Option("--mask-pii/--no-mask-pii", help="Mask personal data in message text.")
+    ] = None,
+    prompt_names: Annotated[
+        str | None,
+        typer.Option("--prompt-names", help="How contacts are named: first_name, full_name or pseudonym."),
+    ] = None,
+    timezone: Annotated[
+        str | None, typer.Option("--timezone", help="Zone of dates in old exports (e.g. Europe/Rome).")
+    ] = None,
 ) -> None:
     """Exports -> messages.parquet -> conversations -> PII-masked SFT data (DIR/sft/{train,eval}.jsonl)."""
-    _todo("ingest")
+    from ingest.console import print_ingest_summary
+    from ingest.ingest import IngestConfig
+    from ingest.ingest import ingest as run_ingest
+
+    overrides = {
+        "persona": persona,
+        "min_messages": min_messages,
+        "groups": groups,
+        "chats": chat or None,
+        "exclude_chats": exclude_chat or None,
+        "max_turns": max_turns,
+        "max_chars": max_chars,
+        "eval_fraction": eval_fraction,
+        "mask_pii": mask_pii,
+        "prompt_names": prompt_names,
+        "timezone": timezone,
+    }
+    print_ingest_summary(run_ingest(exports, out, IngestConfig.load(config, overrides)))
 
 
 @app.command("demo-export")
 def demo_export(
     out: Annotated[Path, typer.Option("--out", help="Where to write the synthetic result.json.")],
+    messages: Annotated[int, typer.Option("--messages", min=1, help="About how many messages.")] = 4000,
+    seed: Annotated[int, typer.Option("--seed", help="Same seed, same export.")] = 0,
 ) -> None:
     """Write a realistic synthetic Telegram Desktop export (full-account layout)."""
-    _todo("demo-export")
+    from ingest.demo_export import write_demo_export
+
+    path = write_demo_export(out, messages, seed)
+    print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB, ~{messages} messages, seed {seed})")
 
 
 # --- align --------------------------------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import subprocess
 import sys
@@ -40,6 +41,29 @@ def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from align.models import build_tiny_model
 
     return build_tiny_model(tmp_path_factory.mktemp("tiny-model") / "model")
+
+
+@dataclasses.dataclass(frozen=True)
+class DemoData:
+    """A small demo export and its ingest output (`data_dir/sft/{train,eval}.jsonl`, `messages.parquet`)."""
+
+    export: Path
+    data_dir: Path
+
+    @property
+    def sft_dir(self) -> Path:
+        return self.data_dir / "sft"
+
+
+@pytest.fixture(scope="session")
+def demo_data(tmp_path_factory: pytest.TempPathFactory) -> DemoData:
+    """The demo export (1,500 messages, seed 0) ingested once with the default config (~1 s)."""
+    from ingest.demo_export import write_demo_export
+    from ingest.ingest import IngestConfig, ingest
+
+    root = tmp_path_factory.mktemp("demo-data")
+    export = write_demo_export(root / "result.json", messages=1500, seed=0)
+    return DemoData(export, ingest([export], root / "data", IngestConfig()))
 
 
 def make_lora_adapter(base_model: Path, out_dir: Path, *, seed: int, rank: int = 8) -> Path:

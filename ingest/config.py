@@ -1,0 +1,56 @@
+"""`IngestConfig`: every knob of `chatlikeme ingest`, with the presets in `ingest/configs/`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import ClassVar, Literal
+
+from core.config import StageConfig
+
+
+@dataclass
+class IngestConfig(StageConfig):
+    presets_dir: ClassVar[Path] = Path(__file__).parent / "configs"
+
+    persona: str | None = None
+    """Who the bot imitates: a sender id (`user123`, or just `123`) or a display name (case-insensitive).
+    Default: the owner of a full-account export (`personal_information.user_id`)."""
+    persona_name: str | None = None
+    """The persona's name in the system prompt (default: their first name)."""
+
+    groups: bool = False
+    """Also learn from group chats (speaker names are kept in group turns). Default: personal chats only."""
+    chats: list[str] = field(default_factory=list)
+    """Only these chats (ids like `user123` or names, case-insensitive). Empty: every usable chat."""
+    exclude_chats: list[str] = field(default_factory=list)
+    """Never these chats (ids or names)."""
+    min_messages: int = 20
+    """Chats with fewer usable messages than this are skipped."""
+
+    turn_window_minutes: float = 5.0
+    """Consecutive messages of one sender, each within this many minutes of the previous, form one turn."""
+    session_gap_minutes: float = 60.0
+    """A silence longer than this starts a new conversation (session)."""
+    max_turns: int = 12
+    """At most this many turns in a sample (long conversations become sliding windows)."""
+    max_chars: int = 2000
+    """At most this many characters of turns in a sample; context turns longer than half of it are cut."""
+    reply_context: bool = True
+    """When the persona replied (Telegram "reply") to a message before the sample, include it first."""
+
+    eval_fraction: float = 0.1
+    """The most recent sessions of every chat, this fraction of them, form the eval split."""
+
+    mask_pii: bool = True
+    """Replace phone numbers, e-mails, card/IBAN numbers, secret URLs, @usernames and third-party names in
+    message text by stable pseudonyms (the mapping goes to DIR/private/pii_mapping.json, mode 0600)."""
+    prompt_names: Literal["first_name", "full_name", "pseudonym"] = "first_name"
+    """How contacts are named in system prompts, `name` fields and group speaker labels."""
+    pii_keep_words: list[str] = field(default_factory=list)
+    """Words never masked as names (a contact called "Rosa" would otherwise hide the colour)."""
+
+    timezone: str = "UTC"
+    """Time zone of the local `date` in old exports that lack `date_unixtime` (e.g. "Europe/Rome")."""
+    parse_workers: int = 0
+    """Processes decoding an export: 2 (this one and a forked one), 1, or 0 = 2 for exports over 16 MB."""

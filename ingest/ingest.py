@@ -1,0 +1,312 @@
+"""The ingest stage: Telegram exports -> `DIR/messages.parquet` -> conversations -> `DIR/sft/*.jsonl`.
+
+    ingest(exports, out_dir, config) -> out_dir     (used by `chatlikeme ingest` and the Prefect flow)
+    list_chats(export, persona)      -> ChatListing (used by `chatlikeme chats`)
+
+Output directory (written atomically: it appears complete or not at all):
+
+    messages.parquet          every message of every export, normalized (core.schema.MESSAGES_SCHEMA)
+    sft/train.jsonl           core.schema.SftSample per line (PII masked)
+    sft/eval.jsonl            the most recent sessions of each chat
+    private/pii_mapping.json  pseudonym -> original values (mode 0600; never part of the dataset)
+    config.yaml               the resolved IngestConfig
+    report.json, report.md, *.png
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from core.errors import ChatLikeMeError
+from core.io import atomic_dir
+from core.schema import MESSAGES_SCHEMA
+from ingest.config import IngestConfig
+from ingest.conversations import (
+    DUPLICATE,
+    Turns,
+    Windows,
+    build_turns,
+    plan_windows,
+    render_content,
+    select_messages,
+)
+from ingest.persona import Persona, resolve_persona
+from ingest.pii import PiiMasker, first_name, name_tokens
+from ingest.samples import Deduplicator, Namer, SampleBuilder, reply_lengths, split_sessions, write_samples
+from ingest.telegram_export import (
+    GROUP_TYPES,
+    PERSONAL_TYPES,
+    Export,
+    gc_paused,
+    read_export,
+    system_allocator,
+)
+
+__all__ = ["ChatListing", "IngestConfig", "ingest", "list_chats", "read_messages"]
+
+
+def ingest(exports: list[Path], out_dir: Path, config: IngestConfig) -> Path:
+    """Run the whole ingest stage; returns `out_dir`. Bad input raises `ChatLikeMeError` (nothing written)."""
+    if not exports:
+        raise ChatLikeMeError("no export given")
+    _check_timezone(config.timezone)
+    clock = Stopwatch()
+    where = ", ".join(str(p) for p in exports)
+    # The parquet file is written by a thread while the conversations are built (Arrow works without the GIL).
+    with gc_paused(), system_allocator(), atomic_dir(out_dir) as tmp, ThreadPoolExecutor(1) as background:
+        parsed, messages, merge_counts = read_messages(exports, config.timezone, config.parse_workers)
+        persona = resolve_persona(parsed, messages, config.persona)
+        messages = _with_persona(messages, persona)
+        parquet = background.submit(_write_messages, messages, tmp / "messages.parquet")
+        clock.lap("read")
+
+        selected, dropped = select_messages(messages, config)
+        dropped += merge_counts  # messages present in several exports
+        if selected.num_rows == 0:
+            raise ChatLikeMeError(f"{where}: no usable message left after the filters ({_summary(dropped)})")
+        kept = render_content(selected)
+        masker = None
+        if config.mask_pii:
+            masker = PiiMasker(_third_party_names(parsed, messages, persona, config), config.pii_keep_words)
+            kept.content = masker.mask_array(kept.content)
+        clock.lap("select and mask")
+
+        turns, turn_counts = build_turns(kept, config)
+        windows, window_counts = plan_windows(turns, kept, config)
+        persona_name = config.persona_name or first_name(persona.name) or "the user"
+        builder = SampleBuilder(turns, kept, windows, persona.id, Namer(config, persona_name, masker))
+        train_windows, eval_windows = split_sessions(turns, windows, config.eval_fraction)
+        dedup = Deduplicator()
+        train = write_samples(tmp / "sft" / "train.jsonl", builder, train_windows, dedup)
+        evaluation = write_samples(tmp / "sft" / "eval.jsonl", builder, eval_windows, dedup)
+        if len(train) == 0:
+            raise ChatLikeMeError(
+                f"{where}: no training sample could be built (persona {persona.id} never answers a contact "
+                f"in the selected chats; {_summary(dropped)})"
+            )
+        if dedup.duplicates:
+            window_counts["duplicate samples removed"] = dedup.duplicates
+        if masker is not None:
+            masker.write_mapping(tmp / "private" / "pii_mapping.json")
+        config.save_yaml(tmp / "config.yaml")
+        parquet.result()
+        clock.lap("samples")
+
+        from ingest.report import IngestStats, write_ingest_report  # matplotlib: only now
+
+        stats = IngestStats(
+            exports=[str(p) for p in exports],
+            chats=[chat for export in parsed for chat in export.chats],
+            persona=persona,
+            persona_prompt_name=persona_name,
+            messages=messages,
+            kept=kept,
+            dropped=dropped,
+            rules=kept.rules + turn_counts + window_counts,
+            pii=dict(masker.counts) if masker else None,
+            train_replies=reply_lengths(windows, train, turns),
+            samples_per_chat=_samples_per_chat(turns, windows, train, evaluation),
+            seconds=clock.seconds,
+        )
+        write_ingest_report(tmp, stats, config)
+    return out_dir
+
+
+def _check_timezone(name: str) -> None:
+    import zoneinfo
+
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ChatLikeMeError(
+            f"--timezone {name!r}: unknown time zone (use a name like Europe/Rome)"
+        ) from None
+
+
+class Stopwatch:
+    """Seconds spent per step, for the report."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+        self._last = time.perf_counter()
+
+    def lap(self, step: str) -> None:
+        now = time.perf_counter()
+        self.seconds[step] = round(now - self._last, 3)
+        self._last = now
+
+
+def read_messages(
+    exports: list[Path], timezone: str = "UTC", workers: int = 0
+) -> tuple[list[Export], pa.Table, Counter[str]]:
+    """Parse every export (with a progress bar over their bytes) and merge them without duplicates."""
+    from tqdm import tqdm
+
+    total = sum(Path(p).stat().st_size for p in exports if Path(p).is_file())
+    parsed = []
+    with tqdm(
+        total=total, unit="B", unit_scale=True, desc="reading exports", disable=None, leave=False
+    ) as bar:
+        for path in exports:
+            parsed.append(read_export(path, timezone, progress=bar.update, workers=workers))
+    messages, counts = merge_exports(parsed)
+    return parsed, messages, counts
+
+
+def merge_exports(exports: list[Export]) -> tuple[pa.Table, Counter[str]]:
+    """One table for all exports: a message present twice (same chat and id) is kept once, from the newest
+    export; rows sorted by chat, then time. Each chat takes its name from the newest export."""
+    newest_first = sorted(exports, key=_newest_message)  # oldest export first, newest last
+    table = pa.concat_tables([e.messages for e in newest_first])
+    counts: Counter[str] = Counter()
+    if table.num_rows == 0:
+        return table, counts
+    chats = pc.dictionary_encode(table["chat_id"]).combine_chunks()
+    chat = chats.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+    key = (chat << 42) + table["message_id"].to_numpy() + (1 << 41)
+    if not _increasing(key, strict=True):  # else (the usual single export) no message can repeat
+        order = np.argsort(key, kind="stable")
+        duplicate = np.zeros(len(key), bool)
+        duplicate[order[:-1]] = (
+            key[order[1:]] == key[order[:-1]]
+        )  # an earlier copy: a later export has it too
+        if duplicate.any():
+            counts[DUPLICATE] = int(duplicate.sum())
+            table = table.filter(pa.array(~duplicate))
+            chat = chat[~duplicate]
+    seconds = table["timestamp"].combine_chunks().cast(pa.int64()).to_numpy() // 1_000_000
+    by_time = (chat << 40) + (seconds - seconds.min())
+    if not _increasing(by_time, strict=False):
+        order = np.argsort(by_time, kind="stable")
+        table, chat = table.take(pa.array(order)), chat[order]
+    return _newest_chat_names(table, chats.dictionary, chat), counts
+
+
+def _increasing(values: np.ndarray, strict: bool) -> bool:
+    steps = np.diff(values)
+    return bool((steps > 0).all() if strict else (steps >= 0).all())
+
+
+def _newest_message(export: Export) -> int:
+    ts = export.messages["timestamp"]
+    newest = pc.max(ts).as_py() if len(ts) else None
+    return int(newest.timestamp()) if newest else 0
+
+
+def _newest_chat_names(table: pa.Table, chat_ids: pa.Array, chat: np.ndarray) -> pa.Table:
+    names = table["chat_name"].combine_chunks()
+    # the last row of each chat in concatenation order came from the newest export that has the chat
+    last = np.zeros(len(chat_ids), np.int64)
+    last[chat] = np.arange(len(chat))
+    per_chat = pc.take(names, pa.array(last))
+    if pc.all(pc.equal(pc.take(per_chat, pa.array(chat)), names)).as_py() is not False:
+        return table
+    return table.set_column(
+        table.schema.get_field_index("chat_name"), "chat_name", pc.take(per_chat, pa.array(chat))
+    )
+
+
+def _with_persona(messages: pa.Table, persona: Persona) -> pa.Table:
+    is_persona = pc.fill_null(pc.equal(messages["sender_id"], persona.id), False)
+    columns = {name: messages[name] for name in messages.column_names}
+    columns["is_persona"] = is_persona
+    return pa.table({f.name: columns[f.name] for f in MESSAGES_SCHEMA}, schema=MESSAGES_SCHEMA)
+
+
+def _write_messages(messages: pa.Table, path: Path) -> None:
+    import pyarrow.parquet as pq
+
+    pq.write_table(messages, path, compression="zstd", compression_level=1)
+    path.chmod(0o600)  # the original, unmasked text
+
+
+def _third_party_names(
+    exports: list[Export], messages: pa.Table, persona: Persona, config: IngestConfig
+) -> list[str]:
+    """Every name the export knows for people other than the persona: senders of personal and group chats,
+    names of personal chats, the contact list."""
+    people_chats = pc.is_in(messages["chat_type"], pa.array(sorted(PERSONAL_TYPES | GROUP_TYPES)))
+    others = pc.and_(people_chats, pc.invert(messages["is_persona"]))
+    names = set(pc.unique(pc.filter(messages["sender_name"], others)).to_pylist())
+    names |= {c.name for e in exports for c in e.chats if c.type in PERSONAL_TYPES and c.name}
+    names |= {name for export in exports for name in export.contact_names}
+    own = {t.casefold() for t in name_tokens(persona.name)}
+    own |= {t.casefold() for e in exports for t in name_tokens(e.owner_name)}
+    own |= {t.casefold() for t in name_tokens(config.persona_name)}
+    tokens = {t for name in names if name for t in name_tokens(name)}
+    return sorted(t for t in tokens if t.casefold() not in own)
+
+
+def _samples_per_chat(
+    turns: Turns, windows: Windows, train: np.ndarray, evaluation: np.ndarray
+) -> dict[str, dict[str, int]]:
+    n = len(turns.chat_ids)
+    chat = turns.chat[windows.start]
+    train_count, eval_count = (
+        np.bincount(chat[train], minlength=n),
+        np.bincount(chat[evaluation], minlength=n),
+    )
+    return {
+        chat_id: {"train": int(train_count[c]), "eval": int(eval_count[c])}
+        for c, chat_id in enumerate(turns.chat_ids)
+        if train_count[c] or eval_count[c]
+    }
+
+
+def _summary(counts: Counter[str]) -> str:
+    return ", ".join(f"{reason}: {n}" for reason, n in counts.most_common()) or "the export has no messages"
+
+
+# --- chats --------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class ChatListing:
+    persona: Persona | None  # None when the export does not say whose it is and no --persona was given
+    rows: list[dict[str, object]]  # chat_id, type, name, messages, persona_messages, first, last
+
+
+def list_chats(export: Path, persona: str | None = None, timezone: str = "UTC") -> ChatListing:
+    """The chats of an export with their message counts, and how many messages are the persona's."""
+    with gc_paused(), system_allocator():
+        parsed, messages, _ = read_messages([export], timezone)
+        try:
+            who: Persona | None = resolve_persona(parsed, messages, persona)
+        except ChatLikeMeError:
+            if persona:
+                raise
+            who = None
+        grouped = messages.group_by("chat_id", use_threads=False).aggregate(
+            [("message_id", "count"), ("timestamp", "min"), ("timestamp", "max")]
+        )
+        stats = {row["chat_id"]: row for row in grouped.to_pylist()}
+        persona_counts: dict[str, int] = {}
+        if who is not None:
+            mine = messages.filter(pc.fill_null(pc.equal(messages["sender_id"], who.id), False))
+            counted = mine.group_by("chat_id", use_threads=False).aggregate([("message_id", "count")])
+            persona_counts = {r["chat_id"]: r["message_id_count"] for r in counted.to_pylist()}
+        rows = []
+        for chat in parsed[0].chats:
+            if chat.chat_id in {r["chat_id"] for r in rows}:
+                continue  # two chats sharing an id are one chat
+            row = stats.get(chat.chat_id, {})
+            rows.append(
+                {
+                    "chat_id": chat.chat_id,
+                    "type": chat.type,
+                    "name": chat.name,
+                    "messages": int(row.get("message_id_count", 0)),
+                    "persona_messages": persona_counts.get(chat.chat_id, 0) if who else None,
+                    "first": row.get("timestamp_min"),
+                    "last": row.get("timestamp_max"),
+                }
+            )
+    return ChatListing(who, rows)

@@ -1,0 +1,97 @@
+"""Who the bot imitates: resolved from ids whenever an id is available, never from a display name alone.
+
+1. `--persona user123` (or `123`): that sender id.
+2. `--persona "Marco Rossi"`: the sender(s) with that display name, case-insensitive; two ids with that name
+   is an error that lists them (pick one with `--persona user<ID>`).
+3. Otherwise the owner of the full-account export(s) (`personal_information.user_id`).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from core.errors import ChatLikeMeError
+from ingest.telegram_export import Export
+
+
+@dataclass(frozen=True)
+class Persona:
+    id: str  # "user123"
+    name: str | None  # their display name
+    how: str  # how it was resolved, for the report
+
+
+def resolve_persona(exports: list[Export], messages: pa.Table, requested: str | None = None) -> Persona:
+    senders = _sender_table(messages)
+    owners = {e.owner_id: e for e in exports if e.owner_id}
+    where = ", ".join(str(e.path) for e in exports)
+    if requested:
+        requested = requested.strip()
+        if re.fullmatch(r"(?:user)?\d+", requested):
+            persona_id = requested if requested.startswith("user") else f"user{requested}"
+            if persona_id not in senders and persona_id not in owners:
+                raise ChatLikeMeError(f"{where}: persona {persona_id} sent no message; {_top(senders)}")
+            return Persona(persona_id, _name(senders, owners, persona_id), f"--persona {requested}")
+        wanted = requested.casefold()
+        matches = sorted(sid for sid, (name, _) in senders.items() if name and name.casefold() == wanted)
+        if not matches:
+            raise ChatLikeMeError(f"{where}: no sender is named {requested!r}; {_top(senders)}")
+        if len(matches) > 1:
+            listed = ", ".join(f"{sid} ({senders[sid][1]} messages)" for sid in matches)
+            raise ChatLikeMeError(
+                f"{where}: persona {requested!r} is ambiguous: {listed}; pass one of these ids as --persona"
+            )
+        return Persona(matches[0], senders[matches[0]][0], f"--persona {requested!r} (display name)")
+    if len(owners) > 1:
+        raise ChatLikeMeError(
+            f"{where}: the exports belong to different accounts ({', '.join(sorted(owners))}); "
+            "pass --persona user<ID>"
+        )
+    if owners:
+        owner_id, export = next(iter(owners.items()))
+        name = senders.get(owner_id, (None, 0))[0] or export.owner_name
+        return Persona(owner_id, name, "personal_information.user_id of the export")
+    raise ChatLikeMeError(
+        f"{where}: a single-chat export does not say whose account it is; pass --persona with a sender id or "
+        f"name ({_top(senders)})"
+    )
+
+
+def _sender_table(messages: pa.Table) -> dict[str, tuple[str | None, int]]:
+    """sender id -> (latest display name, message count)."""
+    ids = messages["sender_id"].combine_chunks()
+    if len(ids) == 0:
+        return {}
+    encoded = pc.dictionary_encode(ids)
+    codes = pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False)
+    valid = codes >= 0
+    counts = np.bincount(codes[valid], minlength=len(encoded.dictionary))
+    reversed_codes = codes[::-1]
+    uniq, first_rev = np.unique(reversed_codes, return_index=True)
+    last_rows = len(codes) - 1 - first_rev[uniq >= 0]
+    names = pc.take(messages["sender_name"].combine_chunks(), pa.array(last_rows)).to_pylist()
+    ids_list = encoded.dictionary.to_pylist()
+    return {
+        ids_list[code]: (name, int(counts[code])) for code, name in zip(uniq[uniq >= 0], names, strict=True)
+    }
+
+
+def _name(senders: dict[str, tuple[str | None, int]], owners: dict, persona_id: str) -> str | None:
+    if persona_id in senders and senders[persona_id][0]:
+        return senders[persona_id][0]
+    export = owners.get(persona_id)
+    return export.owner_name if export else None
+
+
+def _top(senders: dict[str, tuple[str | None, int]], k: int = 5) -> str:
+    if not senders:
+        return "the export has no messages with a sender"
+    top = sorted(senders.items(), key=lambda item: -item[1][1])[:k]
+    return "most active senders: " + ", ".join(
+        f"{sid} {name or '(no name)'!r} ({n})" for sid, (name, n) in top
+    )
