@@ -226,11 +226,15 @@ def votes_export(
 
 
 def _prefect_environment() -> None:
-    """Before Prefect is imported: no telemetry (the chats are private), and a clean exit on SIGTERM.
+    """Before Prefect and torch are imported: no telemetry (the chats are private), passive OpenMP threads,
+    and a clean exit on SIGTERM.
 
     Prefect stops its temporary local server at exit; a plain SIGTERM would skip that and leave it running.
     """
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    # Idle PyTorch threads sleep instead of spinning: on a CPU shared with other work (an arena, a vLLM
+    # server) spinning threads made SFT steps 5-10x slower (docs/sft.md). Set before torch is imported.
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
 
 
