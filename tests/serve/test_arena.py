@@ -1,0 +1,216 @@
+import sqlite3
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+from gradio_client import Client
+
+from core.errors import ChatLikeMeError
+from core.prompts import group_system_prompt, persona_system_prompt
+from serve.arena import (
+    ArenaConfig,
+    build_arena,
+    chats_from_data,
+    launch_arena,
+    parse_system_prompt,
+    system_prompt_for,
+)
+from serve.server_process import free_port
+from serve.vllm_server import adapter_version
+from serve.votes import VoteStore
+from tests.conftest import chat_texts as texts
+from tests.conftest import write_sft_data
+
+
+def votes_of(db: Path, session: str) -> list:
+    return [v for v in VoteStore(db).votes() if v.session_id == session]
+
+
+# --- system prompts -----------------------------------------------------------------------------------------
+
+
+def test_system_prompts_parse_back_into_the_same_prompt() -> None:
+    one = persona_system_prompt("Pasquale", "Lorenzo Di Stefano")
+    group = group_system_prompt("Pasquale", "Calcetto, mercoledì", ["Lorenzo", "Marco", "Giù"])
+
+    persona, choice = parse_system_prompt(one)
+    assert (persona, choice.label, choice.participants) == ("Pasquale", "Lorenzo Di Stefano", None)
+    assert choice.system_prompt(persona) == one
+    persona, choice = parse_system_prompt(group)
+    assert (persona, choice.label) == ("Pasquale", "Calcetto, mercoledì (group)")
+    assert choice.system_prompt(persona) == group
+    assert parse_system_prompt("You are a helpful assistant.") is None
+
+
+def test_the_data_offers_its_persona_and_chats_and_any_contact_can_be_typed(tmp_path: Path) -> None:
+    persona, chats = chats_from_data(write_sft_data(tmp_path / "data"))
+    assert persona == "Pasquale"
+    assert [c.label for c in chats] == ["Lorenzo", "Giulia", "Calcetto (group)"]  # most frequent first
+
+    by_label = {c.label: c for c in chats}
+    group = system_prompt_for("Pasquale", "Calcetto (group)", by_label)
+    assert group == group_system_prompt("Pasquale", "Calcetto", ["Lorenzo", "Marco"])
+    typed = system_prompt_for("Pasquale", " Zia Carmela ", by_label)
+    assert typed == persona_system_prompt("Pasquale", "Zia Carmela")
+    with pytest.raises(ChatLikeMeError, match="persona and the contact"):
+        system_prompt_for("", "Lorenzo", by_label)
+
+    (tmp_path / "other" / "sft").mkdir(parents=True)
+    (tmp_path / "other" / "sft" / "train.jsonl").write_text(
+        '{"messages": [{"role": "user", "content": "x"}]}\n'
+    )
+    with pytest.raises(ChatLikeMeError, match=r"train\.jsonl: no system prompt written by core\.prompts"):
+        chats_from_data(tmp_path / "other")
+
+
+# --- the app, driven with gradio_client against a real vLLM server ------------------------------------------
+
+
+@pytest.mark.vllm
+def test_a_battle_streams_both_panes_and_its_vote_is_stored(
+    arena_app: tuple[str, Path], tiny_adapters: dict[str, Path], tiny_model: Path
+) -> None:
+    url, db = arena_app
+    client = Client(url, verbose=False)
+
+    job = client.submit("ciao, stasera?", "Pasquale", "Lorenzo", api_name="/anonymous_send")
+    updates = list(job)
+    chat_a, chat_b, _, reveal = job.outputs()[-1]
+    final_a = texts(chat_a)[-1][1]
+    partials = [texts(u[0])[-1][1].strip() for u in updates if len(u[0]) == 2]
+    # Streamed: pane A grew piece by piece (several strict prefixes of the final reply were shown).
+    assert len({p for p in partials if p and final_a.startswith(p) and p != final_a}) >= 2
+    for chat in (chat_a, chat_b):
+        assert [role for role, _ in texts(chat)] == ["user", "assistant"]
+        assert texts(chat)[1][1] and not texts(chat)[1][1].startswith("⚠️")
+    assert "anonymous until you vote" in reveal
+
+    *_, reveal = client.predict("e domani?", "Pasquale", "Lorenzo", api_name="/anonymous_send")  # multi-turn
+    chat_a, chat_b, _, reveal = client.predict(api_name="/anonymous_vote_a")
+    assert "your vote is saved" in reveal
+
+    (vote,) = votes_of(db, client.session_hash)
+    assert vote.mode == "anonymous" and vote.outcome == "a"
+    assert vote.model_a != vote.model_b and {vote.model_a, vote.model_b} <= {"base", "sft", "kto"}
+    assert f"A: **{vote.model_a}** · B: **{vote.model_b}**" in reveal  # names revealed after the vote
+    system = persona_system_prompt("Pasquale", "Lorenzo")
+    for conversation, chat in ((vote.conversation_a, chat_a), (vote.conversation_b, chat_b)):
+        assert (conversation[0].role, conversation[0].content) == ("system", system)
+        assert [(m.role, m.content) for m in conversation[1:]] == texts(chat)
+        assert len(conversation) == 5
+    versions = {name: adapter_version(path) for name, path in tiny_adapters.items()}
+    versions["base"] = adapter_version(tiny_model)
+    assert vote.version_a == versions[vote.model_a] and vote.version_b == versions[vote.model_b]
+    assert vote.run_id == next(iter(tiny_adapters.values())).parent.name
+
+    # One vote per round: voting again changes nothing, and the round must be restarted to chat on.
+    client.predict(api_name="/anonymous_vote_b")
+    assert [v.outcome for v in votes_of(db, client.session_hash)] == ["a"]
+    chat_a, chat_b, *_ = client.predict(api_name="/anonymous_new_round")
+    assert chat_a == [] and chat_b == []
+
+
+@pytest.mark.vllm
+def test_named_and_single_model_tabs_regenerate_and_feed_the_leaderboard(arena_app: tuple[str, Path]) -> None:
+    url, db = arena_app
+    client = Client(url, verbose=False)
+
+    *_, reveal = client.predict("ciao", "Pasquale", "Calcetto (group)", "sft", "kto", api_name="/named_send")
+    assert "A: **sft** · B: **kto**" in reveal
+    chat_a, chat_b, *_ = client.predict(api_name="/named_regenerate")
+    assert [r for r, _ in texts(chat_a)] == ["user", "assistant"] == [r for r, _ in texts(chat_b)]
+    client.predict(api_name="/named_vote_both_bad")
+
+    client.predict("ciao", "Pasquale", "Giulia", "kto", api_name="/single_send")
+    client.predict(api_name="/single_vote_up")
+
+    named, single = votes_of(db, client.session_hash)
+    assert (named.mode, named.model_a, named.model_b, named.outcome) == ("named", "sft", "kto", "both_bad")
+    group = group_system_prompt("Pasquale", "Calcetto", ["Lorenzo", "Marco"])
+    assert named.conversation_a[0].content == group
+    assert named.conversation_a[-1].content == texts(chat_a)[-1][1]  # the regenerated reply is the voted one
+    assert (single.mode, single.model_a, single.model_b, single.outcome) == ("single", "kto", None, "up")
+
+    run = named.run_id
+    assert client.predict(api_name="/runs")["value"] == run
+    ratings, win_rates, counts, thumbs, summary = client.predict(run, api_name="/leaderboard")
+    board = {row[ratings["headers"].index("model")]: row for row in ratings["data"]}
+    assert {"sft", "kto"} <= set(board)
+    assert "sft" in win_rates["headers"] and "kto" in counts["headers"]
+    assert any(row[0] == "kto" and row[1] >= 1 for row in thumbs["data"])
+    assert f"run **{run}**" in summary
+
+
+@pytest.mark.vllm
+def test_fifty_people_voting_at_once_are_all_stored_exactly_once(arena_app: tuple[str, Path]) -> None:
+    url, db = arena_app
+    outcomes = ["a", "b", "tie", "both_bad"]
+
+    def voter(i: int) -> str:
+        client = Client(url, verbose=False, httpx_kwargs={"timeout": 300})  # a busy 2-core machine
+        client.predict(f"ciao numero {i}", "Pasquale", "Lorenzo", api_name="/anonymous_send")
+        outcome = outcomes[i % 4]
+        client.predict(api_name=f"/anonymous_vote_{outcome}")
+        client.predict(api_name=f"/anonymous_vote_{outcome}")  # an impatient double click
+        return client.session_hash
+
+    with ThreadPoolExecutor(50) as pool:
+        sessions = list(pool.map(voter, range(50)))
+
+    stored = [v for v in VoteStore(db).votes() if v.session_id in set(sessions)]
+    assert len(stored) == 50 and len({v.vote_id for v in stored}) == 50
+    assert sorted(v.conversation_a[1].content for v in stored) == sorted(
+        f"ciao numero {i}" for i in range(50)
+    )
+    for vote in stored:
+        i = int(vote.conversation_a[1].content.split()[-1])
+        assert vote.outcome == outcomes[i % 4]
+    assert len({(v.model_a, v.model_b) for v in stored}) >= 4  # random pairs, on random sides
+    with sqlite3.connect(db) as connection:
+        assert connection.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+@pytest.mark.vllm
+def test_a_model_the_server_lacks_is_a_readable_error_in_the_panes(vllm_server, tmp_path: Path) -> None:
+    config = ArenaConfig(models=["base", "sft", "kto", "ghost"], max_new_tokens=8)
+    demo = build_arena(vllm_server.url, tmp_path / "votes.sqlite", config=config)
+    port = free_port()
+    demo.queue().launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
+    try:
+        client = Client(f"http://127.0.0.1:{port}/", verbose=False)
+        chat_a, _, _, reveal = client.predict(
+            "ciao", "Pasquale", "Lorenzo", "ghost", "sft", api_name="/named_send"
+        )
+        assert "does not offer ghost" in reveal and "⚠️" in texts(chat_a)[0][1]
+        client.predict(api_name="/named_vote_a")  # nothing to vote on: ignored
+        assert VoteStore(tmp_path / "votes.sqlite").count() == 0
+
+        client.predict(api_name="/named_new_round")
+        chat_a, *_ = client.predict("ciao", "", "Lorenzo", "base", "sft", api_name="/named_send")
+        assert "enter the persona and the contact" in texts(chat_a)[0][1]
+        chat_a, *_ = client.predict("ciao", "Pasquale", "Lorenzo", "base", "kto", api_name="/named_send")
+        assert texts(chat_a)[-1][0] == "assistant" and not texts(chat_a)[-1][1].startswith("⚠️")
+    finally:
+        demo.close()
+
+
+def test_the_arena_refuses_a_database_of_another_kind(tmp_path: Path) -> None:
+    other = tmp_path / "other.sqlite"
+    with sqlite3.connect(other) as connection:
+        connection.execute("CREATE TABLE things (x)")
+    with pytest.raises(ChatLikeMeError, match="no votes table"):
+        build_arena("http://127.0.0.1:9", other)
+
+
+def test_a_password_keeps_strangers_out(tmp_path: Path) -> None:
+    port, db = free_port(), tmp_path / "votes.sqlite"
+    demo = launch_arena("http://127.0.0.1:9", db, port=port, auth="me:secret", block=False)
+    try:
+        url = f"http://127.0.0.1:{port}/"
+        with pytest.raises(Exception):  # noqa: B017 - gradio_client's error for a login page varies
+            Client(url, verbose=False)
+        assert Client(url, auth=("me", "secret"), verbose=False).view_api(return_format="dict")
+    finally:
+        demo.close()
+    with pytest.raises(ChatLikeMeError, match="user:password"):
+        launch_arena("http://127.0.0.1:9", db, auth="no-colon", block=False)
