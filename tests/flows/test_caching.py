@@ -1,0 +1,81 @@
+"""Content-addressed step caching on Prefect: reuse, a lost output runs again, retries, one-line errors."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from prefect import flow, task
+
+from core.errors import ChatLikeMeError
+from flows.caching import StageResult, StageSpec, code_version, fingerprint, produce, run_cached
+
+
+def _attempt(counter: Path) -> int:
+    count = int(counter.read_text()) + 1 if counter.exists() else 1
+    counter.write_text(str(count))
+    return count
+
+
+@task
+def write_step(spec: StageSpec, text: str, counter: Path, fail_first: type[Exception] | None) -> StageResult:
+    def build() -> Path:
+        if _attempt(counter) == 1 and fail_first is not None:
+            raise fail_first("first attempt fails")
+        spec.workdir.mkdir(parents=True, exist_ok=True)
+        (spec.workdir / "out.txt").write_text(text)
+        return spec.workdir
+
+    return produce(spec, build)
+
+
+@flow
+def one_step(root: Path, text: str, counter: Path, fail_first: type[Exception] | None = None) -> StageResult:
+    key = fingerprint("demo", text)
+    workdir = root / "demo" / key[:16]
+    spec = StageSpec("demo", key, workdir, workdir, {"text": key})
+    return run_cached(write_step, spec, root / ".cache", text, counter, fail_first, retries=2)
+
+
+def test_second_run_is_reused_and_a_lost_output_is_rebuilt(prefect_harness: None, tmp_path: Path) -> None:
+    counter = tmp_path / "attempts"
+    first = one_step(tmp_path, "hello", counter)
+    assert not first.reused and (first.output / "out.txt").read_text() == "hello"
+
+    again = one_step(tmp_path, "hello", counter)
+    assert again.reused and again.output == first.output and int(counter.read_text()) == 1
+
+    shutil.rmtree(tmp_path / ".cache")  # Prefect's records gone: the step's own record still holds
+    assert one_step(tmp_path, "hello", counter).reused and int(counter.read_text()) == 1
+
+    other = one_step(tmp_path, "changed input", counter)  # another key, another directory
+    assert not other.reused and other.output != first.output and int(counter.read_text()) == 2
+
+    (first.output / "out.txt").write_text("tampered")  # neither a changed nor a missing output is trusted
+    rebuilt = one_step(tmp_path, "hello", counter)
+    assert not rebuilt.reused and (rebuilt.output / "out.txt").read_text() == "hello"
+    for path in first.output.iterdir():
+        path.unlink()
+    first.output.rmdir()
+    assert not one_step(tmp_path, "hello", counter).reused
+    assert one_step(tmp_path, "hello", counter).reused
+
+
+def test_a_transient_failure_is_retried(prefect_harness: None, tmp_path: Path) -> None:
+    counter = tmp_path / "attempts"
+    result = one_step(tmp_path, "retry me", counter, OSError)
+    assert int(counter.read_text()) == 2 and (result.output / "out.txt").read_text() == "retry me"
+
+
+def test_bad_input_is_not_retried_and_keeps_its_message(prefect_harness: None, tmp_path: Path) -> None:
+    counter = tmp_path / "attempts"
+    with pytest.raises(ChatLikeMeError, match="first attempt fails"):
+        one_step(tmp_path, "bad input", counter, ChatLikeMeError)
+    assert int(counter.read_text()) == 1
+
+
+def test_code_version_follows_the_source(tmp_path: Path) -> None:
+    assert code_version(("flows",), ("prefect",)) == code_version(("flows",), ("prefect",))
+    assert code_version(("flows",)) != code_version(("core",))
+    assert code_version(("flows",), ("prefect",)) != code_version(("flows",), ("pyarrow",))
