@@ -133,14 +133,14 @@ def _generate_transformers(
 ) -> dict[str, list[str]]:
     import torch
     from peft import PeftModel
-    from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    tokenizer = AutoTokenizer.from_pretrained(base_model, padding_side="left")
-    if tokenizer.pad_token is None:
-        tokenizer.pad_token = tokenizer.eos_token
-    device = "cuda" if torch.cuda.is_available() else "cpu"
-    dtype = torch.bfloat16 if device == "cuda" else torch.float32
-    model = AutoModelForCausalLM.from_pretrained(base_model, dtype=dtype).to(device)
+    from align.models import choose_precision, load_model, load_tokenizer
+
+    tokenizer = load_tokenizer(base_model)
+    tokenizer.padding_side = "left"
+    precision = choose_precision()
+    model = load_model(base_model, precision).to(precision.device)
+    model.config.use_cache = True  # load_model switches it off for training; generation needs it
     adapters = {job.name: job.adapter for job in jobs if job.adapter is not None}
     if adapters:
         first, *rest = adapters.items()

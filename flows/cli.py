@@ -39,10 +39,6 @@ ConfigOption = Annotated[
 ]
 
 
-def _todo(verb: str) -> None:
-    raise ChatLikeMeError(f"'{verb}' is not implemented yet")
-
-
 # --- ingest -------------------------------------------------------------------------------------------------
 
 
