@@ -25,6 +25,7 @@ from __future__ import annotations
 import contextlib
 import json
 import sqlite3
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -40,6 +41,7 @@ from core.io import write_jsonl
 from core.schema import ChatMessage, KtoRow
 
 SCHEMA_VERSION = 1
+BUSY_TIMEOUT_S = 60  # how long a writer waits for another to finish
 KTO_STRATEGY = "arena_vote"
 
 Mode = Literal["anonymous", "named", "single"]
@@ -126,21 +128,48 @@ class VoteStore:
         if create:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             with self._connect() as db:
-                db.execute("PRAGMA journal_mode=WAL")  # readers never block the writer, writers queue
-                if not _has_table(db, "votes"):
-                    if db.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()[0]:
-                        raise input_error(self.path, "an SQLite database of something else (no votes table)")
-                    db.executescript(f"BEGIN IMMEDIATE; {_SCHEMA} COMMIT;")
+                self._create_schema(db)
+                self._use_wal(db)
         self._check_schema()
+
+    def _use_wal(self, db: sqlite3.Connection) -> None:
+        """Switch the file to WAL (readers never block the writer, writers queue). The switch is made once
+        and persists; SQLite answers "locked" at once, without waiting, while another process holds the
+        file, so wait here the way the busy timeout waits for everything else."""
+        deadline = time.monotonic() + BUSY_TIMEOUT_S
+        while db.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+            try:
+                db.execute("PRAGMA journal_mode=WAL")
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.02)
+
+    def _create_schema(self, db: sqlite3.Connection) -> None:
+        """Create the tables unless they exist. The check and the creation share one write transaction:
+        of many processes opening a new file at once, one creates the tables and the others then see them
+        (checked outside it, a second process could find the first one's half-made schema and take the
+        file for a database of something else)."""
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            if not _has_table(db, "votes"):
+                if db.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()[0]:
+                    raise input_error(self.path, "an SQLite database of something else (no votes table)")
+                for statement in _SCHEMA.split(";"):  # executescript would commit the transaction first
+                    if statement.strip():
+                        db.execute(statement)
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
 
     @contextlib.contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
         try:
-            db = sqlite3.connect(self.path, timeout=60, isolation_level=None)
+            db = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
         except sqlite3.Error as exc:
             raise input_error(self.path, f"cannot open as SQLite ({exc})") from None
         try:
-            db.execute("PRAGMA busy_timeout = 60000")
             yield db
         except sqlite3.DatabaseError as exc:
             if "not a database" in str(exc) or "malformed" in str(exc):

@@ -1,5 +1,6 @@
 import multiprocessing
 import sqlite3
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -95,6 +96,14 @@ def test_inconsistent_votes_are_refused(tmp_path: Path) -> None:
     assert store.count() == 0
 
 
+def processes() -> multiprocessing.context.BaseContext:
+    """Processes forked from a fresh single-threaded server: a fork of this test process, which runs vLLM's
+    and Gradio's threads, can inherit a lock held by one of them and hang."""
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["serve.votes"])
+    return context
+
+
 def _add_votes(db: str, worker: int, count: int) -> None:
     store = VoteStore(db)
     for i in range(count):
@@ -104,7 +113,7 @@ def _add_votes(db: str, worker: int, count: int) -> None:
 
 def test_many_processes_voting_at_once_lose_and_duplicate_nothing(tmp_path: Path) -> None:
     db = str(tmp_path / "votes.sqlite")
-    context = multiprocessing.get_context("fork")
+    context = processes()
     workers = [context.Process(target=_add_votes, args=(db, w, 10)) for w in range(10)]
     for process in workers:
         process.start()
@@ -115,6 +124,31 @@ def test_many_processes_voting_at_once_lose_and_duplicate_nothing(tmp_path: Path
     votes = VoteStore(db).votes()
     assert len(votes) == 100 and len({v.vote_id for v in votes}) == 100
     assert {v.outcome for v in votes} == {"a"}
+
+
+def _open_and_vote(db: str, worker: int, start: threading.Barrier) -> None:
+    start.wait(30)  # all at the same moment
+    store = VoteStore(db)
+    for i in range(3):
+        store.add(battle(f"w{worker}-{i}", "a"))
+
+
+def test_many_processes_creating_one_new_database_at_once_all_open_it(tmp_path: Path) -> None:
+    # The race is over in milliseconds, so try it on several fresh files: before the schema check and the
+    # switch to WAL were made safe against each other, most runs of this test failed.
+    context = processes()
+    for attempt in range(10):
+        db = str(tmp_path / f"votes-{attempt}.sqlite")
+        start = context.Barrier(8)
+        openers = [context.Process(target=_open_and_vote, args=(db, w, start)) for w in range(8)]
+        for process in openers:
+            process.start()
+        for process in openers:
+            process.join(60)
+        assert [p.exitcode for p in openers] == [0] * 8
+        assert VoteStore(db).count() == 24
+        with sqlite3.connect(db) as connection:
+            assert connection.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
 
 def test_databases_of_another_kind_are_clear_errors(tmp_path: Path) -> None:
