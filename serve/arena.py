@@ -19,6 +19,7 @@ import logging
 import random
 import re
 import threading
+import time
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Callable
@@ -37,12 +38,13 @@ from core.errors import ChatLikeMeError, input_error
 from core.io import read_jsonl
 from core.prompts import group_system_prompt, persona_system_prompt
 from core.schema import ChatMessage, SftSample
-from serve.vllm_server import ADAPTER_NAMES, BASE_NAME, adapter_version, served_models
+from serve.vllm_server import ADAPTER_NAMES, BASE_NAME, ServedModel, adapter_version, served_models
 from serve.votes import Leaderboard, Vote, VoteStore, leaderboard
 
 log = logging.getLogger(__name__)
 
 ALL_RUNS = "all runs"
+SERVED_MODELS_TTL_S = 2.0  # a newly loaded adapter joins the battles at most this late
 
 
 @dataclass
@@ -159,17 +161,30 @@ class ModelServer:
         )
         self._versions: dict[tuple[str, float], str] = {}
         self._hashing = threading.Lock()
+        self._offered: tuple[float, list[ServedModel]] | None = None  # (when asked, the answer)
+        self._asking = threading.Lock()
 
     def contestants(self) -> dict[str, Contestant]:
         """The configured contestants the server offers now (raises `ArenaError` if it cannot be reached)."""
-        try:
-            served = served_models(self.api_url, api_key=self.api_key, timeout=10)
-        except (httpx.HTTPError, KeyError, ValueError) as exc:
-            raise ArenaError(self.unreachable(exc)) from None
-        roots = {m.name: m.root for m in served if m.name in self.config.models}
+        roots = {m.name: m.root for m in self._served() if m.name in self.config.models}
         runs = sorted({Path(root).parent.name for name, root in roots.items() if name != BASE_NAME})
         run_id = "+".join(runs) or "base-only"
         return {name: Contestant(name, self._version(root), run_id) for name, root in roots.items()}
+
+    def _served(self) -> list[ServedModel]:
+        """What the server offers, asked at most once every `SERVED_MODELS_TTL_S`: when many people start a
+        round at once, on a server busy generating for all of them, they share one answer instead of each
+        waiting in line for their own (and failing the round when the wait is long)."""
+        with self._asking:
+            if self._offered is None or time.monotonic() - self._offered[0] > SERVED_MODELS_TTL_S:
+                try:
+                    served = served_models(
+                        self.api_url, api_key=self.api_key, timeout=self.config.request_timeout_s
+                    )
+                except (httpx.HTTPError, KeyError, ValueError) as exc:
+                    raise ArenaError(self.unreachable(exc)) from None
+                self._offered = (time.monotonic(), served)
+            return self._offered[1]
 
     def _version(self, root: str) -> str:
         path = Path(root)
@@ -325,16 +340,22 @@ class TabUI:
         return updates
 
 
-def _pane(round_: Round, index: int) -> list[dict[str, str]]:
+def _pane(round_: Round, index: int) -> list[dict[str, Any]]:
     if index >= len(round_.sides):
-        return [{"role": "assistant", "content": f"⚠️ {round_.notice}"}] if round_.notice else []
+        return [_shown("assistant", f"⚠️ {round_.notice}")] if round_.notice else []
     side = round_.sides[index]
-    messages = [dict(m) for m in side.messages]
+    messages = [_shown(m["role"], m["content"]) for m in side.messages]
     if side.partial is not None:
-        messages.append({"role": "assistant", "content": side.partial or "…"})
+        messages.append(_shown("assistant", side.partial or "…"))
     if side.error:
-        messages.append({"role": "assistant", "content": f"⚠️ {side.error}"})
+        messages.append(_shown("assistant", f"⚠️ {side.error}"))
     return messages
+
+
+def _shown(role: str, text: str) -> dict[str, Any]:
+    """A chat message as the pane shows it: as a text block, which Gradio keeps verbatim (a plain string
+    is dedented first), so that the pane shows exactly the reply that a vote stores."""
+    return {"role": role, "content": [{"type": "text", "text": text}]}
 
 
 def _reveal_text(round_: Round) -> str:

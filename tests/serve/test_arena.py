@@ -146,17 +146,21 @@ def test_fifty_people_voting_at_once_are_all_stored_exactly_once(arena_app: tupl
     url, db = arena_app
     outcomes = ["a", "b", "tie", "both_bad"]
 
-    def voter(i: int) -> str:
+    def voter(i: int) -> tuple[str, list[str]]:
         client = Client(url, verbose=False, httpx_kwargs={"timeout": 300})  # a busy 2-core machine
-        client.predict(f"ciao numero {i}", "Pasquale", "Lorenzo", api_name="/anonymous_send")
+        chat_a, chat_b, *_ = client.predict(
+            f"ciao numero {i}", "Pasquale", "Lorenzo", api_name="/anonymous_send"
+        )
         outcome = outcomes[i % 4]
         client.predict(api_name=f"/anonymous_vote_{outcome}")
         client.predict(api_name=f"/anonymous_vote_{outcome}")  # an impatient double click
-        return client.session_hash
+        problems = [text for _, text in texts(chat_a) + texts(chat_b) if text.startswith("⚠️")]
+        return client.session_hash, problems
 
     with ThreadPoolExecutor(50) as pool:
-        sessions = list(pool.map(voter, range(50)))
+        sessions, problems = zip(*pool.map(voter, range(50)), strict=True)
 
+    assert not [p for p in problems if p]  # every round got both replies (else there is nothing to vote on)
     stored = [v for v in VoteStore(db).votes() if v.session_id in set(sessions)]
     assert len(stored) == 50 and len({v.vote_id for v in stored}) == 50
     assert sorted(v.conversation_a[1].content for v in stored) == sorted(
