@@ -277,6 +277,8 @@ async def stream_replies(server: ModelServer, round_: Round, sides: list[Side]) 
                 if chunk.choices and chunk.choices[0].delta.content:
                     side.partial += chunk.choices[0].delta.content
                     updates.put_nowait(True)
+                    # Chunks that arrived together are read without a pause: let the panes show each.
+                    await asyncio.sleep(0)
             side.messages.append({"role": "assistant", "content": side.partial.strip()})
         except Exception as exc:  # every failure becomes a message in the pane
             side.error = server.explain(exc, side.contestant.name)

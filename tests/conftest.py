@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -135,21 +137,29 @@ def write_sft_data(data_dir: Path) -> Path:
     return data_dir
 
 
-@pytest.fixture(scope="session")
-def arena_app(vllm_server, tmp_path_factory: pytest.TempPathFactory):
-    """The Gradio arena, launched on 127.0.0.1 against `vllm_server`: yields (url, votes database path)."""
-    from serve.arena import ArenaConfig, build_arena
+@contextlib.contextmanager
+def launched_arena(api_url: str, db: Path, config, data_dir: Path | None = None) -> Iterator[str]:
+    """A Gradio arena (`serve.arena.ArenaConfig` `config`) on 127.0.0.1 against `api_url`: yields its URL."""
+    from serve.arena import build_arena
     from serve.server_process import free_port
 
-    root = tmp_path_factory.mktemp("arena")
-    config = ArenaConfig(max_new_tokens=16, bootstrap_rounds=100)
-    demo = build_arena(
-        vllm_server.url, root / "votes.sqlite", data_dir=write_sft_data(root / "data"), config=config
-    )
+    demo = build_arena(api_url, db, data_dir=data_dir, config=config)
     demo.queue(default_concurrency_limit=config.concurrency_limit)
     port = free_port()
     demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
     try:
-        yield f"http://127.0.0.1:{port}/", root / "votes.sqlite"
+        yield f"http://127.0.0.1:{port}/"
     finally:
         demo.close()
+
+
+@pytest.fixture(scope="session")
+def arena_app(vllm_server, tmp_path_factory: pytest.TempPathFactory):
+    """The Gradio arena, launched on 127.0.0.1 against `vllm_server`: yields (url, votes database path)."""
+    from serve.arena import ArenaConfig
+
+    root = tmp_path_factory.mktemp("arena")
+    config = ArenaConfig(max_new_tokens=16, bootstrap_rounds=100)
+    db = root / "votes.sqlite"
+    with launched_arena(vllm_server.url, db, config, write_sft_data(root / "data")) as url:
+        yield url, db

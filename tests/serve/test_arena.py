@@ -19,7 +19,7 @@ from serve.server_process import free_port
 from serve.vllm_server import adapter_version
 from serve.votes import VoteStore
 from tests.conftest import chat_texts as texts
-from tests.conftest import write_sft_data
+from tests.conftest import launched_arena, write_sft_data
 
 
 def votes_of(db: Path, session: str) -> list:
@@ -67,19 +67,35 @@ def test_the_data_offers_its_persona_and_chats_and_any_contact_can_be_typed(tmp_
 
 
 @pytest.mark.vllm
-def test_a_battle_streams_both_panes_and_its_vote_is_stored(
+def test_replies_stream_into_both_panes(vllm_server, tmp_path: Path) -> None:
+    # Long replies: on a busy machine the server sends several tokens per chunk, and 16 tokens can arrive
+    # in one or two pieces.
+    config = ArenaConfig(max_new_tokens=64)
+    with launched_arena(vllm_server.url, tmp_path / "votes.sqlite", config) as url:
+        job = Client(url, verbose=False).submit(
+            "ciao, stasera?", "Pasquale", "Lorenzo", api_name="/anonymous_send"
+        )
+        updates = list(job)
+    chat_a, chat_b, _, reveal = job.outputs()[-1]
+    for pane, chat in enumerate((chat_a, chat_b)):
+        final = texts(chat)[-1][1]
+        shown = {texts(u[pane])[-1][1].strip() for u in updates if len(u[pane]) == 2}
+        # Streamed: the pane grew piece by piece (several strict prefixes of the final reply were shown).
+        assert len({p for p in shown if p and final.startswith(p) and p != final}) >= 2, (final, shown)
+        assert [role for role, _ in texts(chat)] == ["user", "assistant"]
+    assert "anonymous until you vote" in reveal
+
+
+@pytest.mark.vllm
+def test_a_battle_is_multi_turn_and_its_vote_is_stored(
     arena_app: tuple[str, Path], tiny_adapters: dict[str, Path], tiny_model: Path
 ) -> None:
     url, db = arena_app
     client = Client(url, verbose=False)
 
-    job = client.submit("ciao, stasera?", "Pasquale", "Lorenzo", api_name="/anonymous_send")
-    updates = list(job)
-    chat_a, chat_b, _, reveal = job.outputs()[-1]
-    final_a = texts(chat_a)[-1][1]
-    partials = [texts(u[0])[-1][1].strip() for u in updates if len(u[0]) == 2]
-    # Streamed: pane A grew piece by piece (several strict prefixes of the final reply were shown).
-    assert len({p for p in partials if p and final_a.startswith(p) and p != final_a}) >= 2
+    chat_a, chat_b, _, reveal = client.predict(
+        "ciao, stasera?", "Pasquale", "Lorenzo", api_name="/anonymous_send"
+    )
     for chat in (chat_a, chat_b):
         assert [role for role, _ in texts(chat)] == ["user", "assistant"]
         assert texts(chat)[1][1] and not texts(chat)[1][1].startswith("⚠️")
@@ -177,11 +193,8 @@ def test_fifty_people_voting_at_once_are_all_stored_exactly_once(arena_app: tupl
 @pytest.mark.vllm
 def test_a_model_the_server_lacks_is_a_readable_error_in_the_panes(vllm_server, tmp_path: Path) -> None:
     config = ArenaConfig(models=["base", "sft", "kto", "ghost"], max_new_tokens=8)
-    demo = build_arena(vllm_server.url, tmp_path / "votes.sqlite", config=config)
-    port = free_port()
-    demo.queue().launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
-    try:
-        client = Client(f"http://127.0.0.1:{port}/", verbose=False)
+    with launched_arena(vllm_server.url, tmp_path / "votes.sqlite", config) as url:
+        client = Client(url, verbose=False)
         chat_a, _, _, reveal = client.predict(
             "ciao", "Pasquale", "Lorenzo", "ghost", "sft", api_name="/named_send"
         )
@@ -194,8 +207,6 @@ def test_a_model_the_server_lacks_is_a_readable_error_in_the_panes(vllm_server, 
         assert "enter the persona and the contact" in texts(chat_a)[0][1]
         chat_a, *_ = client.predict("ciao", "Pasquale", "Lorenzo", "base", "kto", api_name="/named_send")
         assert texts(chat_a)[-1][0] == "assistant" and not texts(chat_a)[-1][1].startswith("⚠️")
-    finally:
-        demo.close()
 
 
 def test_the_arena_refuses_a_database_of_another_kind(tmp_path: Path) -> None:
