@@ -51,7 +51,8 @@ class LoraOptions:
     "Rank; one of vLLM's allowed ranks (8, 16, 32, 64, 128, 256, 320, 512)."
     alpha: int = 32
     "Scaling numerator: the update is scaled by alpha / r."
-    dropout: float = 0.05
+    dropout: float = 0.0
+    "Dropout on the LoRA input. 0 on CPU: its random masks took ~30% of a CPU LoRA step (gpu preset: 0.05)."
     target_modules: str | list[str] = "all-linear"
     "'all-linear' (every linear layer except the output head) or a list of module names."
 

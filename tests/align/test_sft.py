@@ -387,7 +387,8 @@ def test_the_gpu_preset_is_the_qlora_recipe() -> None:
     )
     assert (gpu.learning_rate, gpu.lr_scheduler_type, gpu.warmup_ratio) == (2e-4, "cosine", 0.1)
     assert (gpu.max_length, gpu.dtype, gpu.gradient_checkpointing) == (4096, "bfloat16", True)
-    assert SFTStageConfig.load("cpu-demo") == SFTStageConfig()  # the defaults are the cpu-demo preset
+    # The defaults are the cpu-demo preset, but for its CPU attention kernel.
+    assert SFTStageConfig.load("cpu-demo") == SFTStageConfig(attn_implementation="eager")
 
 
 def test_config_mistakes_are_one_line_errors(tmp_path: Path) -> None:
