@@ -43,7 +43,7 @@ from align.negatives.contextual_templates import ContextualTemplatesOptions
 from align.negatives.corruption import CorruptionOptions
 from align.negatives.off_persona import OffPersonaOptions
 from align.negatives.paraphrase import ParaphraseOptions
-from align.negatives.text import check_language, detect_language, normalize, template_bank
+from align.negatives.text import check_language, detect_language, normalize, template_bank, trim_to_sentence
 from align.style import PersonaJudge
 from core.config import StageConfig
 from core.errors import ChatLikeMeError, input_error
@@ -90,6 +90,12 @@ class KTODataConfig(StageConfig):
     "λD·nD / (λU·nU) must land in this range (KTO paper: [1, 4/3])."
     max_similarity: float = 0.9
     "A negative this similar (0-1, normalised text) to the real reply it was made from is dropped."
+    max_length_ratio: float | None = 2.0
+    "Synthetic negatives longer than this many times the real reply they stand beside (and than"
+    " `min_cut_chars`) are cut at a sentence or word end. Chat replies are short and generic negatives long:"
+    " uncut, KTO learns that shorter is better instead of the persona's style (None: keep them whole)."
+    min_cut_chars: int = 32
+    "Negatives are never cut below this many characters."
     max_persona_probability: float | None = 0.5
     "Synthetic negatives the persona judge scores at least this persona-like are dropped (None: keep all)."
     language: str = "auto"
@@ -131,7 +137,10 @@ class KTODataConfig(StageConfig):
             raise ChatLikeMeError(f"weight_ratio_range must satisfy 0 < low <= high, got [{low}, {high}]")
         if self.negatives_per_positive <= 0:
             raise ChatLikeMeError(f"negatives_per_positive must be > 0, got {self.negatives_per_positive}")
-        for name in ("max_positives_per_session", "max_prompt_turns", "generation_batch_size"):
+        if self.max_length_ratio is not None and self.max_length_ratio <= 0:
+            raise ChatLikeMeError(f"max_length_ratio must be > 0 or null, got {self.max_length_ratio}")
+        counts = ("max_positives_per_session", "max_prompt_turns", "generation_batch_size", "min_cut_chars")
+        for name in counts:
             if (value := getattr(self, name)) is not None and value < 1:
                 raise ChatLikeMeError(f"{name} must be at least 1, got {value}")
         check_language(self.language)
@@ -423,6 +432,25 @@ def source_reply(row: KtoRow, replies_by_place: dict[tuple[str, int], str]) -> s
     return replies_by_place.get((row.sample_id, msgspec.json.encode(row.prompt)))
 
 
+def cut_to_length(
+    rows: list[KtoRow], sources: dict, ratio: float, min_chars: int, cut: Counter[str]
+) -> list[KtoRow]:
+    """Synthetic negatives cut to at most `ratio` times their real reply's length (`min_chars` at least).
+    Votes and rows picked by a judge of their own stay whole (their length is part of the verdict)."""
+    out = []
+    for row in rows:
+        real = source_reply(row, sources)
+        text = row.completion[0].content
+        limit = max(min_chars, round(ratio * len(real or "")))
+        if row.label or real is None or _judged_already(row.strategy) or len(text) <= limit:
+            out.append(row)
+            continue
+        shorter = trim_to_sentence(text, limit, mark_cut=False)
+        out.append(msgspec.structs.replace(row, completion=[ChatMessage("assistant", shorter)]))
+        cut[row.strategy] += 1
+    return out
+
+
 def keep_rows(
     rows: list[KtoRow], real_replies: set[str], sources: dict, max_similarity: float
 ) -> tuple[list[KtoRow], dict[str, Counter[str]]]:
@@ -454,7 +482,7 @@ def drop_persona_like(
 ) -> list[KtoRow]:
     """Synthetic negatives the persona judge finds persona-like are dropped: a negative that reads like the
     persona teaches KTO to avoid the persona's own voice. People's judgements (votes) are kept as they are."""
-    judged = [i for i, row in enumerate(rows) if not row.label and not get_strategy(row.strategy).human]
+    judged = [i for i, row in enumerate(rows) if not row.label and not _judged_already(row.strategy)]
     if not judged:
         return rows
     scores = judge.persona_probability([rows[i].completion[0].content for i in judged])
@@ -462,6 +490,11 @@ def drop_persona_like(
     for i in persona_like:
         dropped[rows[i].strategy]["judged persona-like"] += 1
     return [row for i, row in enumerate(rows) if i not in persona_like]
+
+
+def _judged_already(name: str) -> bool:
+    strategy = get_strategy(name)
+    return strategy.human or strategy.judged
 
 
 def similarity(normalized: str, source: str | None) -> float:
@@ -503,6 +536,7 @@ class SftData:
     positives: dict[Split, list[Slot]]
     positive_stats: dict[Split, dict[str, int]]
     other_turns: dict[Split, list[OtherTurn]]
+    persona_replies: dict[Split, list[str]]  # every assistant turn of the split, deduplicated, in order
     real_replies: set[str]  # every persona reply of both splits, normalised: no negative may equal one
 
 
@@ -516,15 +550,16 @@ def load_sft_data(sft_dir: Path, config: KTODataConfig) -> SftData:
         raise input_error(
             sft_dir / "train.jsonl", "no persona reply (an assistant turn after a user turn) to learn from"
         )
-    real_replies = {
-        normalize(m.content)
-        for split in SPLITS
-        for sample in samples[split]
-        for m in sample.messages
-        if m.role == "assistant"
-    }
+    persona = {split: list(dict.fromkeys(assistant_turns(samples[split]))) for split in SPLITS}
+    real_replies = {normalize(reply) for split in SPLITS for reply in persona[split]}
     others = {split: other_turns(samples[split], languages) for split in SPLITS}
-    return SftData(samples, persona_language, languages, positives, positive_stats, others, real_replies)
+    return SftData(
+        samples, persona_language, languages, positives, positive_stats, others, persona, real_replies
+    )
+
+
+def assistant_turns(samples: list[SftSample]) -> list[str]:
+    return [m.content for sample in samples for m in sample.messages if m.role == "assistant"]
 
 
 @dataclass
@@ -532,6 +567,7 @@ class SplitRows:
     rows: list[KtoRow]
     produced: Counter[str]  # rows each strategy returned
     dropped: dict[str, Counter[str]]  # strategy -> reason -> rows dropped
+    cut: Counter[str]  # strategy -> negatives cut to the length of their real reply
 
 
 @dataclass
@@ -550,6 +586,7 @@ class Inputs:
             rng=task.rng,
             options=getattr(self.config, task.strategy.name, None),
             other_turns=self.data.other_turns[task.split],
+            persona_replies=self.data.persona_replies[task.split],
             judge=self.judge,
             generated=task.generated,
             votes_db=self.votes_db,
@@ -567,12 +604,15 @@ def build_split(split: Split, tasks: list[Task], inputs: Inputs) -> SplitRows:
         produced[task.strategy.name] += len(made)
         candidates += made
     sources = slot_places(data.positives[split])
+    cut: Counter[str] = Counter()
+    if config.max_length_ratio is not None:
+        candidates = cut_to_length(candidates, sources, config.max_length_ratio, config.min_cut_chars, cut)
     rows, dropped = keep_rows(candidates, data.real_replies, sources, config.max_similarity)
     if config.max_persona_probability is not None:
         rows = drop_persona_like(rows, judge(), config.max_persona_probability, dropped)
     data.positive_stats[split]["duplicate_rows"] = dropped.pop(REAL, Counter())["duplicate"]
     random.Random(f"{config.seed}/{split}/order").shuffle(rows)  # batches mix labels and strategies
-    return SplitRows(rows, produced, dropped)
+    return SplitRows(rows, produced, dropped, cut)
 
 
 def build_kto_data(
@@ -627,6 +667,7 @@ def build_kto_data(
         "counts": {split: label_counts(splits[split].rows) for split in SPLITS},
         "weights": weights,
         "lengths": length_stats(splits["train"].rows + splits["eval"].rows),
+        "length_cut": length_cut_rule(config),
         "generation": generation,
         "examples": examples(splits["train"].rows, slot_places(data.positives["train"])),
         "seconds": round(time.perf_counter() - started, 1),
@@ -706,10 +747,17 @@ def strategy_report(
             entry[split] = {
                 "requested": task.target if task else 0,
                 "produced": splits[split].produced[name],
+                "cut_to_length": splits[split].cut[name],
                 "dropped": dict(splits[split].dropped.get(name, {})),
             }
         out[name] = entry
     return out
+
+
+def length_cut_rule(config: KTODataConfig) -> str:
+    if config.max_length_ratio is None:
+        return "never (max_length_ratio: null)"
+    return f"{config.max_length_ratio:g}x their real reply and {config.min_cut_chars} characters"
 
 
 def length_stats(rows: list[KtoRow]) -> dict[str, dict[str, float]]:
@@ -794,11 +842,15 @@ def report_markdown(report: dict[str, Any]) -> str:
             s = entry[split]
             dropped = ", ".join(f"{reason}: {n}" for reason, n in s["dropped"].items()) or "-"
             note = entry.get("inactive", "")
-            strategy_rows.append((name, split, entry["share"], s["requested"], s["produced"], dropped, note))
+            numbers = (entry["share"], s["requested"], s["produced"], s["cut_to_length"])
+            strategy_rows.append((name, split, *numbers, dropped, note))
+    header = ["strategy", "split", "share", "requested", "produced", "cut to length", "dropped", "note"]
     lines += [
         "## Strategies",
         "",
-        md_table(["strategy", "split", "share", "requested", "produced", "dropped", "note"], strategy_rows),
+        f"Negatives longer than {report['length_cut']} were cut at a sentence or word end.",
+        "",
+        md_table(header, strategy_rows),
         "",
         "## Lengths",
         "",

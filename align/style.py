@@ -2,8 +2,8 @@
 
 The judge is a character n-gram + style-feature logistic regression: cheap, language-agnostic, and sharp on
 exactly what makes a persona recognisable in chat (casing, emoji, laughter, slang, length, punctuation).
-Evaluation uses it as the detectability metric; the KTO-data builder uses it to pick off-persona model
-outputs as negatives.
+Evaluation uses it as the detectability metric; the KTO-data builder uses it to drop persona-like synthetic
+negatives and to pick the SFT model's replies that give themselves away as negatives.
 
 `assistant_voice` and `distinct_n` measure the two ways a chat model most often fails to sound like a person:
 talking like a helpful assistant, and saying the same few things over and over.
@@ -159,22 +159,34 @@ class PersonaJudge:
         return self.pipeline.predict_proba(list(replies))[:, 1]
 
 
-def detectability_auc(real: Sequence[str], generated: Sequence[str], folds: int = 5, seed: int = 0) -> float:
-    """Cross-validated ROC-AUC of a judge telling `real` from `generated` replies.
+def out_of_fold_probabilities(
+    real: Sequence[str], generated: Sequence[str], folds: int = 5, seed: int = 0
+) -> np.ndarray:
+    """P(real) of every text of `real + generated` (in that order), each from a judge trained to tell `real`
+    from `generated` on the other folds only, so that no text is scored by a judge that saw it.
 
-    0.5: the sets are indistinguishable (the goal); 1.0: every generated reply gives itself away.
     Copies of one text always share a fold: otherwise a reply present in both sets is "learned" with the
-    opposite label from the training folds and the AUC drops below 0.5 for identical sets.
+    opposite label from the training folds.
     """
     texts = [*real, *generated]
     labels = np.array([1] * len(real) + [0] * len(generated))
     groups = np.unique([" ".join(t.split()).lower() for t in texts], return_inverse=True)[1]
     folds = min(folds, len(set(groups)))
     if min(len(real), len(generated)) < 2 or folds < 2:
-        raise ValueError("detectability needs at least 2 real and 2 generated replies")
+        raise ValueError("telling two sets of replies apart needs at least 2 of each")
     splitter = StratifiedGroupKFold(n_splits=folds, shuffle=True, random_state=seed)
     pipeline = judge_pipeline(seed)
-    scores = cross_val_predict(pipeline, texts, labels, groups=groups, cv=splitter, method="predict_proba")[
+    return cross_val_predict(pipeline, texts, labels, groups=groups, cv=splitter, method="predict_proba")[
         :, 1
     ]
+
+
+def detectability_auc(real: Sequence[str], generated: Sequence[str], folds: int = 5, seed: int = 0) -> float:
+    """Cross-validated ROC-AUC of a judge telling `real` from `generated` replies.
+
+    0.5: the sets are indistinguishable (the goal); 1.0: every generated reply gives itself away. For
+    identical sets the AUC is about 0.5, not below: copies of one text share a fold.
+    """
+    scores = out_of_fold_probabilities(real, generated, folds, seed)
+    labels = np.array([1] * len(real) + [0] * len(generated))
     return float(roc_auc_score(labels, scores))

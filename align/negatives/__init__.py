@@ -15,7 +15,7 @@ replies in `ctx.generated`, aligned with the prompts it asked for.
     contamination          other speakers' messages and stock formal phrases
     paraphrase             real replies made longer, neutral or professional (templates or a model)
     contextual_templates   generic schemas filled with words taken from the prompt
-    off_persona            SFT-model replies the persona judge scores as unlike the persona
+    off_persona            SFT-model replies a judge still tells apart from the persona's real replies
     arena_votes            the arena's votes (both labels), from `chatlikeme arena`'s SQLite file
 """
 
@@ -127,6 +127,8 @@ class StrategyContext:
     rng: random.Random  # seeded per (seed, split, strategy): reproducible and independent of other strategies
     options: Any  # the strategy's own options (its dataclass in KTODataConfig), or None
     other_turns: list[OtherTurn]  # other speakers' messages of THIS split (no leakage across splits)
+    # the persona's real replies of THIS split (every assistant turn, deduplicated)
+    persona_replies: list[str]
     judge: Callable[[], Any]  # the fitted PersonaJudge (fitted on first call, on train-split data only)
     generated: list[str] = field(default_factory=list)  # replies to this strategy's GenerationSpec prompts
     votes_db: Path | None = None
@@ -147,6 +149,7 @@ class Strategy:
     splits: tuple[Split, ...] = ("train", "eval")  # splits it can produce rows for
     options: type | None = None  # its options dataclass (a field of KTODataConfig named like the strategy)
     human: bool = False  # rows are people's judgements: never second-guessed by the persona judge
+    judged: bool = False  # rows were picked by a judge of the strategy's own: not second-guessed either
     check: Check | None = None  # validates its inputs before any generation (raises ChatLikeMeError)
 
 
@@ -161,12 +164,13 @@ def register(
     splits: tuple[Split, ...] = ("train", "eval"),
     options: type | None = None,
     human: bool = False,
+    judged: bool = False,
     check: Check | None = None,
 ) -> Callable[[Build], Build]:
     """Decorator: make `build` available under `name` in the KTO data config's `strategies` shares."""
 
     def decorator(build: Build) -> Build:
-        _REGISTRY[name] = Strategy(name, build, generation, requires, splits, options, human, check)
+        _REGISTRY[name] = Strategy(name, build, generation, requires, splits, options, human, judged, check)
         return build
 
     return decorator

@@ -71,8 +71,9 @@ def sentence_case(text: str) -> str:
     return text if text[-1] in ".!?…" else text + "."
 
 
-def trim_to_sentence(text: str, max_chars: int) -> str:
-    """Cut a generated reply at its last full sentence within `max_chars` (no dangling half-sentence)."""
+def trim_to_sentence(text: str, max_chars: int, *, mark_cut: bool = True) -> str:
+    """Cut a generated reply at its last full sentence within `max_chars` (no dangling half-sentence), or
+    else at its last word, followed by "…" when `mark_cut`."""
     text = SPACES.sub(" ", text).strip()
     if len(text) <= max_chars:
         return text
@@ -80,7 +81,7 @@ def trim_to_sentence(text: str, max_chars: int) -> str:
     ends = [m.end() for m in SENTENCE_END.finditer(head)]
     if ends and ends[-1] >= max_chars // 3:
         return head[: ends[-1]].strip()
-    return head.rsplit(" ", 1)[0].rstrip(" ,;:") + "…"
+    return head.rsplit(" ", 1)[0].rstrip(" ,;:") + ("…" if mark_cut else "")
 
 
 def replace_slang(text: str, bank: TemplateBank) -> str:

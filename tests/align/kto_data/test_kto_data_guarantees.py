@@ -4,6 +4,7 @@ near-copies or duplicates, no eval leakage, determinism, and complete, atomic ou
 from __future__ import annotations
 
 import json
+from collections import Counter
 from pathlib import Path
 
 import msgspec
@@ -213,6 +214,53 @@ def test_persona_like_negatives_are_dropped(tmp_path: Path, sft_dir: Path) -> No
         dropped = report["strategies"]["corruption"]["train"]["dropped"]
         assert ("judged persona-like" in dropped) == (limit is not None)
     assert counts[0.5] < counts[None]
+
+
+def test_long_negatives_are_cut_to_the_length_of_their_real_reply(tmp_path: Path, sft_dir: Path) -> None:
+    """Formal paraphrases and templates run long; the persona's replies are short. Cut, a negative is at most
+    2x its real reply (or 32 characters), ends on a word, and keeps its formal opening."""
+    strategies = {"paraphrase": 0.5, "contextual_templates": 0.5}
+    lengths = {}
+    for ratio in (2.0, None):
+        config = KTODataConfig.from_dict({"strategies": strategies, "max_length_ratio": ratio})
+        out = build_kto_data(sft_dir, tmp_path / str(ratio), config)
+        report = json.loads((out / "report.json").read_text())
+        rows = rows_of(out, "train")
+        sources = {(r.sample_id, msgspec.json.encode(r.prompt)): r for r in rows if r.label}
+        negatives = [r for r in rows if not r.label]
+        lengths[ratio] = report["lengths"]["undesirable"]["mean_chars"]
+        cut = sum(report["strategies"][name]["train"]["cut_to_length"] for name in strategies)
+        if ratio is None:
+            assert cut == 0
+            continue
+        assert cut > 0
+        for row in negatives:
+            real = sources[(row.sample_id, msgspec.json.encode(row.prompt))].completion[0].content
+            text = row.completion[0].content
+            assert len(text) <= max(32, round(2 * len(real))) and not text.endswith(("…", " ", ","))
+    assert lengths[2.0] < lengths[None]
+
+
+def test_rows_a_strategy_judged_itself_are_not_second_guessed(tmp_path: Path) -> None:
+    """off_persona's rows were picked by a judge of real vs SFT replies; the general persona filter, which
+    contrasts the persona with formal text, would throw most of them away."""
+    from align.kto_data import drop_persona_like
+    from align.negatives import get_strategy
+
+    class EverythingPersonaLike:
+        def persona_probability(self, replies: list[str]) -> list[float]:
+            return [0.99] * len(replies)
+
+    prompt = [ChatMessage("system", "You are P."), ChatMessage("user", "ciao", name="L")]
+    rows = [
+        KtoRow(prompt, [ChatMessage("assistant", text)], False, strategy)
+        for text, strategy in (("boh boh", "off_persona"), ("ahah si", "corruption"))
+    ]
+    assert get_strategy("off_persona").judged and not get_strategy("corruption").judged
+    dropped: dict = {"off_persona": Counter(), "corruption": Counter()}
+    kept = drop_persona_like(rows, EverythingPersonaLike(), 0.5, dropped)
+    assert [row.strategy for row in kept] == ["off_persona"]
+    assert dropped["corruption"]["judged persona-like"] == 1
 
 
 @pytest.mark.parametrize("preset", ["cpu-demo", "gpu"])

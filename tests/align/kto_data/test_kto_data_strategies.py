@@ -18,7 +18,7 @@ from align.negatives.off_persona import generation as sft_generation
 from align.negatives.paraphrase import ParaphraseOptions
 from align.negatives.paraphrase import generation as paraphrase_generation
 from align.negatives.text import detect_language, normalize, strip_tone, template_bank
-from align.style import EMOJI, LAUGHTER, PersonaJudge
+from align.style import EMOJI, LAUGHTER
 from core.schema import ChatMessage
 
 IT, EN = template_bank("it"), template_bank("en")
@@ -171,22 +171,15 @@ def test_base_sampling_asks_the_base_model_with_aggressive_sampling() -> None:
     assert rows[0].completion[0].content.endswith(".")  # cut at a sentence end
 
 
-def test_off_persona_keeps_only_sft_replies_the_judge_rejects() -> None:
+def test_off_persona_keeps_only_sft_replies_a_judge_still_tells_from_the_persona() -> None:
     slots = slots_of()
-    persona = [s.reply for s in slots]
-    judge = PersonaJudge().fit(persona, list(IT.formal_phrases) + list(EN.formal_phrases))
     chosen = slots[:6]
     options = OffPersonaOptions(samples_per_prompt=2)
     spec = sft_generation(chosen, options)
     assert spec.model == "sft" and len(spec.prompts) == 12 and spec.prompts[0] == spec.prompts[1]
-    in_voice = [
-        "ahah sì dai ci sto 😂",
-        "daje stasera!!",
-        "boh vediamo domani",
-        "nono tranquillo 👍",
-        "ok alle 20",
-        "raga domani? 🔥",
-    ]
+    # An SFT model that writes exactly like the persona (its replies are the persona's own, of other prompts),
+    # and one that writes like a formal assistant: only the second is told apart from the persona.
+    in_voice = [s.reply for s in slots[6:12]]
     formal = [
         "La ringrazio per il messaggio, le farò sapere quanto prima la mia disponibilità.",
         "Certamente. Resto a disposizione per qualsiasi ulteriore chiarimento in merito.",
@@ -196,7 +189,7 @@ def test_off_persona_keeps_only_sft_replies_the_judge_rejects() -> None:
         "I am pleased to inform you that I will attend the event.",
     ]
     generated = [reply for pair in zip(in_voice, formal, strict=True) for reply in pair]
-    rows = build("off_persona", chosen, options=options, generated=generated, judge=lambda: judge, target=6)
+    rows = build("off_persona", chosen, options=options, generated=generated, target=6)
     kept = [row.completion[0].content for row in rows]
     assert kept and set(kept) <= set(formal)
     assert all(float(row.detail.rsplit(" ", 1)[1]) < options.threshold for row in rows)
