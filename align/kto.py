@@ -68,7 +68,10 @@ class KtoConfig(StageConfig):
     gradient_checkpointing: bool = False
     "Recompute activations in the backward pass: less memory, ~30% slower (worth it on big GPU models)."
     bf16: bool | None = None
-    "bfloat16 mixed precision; empty = on a GPU that supports it, off on CPU."
+    "bfloat16 weights and mixed precision; empty = where the hardware computes it natively (most GPUs; CPUs "
+    "with AVX512-BF16 or AMX, where a KTO step takes half the float32 time), as SFT's `dtype: auto`."
+    attn_implementation: str | None = None
+    "Attention kernel for from_pretrained ('eager', 'sdpa', 'flash_attention_2', ...); None: the default."
     save_steps: int = 20
     "Checkpoint every this many steps (what `--resume` continues from)."
     evaluate: bool = True
@@ -203,18 +206,15 @@ def build_trainer(
     callbacks: list | None = None,
 ):
     """A `KTOTrainer` whose policy is the SFT adapter (trainable) and whose reference is a frozen copy."""
-    import torch
     from peft import PeftModel
-    from transformers import AutoModelForCausalLM, AutoTokenizer
     from trl import KTOConfig, KTOTrainer
 
-    use_cuda = torch.cuda.is_available()
-    bf16 = config.bf16 if config.bf16 is not None else use_cuda and torch.cuda.is_bf16_supported()
+    from align.models import choose_precision, load_model, load_tokenizer
+
+    precision = choose_precision({None: "auto", True: "bfloat16", False: "float32"}[config.bf16])
     tokenizer_source = sft_dir if (sft_dir / "tokenizer_config.json").is_file() else base_model
-    tokenizer = AutoTokenizer.from_pretrained(str(tokenizer_source))
-    if tokenizer.pad_token is None:
-        tokenizer.pad_token = tokenizer.eos_token
-    model = AutoModelForCausalLM.from_pretrained(base_model, dtype=torch.bfloat16 if bf16 else torch.float32)
+    tokenizer = load_tokenizer(str(tokenizer_source))
+    model = load_model(base_model, precision, attn_implementation=config.attn_implementation)
     # No peft_config and no ref_model: TRL copies this adapter into a frozen "ref" adapter = the SFT policy.
     model = PeftModel.from_pretrained(model, str(sft_dir), is_trainable=True)
 
@@ -235,8 +235,9 @@ def build_trainer(
         max_length=config.max_length,
         precompute_ref_log_probs=config.precompute_ref_log_probs,
         gradient_checkpointing=config.gradient_checkpointing,
-        bf16=bf16,
-        use_cpu=not use_cuda,
+        bf16=precision.mixed == "bf16",
+        fp16=precision.mixed == "fp16",
+        use_cpu=precision.device == "cpu",
         logging_steps=1,
         save_strategy="steps",
         save_steps=config.save_steps,

@@ -6,6 +6,7 @@ import torch
 from transformers import TrainerCallback
 
 from align.kto import KtoConfig, build_trainer, load_kto_data, resolve_base_model, train_kto
+from align.models import choose_precision
 from core.errors import ChatLikeMeError
 from core.io import write_jsonl
 from core.schema import ChatMessage, KtoRow
@@ -27,6 +28,7 @@ FAST = KtoConfig(
     epochs=1,
     save_steps=2,
     warmup_ratio=0,
+    bf16=False,  # float32: the exact policy/reference comparisons below; bf16 is checked on its own
 )
 
 
@@ -124,6 +126,20 @@ def test_the_reference_is_the_sft_policy(
     assert not torch.allclose(policy, base, atol=1e-2)  # the SFT adapter, not the raw base model
     assert not any(p.requires_grad for n, p in model.named_parameters() if ".ref." in n)
     assert any(p.requires_grad for n, p in model.named_parameters() if ".default." in n)
+
+
+def test_bf16_auto_trains_in_the_precision_the_hardware_computes_natively(
+    kto_data: Path, sft_adapter: Path, tiny_model: Path, tmp_path: Path
+) -> None:
+    config = FAST.replace(evaluate=False, bf16=None)
+    trainer = build_trainer(
+        str(tiny_model), sft_adapter, load_kto_data(kto_data, config), config, tmp_path / "work"
+    )
+    native = choose_precision("auto")
+    assert trainer.args.bf16 == (native.mixed == "bf16")
+    assert trainer.model.get_base_model().dtype == native.weights
+    # LoRA weights stay float32 (PEFT upcasts them): lr 5e-6 updates would vanish in bf16 rounding.
+    assert {p.dtype for p in trainer.model.parameters() if p.requires_grad} == {torch.float32}
 
 
 class Interrupt(Exception):
