@@ -90,11 +90,12 @@ class KTODataConfig(StageConfig):
     "λD·nD / (λU·nU) must land in this range (KTO paper: [1, 4/3])."
     max_similarity: float = 0.9
     "A negative this similar (0-1, normalised text) to the real reply it was made from is dropped."
-    max_length_ratio: float | None = 2.0
+    max_length_ratio: float | None = 1.5
     "Synthetic negatives longer than this many times the real reply they stand beside (and than"
     " `min_cut_chars`) are cut at a sentence or word end. Chat replies are short and generic negatives long:"
-    " uncut, KTO learns that shorter is better instead of the persona's style (None: keep them whole)."
-    min_cut_chars: int = 32
+    " uncut (or cut at 2x), KTO on the demo learned to shorten replies instead of the persona's style (None:"
+    " keep them whole)."
+    min_cut_chars: int = 20
     "Negatives are never cut below this many characters."
     max_persona_probability: float | None = 0.5
     "Synthetic negatives the persona judge scores at least this persona-like are dropped (None: keep all)."

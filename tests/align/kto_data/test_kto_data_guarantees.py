@@ -222,7 +222,9 @@ def test_long_negatives_are_cut_to_the_length_of_their_real_reply(tmp_path: Path
     strategies = {"paraphrase": 0.5, "contextual_templates": 0.5}
     lengths = {}
     for ratio in (2.0, None):
-        config = KTODataConfig.from_dict({"strategies": strategies, "max_length_ratio": ratio})
+        config = KTODataConfig.from_dict(
+            {"strategies": strategies, "max_length_ratio": ratio, "min_cut_chars": 32}
+        )
         out = build_kto_data(sft_dir, tmp_path / str(ratio), config)
         report = json.loads((out / "report.json").read_text())
         rows = rows_of(out, "train")
