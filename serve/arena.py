@@ -45,6 +45,10 @@ log = logging.getLogger(__name__)
 
 ALL_RUNS = "all runs"
 SERVED_MODELS_TTL_S = 2.0  # a newly loaded adapter joins the battles at most this late
+# vLLM's HTTP server closes a connection idle for 5 s (VLLM_HTTP_TIMEOUT_KEEP_ALIVE); the client's pool kept
+# idle connections for 5 s too, so under load a request now and then went out on a connection the server was
+# closing ("Server disconnected", a lost round in the 50-voter test). Idle connections go after 2 s instead.
+CONNECTION_LIMITS = httpx.Limits(max_connections=1000, max_keepalive_connections=100, keepalive_expiry=2.0)
 
 
 @dataclass
@@ -156,8 +160,11 @@ class ModelServer:
         self.client = openai.AsyncOpenAI(
             base_url=f"{self.api_url}/v1",
             api_key=api_key or "none",
-            max_retries=0,  # a failure is shown at once; the person decides whether to retry
+            # One quick retry (~0.5 s) for a connection lost before the reply starts; anything longer is
+            # shown at once and the person decides whether to try again.
+            max_retries=1,
             timeout=config.request_timeout_s,
+            http_client=openai.DefaultAsyncHttpxClient(limits=CONNECTION_LIMITS),
         )
         self._versions: dict[tuple[str, float], str] = {}
         self._hashing = threading.Lock()
@@ -197,7 +204,8 @@ class ModelServer:
             return self._versions[key]
 
     def unreachable(self, exc: Exception) -> str:
-        reason = type(exc).__name__
+        cause = exc.__cause__ or exc.__context__
+        reason = type(exc).__name__ + (f": {cause}" if cause and str(cause) else "")
         return f"Cannot reach the model server at {self.api_url} ({reason}). Is `chatlikeme serve` running?"
 
     def explain(self, exc: Exception, model: str) -> str:

@@ -9,6 +9,7 @@ from core.errors import ChatLikeMeError
 from core.prompts import group_system_prompt, persona_system_prompt
 from serve.arena import (
     ArenaConfig,
+    ModelServer,
     build_arena,
     chats_from_data,
     launch_arena,
@@ -24,6 +25,17 @@ from tests.conftest import launched_arena, write_sft_data
 
 def votes_of(db: Path, session: str) -> list:
     return [v for v in VoteStore(db).votes() if v.session_id == session]
+
+
+def test_idle_connections_are_dropped_before_the_vllm_server_closes_them() -> None:
+    """Both sides used to keep an idle connection 5 s: a request could go out on one the server was closing,
+    and a round failed with 'Cannot reach the model server' (1 in 50 voters, under load)."""
+    from vllm import envs
+
+    client = ModelServer("http://127.0.0.1:1", ArenaConfig()).client
+    pool = client._client._transport._pool
+    assert pool._keepalive_expiry < envs.VLLM_HTTP_TIMEOUT_KEEP_ALIVE
+    assert client.max_retries >= 1  # a connection lost before the reply starts is retried once
 
 
 # --- system prompts -----------------------------------------------------------------------------------------
