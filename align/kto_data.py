@@ -551,7 +551,7 @@ def load_sft_data(sft_dir: Path, config: KTODataConfig) -> SftData:
         raise input_error(
             sft_dir / "train.jsonl", "no persona reply (an assistant turn after a user turn) to learn from"
         )
-    persona = {split: list(dict.fromkeys(assistant_turns(samples[split]))) for split in SPLITS}
+    persona = {split: persona_replies(samples[split]) for split in SPLITS}
     real_replies = {normalize(reply) for split in SPLITS for reply in persona[split]}
     others = {split: other_turns(samples[split], languages) for split in SPLITS}
     return SftData(
@@ -559,8 +559,10 @@ def load_sft_data(sft_dir: Path, config: KTODataConfig) -> SftData:
     )
 
 
-def assistant_turns(samples: list[SftSample]) -> list[str]:
-    return [m.content for sample in samples for m in sample.messages if m.role == "assistant"]
+def persona_replies(samples: list[SftSample]) -> list[str]:
+    """Every assistant turn of the samples, once each, in order."""
+    turns = (m.content for sample in samples for m in sample.messages if m.role == "assistant")
+    return list(dict.fromkeys(turns))
 
 
 @dataclass
@@ -588,7 +590,6 @@ class Inputs:
             options=getattr(self.config, task.strategy.name, None),
             other_turns=self.data.other_turns[task.split],
             persona_replies=self.data.persona_replies[task.split],
-            judge=self.judge,
             generated=task.generated,
             votes_db=self.votes_db,
             votes_since=self.config.votes_since,

@@ -129,7 +129,6 @@ class StrategyContext:
     other_turns: list[OtherTurn]  # other speakers' messages of THIS split (no leakage across splits)
     # the persona's real replies of THIS split (every assistant turn, deduplicated)
     persona_replies: list[str]
-    judge: Callable[[], Any]  # the fitted PersonaJudge (fitted on first call, on train-split data only)
     generated: list[str] = field(default_factory=list)  # replies to this strategy's GenerationSpec prompts
     votes_db: Path | None = None
     votes_since: str | None = None

@@ -120,7 +120,7 @@ def slots_of(split: str = "train", sessions: int = 6) -> list:
 
 def context_for(strategy: str, slots: list, **fields) -> object:
     """A StrategyContext for `strategy` with the default options, seeded, for the slots' split."""
-    from align.kto_data import KTODataConfig, assistant_turns, chat_languages, other_turns
+    from align.kto_data import KTODataConfig, chat_languages, other_turns, persona_replies
     from align.negatives import StrategyContext
 
     samples = make_sft_samples("train", 6)
@@ -131,7 +131,6 @@ def context_for(strategy: str, slots: list, **fields) -> object:
         "rng": random.Random(0),
         "options": getattr(KTODataConfig(), strategy, None),
         "other_turns": other_turns(samples, languages),
-        "persona_replies": list(dict.fromkeys(assistant_turns(samples))),
-        "judge": lambda: None,
+        "persona_replies": persona_replies(samples),
     }
     return StrategyContext(**{**defaults, **fields})
