@@ -89,7 +89,14 @@ def ingest(
         int | None, typer.Option("--max-chars", help="Characters per sample (default 2000).")
     ] = None,
     eval_fraction: Annotated[
-        float | None, typer.Option("--eval-fraction", help="Most recent sessions per chat for eval (0.1).")
+        float | None,
+        typer.Option(
+            "--eval-fraction", help="Sessions per chat, just before test, that pick checkpoints (0.1)."
+        ),
+    ] = None,
+    test_fraction: Annotated[
+        float | None,
+        typer.Option("--test-fraction", help="Most recent sessions per chat that `eval` reports on (0.1)."),
     ] = None,
     mask_pii: Annotated[
         bool | None, typer.Option("--mask-pii/--no-mask-pii", help="Mask personal data in message text.")
@@ -102,7 +109,7 @@ def ingest(
         str | None, typer.Option("--timezone", help="Zone of dates in old exports (e.g. Europe/Rome).")
     ] = None,
 ) -> None:
-    """Exports -> messages.parquet -> conversations -> PII-masked SFT data (DIR/sft/{train,eval}.jsonl)."""
+    """Exports -> messages.parquet -> conversations -> PII-masked SFT data (DIR/sft/{train,eval,test})."""
     from ingest.console import print_ingest_summary
     from ingest.ingest import IngestConfig
     from ingest.ingest import ingest as run_ingest
@@ -116,6 +123,7 @@ def ingest(
         "max_turns": max_turns,
         "max_chars": max_chars,
         "eval_fraction": eval_fraction,
+        "test_fraction": test_fraction,
         "mask_pii": mask_pii,
         "prompt_names": prompt_names,
         "timezone": timezone,

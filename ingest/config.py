@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
 from core.config import StageConfig
+from core.errors import ChatLikeMeError
 
 
 @dataclass
@@ -40,7 +41,11 @@ class IngestConfig(StageConfig):
     """When the persona replied (Telegram "reply") to a message before the sample, include it first."""
 
     eval_fraction: float = 0.1
-    """The most recent sessions of every chat, this fraction of them, form the eval split."""
+    """The sessions of every chat just before its test sessions, this fraction of them, form the eval split
+    (SFT and KTO pick their best checkpoint on it)."""
+    test_fraction: float = 0.1
+    """The most recent sessions of every chat, this fraction of them, form the test split: never trained on
+    nor used to pick a checkpoint, it is what `chatlikeme eval` reports on (0: an empty `test.jsonl`)."""
 
     mask_pii: bool = True
     """Replace phone numbers, e-mails, card/IBAN numbers, secret URLs, @usernames and third-party names in
@@ -54,3 +59,21 @@ class IngestConfig(StageConfig):
     """Time zone of the local `date` in old exports that lack `date_unixtime` (e.g. "Europe/Rome")."""
     parse_workers: int = 0
     """Processes decoding an export: 2 (this one and a forked one), 1, or 0 = 2 for exports over 16 MB."""
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], origin: str = "config") -> IngestConfig:
+        try:
+            return super().from_dict(data, origin)
+        except ChatLikeMeError as exc:  # raised by the __post_init__ check: say which config it came from
+            message = str(exc)
+            raise (exc if message.startswith(origin) else ChatLikeMeError(f"{origin}: {message}")) from None
+
+    def __post_init__(self) -> None:
+        for name in ("eval_fraction", "test_fraction"):
+            if not 0 <= (value := getattr(self, name)) < 1:  # also refuses NaN
+                raise ChatLikeMeError(f"{name} must be in [0, 1), got {value}")
+        if self.eval_fraction + self.test_fraction >= 1:
+            raise ChatLikeMeError(
+                f"eval_fraction + test_fraction must be below 1 (the rest is the train split), "
+                f"got {self.eval_fraction} + {self.test_fraction}"
+            )

@@ -48,7 +48,8 @@ def print_ingest_summary(out_dir: Path) -> None:
     dropped = ", ".join(f"{reason} {n}" for reason, n in m["dropped_by_reason"].items()) or "none"
     print(f"persona: {report['persona']['name']} ({report['persona']['id']})")
     print(f"messages: {m['read']} read, {m['kept']} kept; dropped: {dropped}")
-    print(f"samples: {s['train']} train, {s['eval']} eval -> {out_dir}/sft/ (report: {out_dir}/report.md)")
+    held_out = f"{s['eval']} eval, {s.get('test', 0)} test"
+    print(f"samples: {s['train']} train, {held_out} -> {out_dir}/sft/ (report: {out_dir}/report.md)")
 
 
 def _iso(value: object) -> str | None:

@@ -7,7 +7,8 @@ Output directory (written atomically: it appears complete or not at all):
 
     messages.parquet          every message of every export, normalized (core.schema.MESSAGES_SCHEMA)
     sft/train.jsonl           core.schema.SftSample per line (PII masked)
-    sft/eval.jsonl            the most recent sessions of each chat
+    sft/eval.jsonl            the sessions of each chat just before its test sessions (checkpoint selection)
+    sft/test.jsonl            the most recent sessions of each chat (the final evaluation; may be empty)
     private/pii_mapping.json  pseudonym -> original values (mode 0600; never part of the dataset)
     config.yaml               the resolved IngestConfig
     report.json, report.md, *.png
@@ -40,7 +41,15 @@ from ingest.conversations import (
 )
 from ingest.persona import Persona, resolve_persona
 from ingest.pii import PiiMasker, first_name, name_tokens
-from ingest.samples import Deduplicator, Namer, SampleBuilder, reply_lengths, split_sessions, write_samples
+from ingest.samples import (
+    SPLITS,
+    Deduplicator,
+    Namer,
+    SampleBuilder,
+    reply_lengths,
+    split_sessions,
+    write_samples,
+)
 from ingest.telegram_export import (
     GROUP_TYPES,
     PERSONAL_TYPES,
@@ -83,11 +92,13 @@ def ingest(exports: list[Path], out_dir: Path, config: IngestConfig) -> Path:
         windows, window_counts = plan_windows(turns, kept, config)
         persona_name = config.persona_name or first_name(persona.name) or "the user"
         builder = SampleBuilder(turns, kept, windows, persona.id, Namer(config, persona_name, masker))
-        train_windows, eval_windows = split_sessions(turns, windows, config.eval_fraction)
-        dedup = Deduplicator()
-        train = write_samples(tmp / "sft" / "train.jsonl", builder, train_windows, dedup)
-        evaluation = write_samples(tmp / "sft" / "eval.jsonl", builder, eval_windows, dedup)
-        if len(train) == 0:
+        split_windows = split_sessions(turns, windows, config.eval_fraction, config.test_fraction)
+        dedup = Deduplicator()  # shared: a sample already written to an older split is not repeated
+        written = {
+            split: write_samples(tmp / "sft" / f"{split}.jsonl", builder, rows, dedup)
+            for split, rows in zip(SPLITS, split_windows, strict=True)
+        }  # every split's file is written, empty or not: later stages can rely on it
+        if len(written["train"]) == 0:
             raise ChatLikeMeError(
                 f"{where}: no training sample could be built (persona {persona.id} never answers a contact "
                 f"in the selected chats; {_summary(dropped)})"
@@ -112,8 +123,8 @@ def ingest(exports: list[Path], out_dir: Path, config: IngestConfig) -> Path:
             dropped=dropped,
             rules=kept.rules + turn_counts + window_counts,
             pii=dict(masker.counts) if masker else None,
-            train_replies=reply_lengths(windows, train, turns),
-            samples_per_chat=_samples_per_chat(turns, windows, train, evaluation),
+            train_replies=reply_lengths(windows, written["train"], turns),
+            samples_per_chat=_samples_per_chat(turns, windows, written),
             seconds=clock.seconds,
         )
         write_ingest_report(tmp, stats, config)
@@ -246,18 +257,16 @@ def _third_party_names(
 
 
 def _samples_per_chat(
-    turns: Turns, windows: Windows, train: np.ndarray, evaluation: np.ndarray
+    turns: Turns, windows: Windows, written: dict[str, np.ndarray]
 ) -> dict[str, dict[str, int]]:
+    """Chat id -> samples written per split, e.g. {"train": 120, "eval": 14, "test": 12} (chats with any)."""
     n = len(turns.chat_ids)
     chat = turns.chat[windows.start]
-    train_count, eval_count = (
-        np.bincount(chat[train], minlength=n),
-        np.bincount(chat[evaluation], minlength=n),
-    )
+    counts = {split: np.bincount(chat[rows], minlength=n) for split, rows in written.items()}
     return {
-        chat_id: {"train": int(train_count[c]), "eval": int(eval_count[c])}
+        chat_id: {split: int(count[c]) for split, count in counts.items()}
         for c, chat_id in enumerate(turns.chat_ids)
-        if train_count[c] or eval_count[c]
+        if any(count[c] for count in counts.values())
     }
 
 

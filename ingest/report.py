@@ -16,6 +16,7 @@ from core.report import md_table, new_figure, write_report
 from ingest.config import IngestConfig
 from ingest.conversations import DUPLICATE, Kept, chat_filter
 from ingest.persona import Persona
+from ingest.samples import SPLITS
 from ingest.telegram_export import ChatInfo
 
 if TYPE_CHECKING:
@@ -34,7 +35,7 @@ class IngestStats:
     rules: Counter[str]  # content rules, turns, windows, split
     pii: dict[str, int] | None  # masks applied by category; None when masking is off
     train_replies: np.ndarray  # characters of each persona reply taught by the train samples
-    samples_per_chat: dict[str, dict[str, int]]  # chat id -> {"train": n, "eval": n}
+    samples_per_chat: dict[str, dict[str, int]]  # chat id -> {"train": n, "eval": n, "test": n}
     seconds: dict[str, float]  # per step; the report adds its own
 
 
@@ -71,8 +72,7 @@ def _report_data(stats: IngestStats, config: IngestConfig) -> dict[str, Any]:
         "rules": dict(stats.rules),
         "pii_masked": stats.pii,
         "samples": {
-            "train": sum(c["train"] for c in per_chat.values()),
-            "eval": sum(c["eval"] for c in per_chat.values()),
+            **{split: sum(c[split] for c in per_chat.values()) for split in SPLITS},
             "per_chat": per_chat,
             "assistant_turns_train": len(replies),
             "reply_chars_median": float(np.median(replies)) if len(replies) else 0.0,
@@ -98,6 +98,7 @@ def _chat_rows(stats: IngestStats, config: IngestConfig) -> list[dict[str, Any]]
             "messages": total.get(chat.chat_id, 0),
             "persona_messages": persona.get(chat.chat_id, 0),
             "kept": used.get(chat.chat_id, 0),
+            "samples": stats.samples_per_chat.get(chat.chat_id, dict.fromkeys(SPLITS, 0)),
             "not_used": unused(chat.chat_id, chat.type, chat.name),
         }
         for chat in stats.chats
@@ -177,6 +178,24 @@ def _save(fig: Figure, path: Path, left: float = 0.12, bottom: float = 0.14) -> 
     return path.name
 
 
+def _split_note(data: dict[str, Any]) -> str:
+    """What the held-out splits are for; a warning when one is empty."""
+    s, config = data["samples"], data["config"]
+    note = (
+        "Per chat, the most recent sessions are the test split, the ones just before them the eval split: "
+        "eval picks the training checkpoints, test is what `chatlikeme eval` reports on."
+    )
+    for split in ("eval", "test"):
+        if s[split] == 0:
+            why = (
+                f"{split}_fraction is 0"
+                if config[f"{split}_fraction"] == 0
+                else "too few sessions: a chat's sessions go to train first, then to eval, then to test"
+            )
+            note += f" **The {split} split is empty** ({why})."
+    return note
+
+
 def _markdown(data: dict[str, Any], plots: dict[str, str]) -> str:
     m, s, p = data["messages"], data["samples"], data["persona"]
     lines = [
@@ -202,7 +221,7 @@ def _markdown(data: dict[str, Any], plots: dict[str, str]) -> str:
         "## Chats",
         "",
         md_table(
-            ["chat", "type", "name", "messages", "persona", "kept", "not used because"],
+            ["chat", "type", "name", "messages", "persona", "kept", "train/eval/test", "not used because"],
             [
                 [
                     c["chat_id"],
@@ -211,6 +230,7 @@ def _markdown(data: dict[str, Any], plots: dict[str, str]) -> str:
                     c["messages"],
                     c["persona_messages"],
                     c["kept"],
+                    " / ".join(str(c["samples"][split]) for split in SPLITS),
                     c["not_used"] or "",
                 ]
                 for c in data["chats"]
@@ -234,9 +254,17 @@ def _markdown(data: dict[str, Any], plots: dict[str, str]) -> str:
         lines += ["PII masking was **off**.", ""]
     lines += [
         md_table(
-            ["train samples", "eval samples", "persona replies (train)", "median reply chars"],
-            [[s["train"], s["eval"], s["assistant_turns_train"], s["reply_chars_median"]]],
+            [
+                "train samples",
+                "eval samples",
+                "test samples",
+                "persona replies (train)",
+                "median reply chars",
+            ],
+            [[s["train"], s["eval"], s["test"], s["assistant_turns_train"], s["reply_chars_median"]]],
         ),
+        "",
+        _split_note(data),
         "",
         f"![reply length]({plots['reply_length']})",
         "",

@@ -1,4 +1,4 @@
-"""Sample windows -> SFT lines (`core.schema.SftSample` JSON), the time-based train/eval split and dedup.
+"""Sample windows -> SFT lines (`core.schema.SftSample` JSON), the time-based train/eval/test split, dedup.
 
 A sample is a system prompt ("You are Marco, chatting with Giulia. ..."), then the window's turns: the
 persona's own turns are `assistant`, everyone else's are `user` with the speaker in `name`. Chat templates
@@ -260,21 +260,51 @@ def _replace_rows(values: pa.Array, rows: np.ndarray, replacements: list[str] | 
 # --- split, dedup, writing --------------------------------------------------------------------------------
 
 
-def split_sessions(turns: Turns, windows: Windows, eval_fraction: float) -> tuple[np.ndarray, np.ndarray]:
-    """Window numbers of train and eval: the most recent `eval_fraction` of each chat's sessions -> eval."""
+SPLITS = ("train", "eval", "test")  # written in this order: dedup keeps a sample's first (oldest) split
+
+
+def split_sessions(
+    turns: Turns, windows: Windows, eval_fraction: float, test_fraction: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Window numbers of train, eval and test, by session: in every chat the most recent `test_fraction`
+    of the sessions -> test, the `eval_fraction` just before them -> eval, the older rest -> train."""
     window_session = turns.session[windows.start]
     sessions, first = np.unique(window_session, return_index=True)
     chat = turns.chat[windows.start[first]]  # sessions are numbered chat by chat, oldest first
-    new_chat = starts_of_runs(chat)
-    index = np.arange(len(sessions))
-    position = index - np.maximum.accumulate(np.where(new_chat, index, 0))
-    per_chat = np.diff(np.append(np.flatnonzero(new_chat), len(sessions)))
-    size = np.repeat(per_chat, per_chat)
-    eval_session = position >= size - np.floor(size * eval_fraction + 0.5)
-    if not eval_session.any() and eval_fraction > 0 and len(sessions) > 1:
-        eval_session[np.argmax(turns.start_us[windows.start[first]])] = True  # at least the latest session
-    is_eval = eval_session[np.searchsorted(sessions, window_session)]
-    return np.flatnonzero(~is_eval), np.flatnonzero(is_eval)
+    chat_starts = np.flatnonzero(starts_of_runs(chat))
+    per_chat = np.diff(np.append(chat_starts, len(sessions)))
+    latest = turns.start_us[windows.start[first]][chat_starts + per_chat - 1]  # each chat's newest session
+    n_eval, n_test = _held_out_counts(per_chat, latest, eval_fraction, test_fraction)
+    # rank 1 is the chat's newest session: test takes the newest ranks, eval the ones right after
+    rank = np.repeat(chat_starts + per_chat, per_chat) - np.arange(len(sessions))
+    split = np.where(rank <= np.repeat(n_test, per_chat), 2, 0)
+    split[(split == 0) & (rank <= np.repeat(n_test + n_eval, per_chat))] = 1
+    window_split = split[np.searchsorted(sessions, window_session)]
+    train, evaluation, test = (np.flatnonzero(window_split == k) for k in range(3))
+    return train, evaluation, test
+
+
+def _held_out_counts(
+    per_chat: np.ndarray, latest: np.ndarray, eval_fraction: float, test_fraction: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per chat, how many of its newest sessions go to eval and to test.
+
+    Every chat keeps at least one training session. When sessions are few, eval is served before test:
+    SFT cannot pick a checkpoint without eval samples, while an empty test split is allowed (and reported).
+    """
+    n_eval = np.minimum(_round_half_up(per_chat * eval_fraction), per_chat - 1)
+    n_test = np.minimum(_round_half_up(per_chat * test_fraction), per_chat - 1 - n_eval)
+    # A small export where every chat's share rounds to 0 still gets one session per held-out split: from
+    # the chat with the most recent session among those that keep a training session after giving it.
+    for counts, fraction in ((n_eval, eval_fraction), (n_test, test_fraction)):
+        can_give = per_chat - n_eval - n_test >= 2
+        if fraction > 0 and counts.sum() == 0 and can_give.any():
+            counts[np.flatnonzero(can_give)[np.argmax(latest[can_give])]] += 1
+    return n_eval, n_test
+
+
+def _round_half_up(values: np.ndarray) -> np.ndarray:
+    return np.floor(values + 0.5).astype(np.int64)
 
 
 class Deduplicator:

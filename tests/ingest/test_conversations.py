@@ -20,7 +20,9 @@ FILLER = 20  # dialogue pairs appended in a later session so every chat passes m
 def run(tmp_path: Path, write_export, chats, **config) -> tuple[list[SftSample], list[SftSample], dict]:
     export = write_export(full_export(chats))
     out = ingest(
-        [export], tmp_path / "out", IngestConfig(**{"eval_fraction": 0.0, "mask_pii": False, **config})
+        [export],
+        tmp_path / "out",
+        IngestConfig(**{"eval_fraction": 0.0, "test_fraction": 0.0, "mask_pii": False, **config}),
     )
     train = read_jsonl(out / "sft" / "train.jsonl", SftSample)
     evaluation = read_jsonl(out / "sft" / "eval.jsonl", SftSample)
@@ -213,6 +215,7 @@ def test_persona_only_sessions_are_counted_not_learned(tmp_path, write_export):
 
 
 def test_eval_split_takes_the_most_recent_sessions(tmp_path, write_export):
+    # run() turns the test split off; the three-way split is tested in tests/ingest/test_split.py
     sessions = [
         msg(k * 10 + i, k * 600 + i, ME if i % 2 else 2002, f"{k}.{i}") for k in range(10) for i in range(4)
     ]

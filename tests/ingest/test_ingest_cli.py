@@ -22,7 +22,7 @@ SAMPLE_KEYS = {"messages", "id", "chat_id", "chat_type", "session"}  # session 0
 
 
 def test_demo_sft_files_have_the_exact_shape(demo_data):
-    for split in ("train", "eval"):
+    for split in ("train", "eval", "test"):
         lines = (demo_data.sft_dir / f"{split}.jsonl").read_text(encoding="utf-8").splitlines()
         assert lines, split
         ids = set()
@@ -79,7 +79,7 @@ def test_default_demo_export_gives_a_few_hundred_training_samples(tmp_path):
     out = ingest([export], tmp_path / "data", IngestConfig())
     report = json.loads((out / "report.json").read_text())
     assert 300 <= report["samples"]["train"] <= 600
-    assert report["samples"]["eval"] >= 30
+    assert report["samples"]["eval"] >= 30 and report["samples"]["test"] >= 30
 
 
 def test_demo_export_is_deterministic(tmp_path):
@@ -97,7 +97,7 @@ def test_overlapping_exports_merge_without_duplicates(tmp_path, write_export):
     whole = dialogue(30)
     old = write_export(full_export([chat(2002, whole[:40])]))
     new = write_export(full_export([chat(2002, whole[20:])]))
-    config = IngestConfig(eval_fraction=0)
+    config = IngestConfig(eval_fraction=0, test_fraction=0)
     merged = ingest([new, old, new], tmp_path / "merged", config)
     single = ingest([write_export(full_export([chat(2002, whole)]))], tmp_path / "single", config)
     merged_ids = pq.read_table(merged / "messages.parquet")["message_id"].to_pylist()
