@@ -1,45 +1,54 @@
-"""The `eval` stage: how much base, sft and kto write like the persona, on sessions none of them trained on.
+"""The `eval` stage: how much base, sft and kto write like the persona, with 95 % intervals and two controls.
 
     evaluate(Path("runs/1"), Path("data"), EvalConfig.load("cpu-demo"))  ->  runs/1/eval/
 
-1. Every persona turn of the held-out split (`DATA/sft/eval.jsonl`), with the conversation before it, is a
-   prompt; the persona's real reply is the reference.
-2. base, sft and kto each reply to every prompt (`align.generation`: one vLLM engine for the three, or
-   transformers; the same sampling for all).
-3. The replies are compared with the real ones (`align.fidelity`), and the real replies' perplexity is
-   measured under each model (one model in memory, adapters switched).
-4. `RUN/eval/`: report.json + report.md (table, fidelity score and its formula, 10 side-by-side examples),
-   lengths.png, metrics.png, and generations.jsonl with every reply.
+1. Every persona turn of the final held-out split (`DATA/sft/test.jsonl`: never used to pick a checkpoint or
+   to stop training; older data folders fall back to `eval.jsonl`, with a warning in the report), with the
+   conversation before it, is a prompt; the persona's real reply is the reference.
+2. base, sft and kto each reply `samples_per_prompt` times to every prompt (`align.generation`; the same
+   sampling and seed for all). Two controls join them: `real` (the real replies) and `shuffled_real` (real
+   replies of other conversations: the right voice in the wrong context).
+3. A fixed scorer (the base model, adapters off) measures each reply's context fit (`align.context_fit`);
+   the real replies' perplexity is measured under each model (one model in memory, adapters switched).
+4. `align.fidelity` turns it all into metrics and the fidelity score, with a paired bootstrap over prompts:
+   95 % intervals for every number and for the differences kto - sft and sft - base, and a verdict.
+5. `RUN/eval/`: report.json + report.md, plots, generations.jsonl (every reply) and features.json (the
+   per-prompt numbers, so that the promotion gate can compare two runs on the same prompts).
 """
 
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import ClassVar
+from typing import Annotated, ClassVar
 
 import msgspec
 import numpy as np
+from pydantic import Field
 
 from align.adapters import require_adapter, shared_base_model
+from align.context_fit import ContextFit, ReplyScorer, context_fit, distractor_contexts, shuffled_partners
 from align.fidelity import (
-    FIDELITY_FORMULA,
-    FIDELITY_WEIGHTS,
-    compare_replies,
-    fidelity_components,
-    fidelity_score,
-    real_reference,
+    CONTROLS,
+    REAL,
+    SHUFFLED,
+    Bootstrap,
+    SetFeatures,
+    bootstrap,
+    normalized,
+    set_features,
+    verdict,
 )
 from align.generation import Backend, GenerationJob, SamplingConfig, generate
 from core.config import StageConfig
 from core.errors import input_error
 from core.io import atomic_dir, read_jsonl, write_jsonl
-from core.report import md_table, new_figure, save_figure, write_report
+from core.report import write_report
 from core.schema import ChatMessage, SftSample
 
 MODELS = ("base", "sft", "kto")
+PAIRS = (("kto", "sft"), ("sft", "base"))
 
 
 @dataclass
@@ -50,6 +59,8 @@ class EvalConfig(StageConfig):
 
     max_prompts: int = 0
     "Evaluate on at most this many held-out persona turns, spread evenly over the split (0 = all of them)."
+    samples_per_prompt: Annotated[int, Field(ge=1)] = 3
+    "Replies each model samples per prompt (independent samples): the intervals then include sampling noise."
     max_context_messages: int = 12
     "Messages of conversation before the reply given to the models (the system prompt is always kept)."
     temperature: float = 0.7
@@ -64,7 +75,11 @@ class EvalConfig(StageConfig):
     "Prompts per batch with the transformers backend."
     perplexity_batch_size: int = 8
     max_length: int = 1024
-    "Token limit of prompt + reply when measuring perplexity (the context is cut from the left)."
+    "Token limit of prompt + reply for perplexity and context fit (the context is cut from the left)."
+    matching_candidates: Annotated[int, Field(ge=2)] = 5
+    "Context fit: each reply is scored after its own conversation and after k-1 others (chance = 1/k)."
+    bootstrap_rounds: Annotated[int, Field(ge=1)] = 1000
+    "Resamples of the prompts for the 95 % intervals."
     examples: int = 10
     "Side-by-side examples in the report."
     seed: int = 0
@@ -81,7 +96,9 @@ class EvalItem:
     reply: str
     sample_id: str = ""
     chat_id: str = ""
-    replies: dict[str, str] = field(default_factory=dict)
+    conversation: str = ""
+    "chat and session: replies of one conversation are never each other's distractors or shuffled partners."
+    replies: dict[str, list[str]] = field(default_factory=dict)
 
 
 def evaluate(run_dir: Path, data_dir: Path, config: EvalConfig) -> Path:
@@ -93,85 +110,85 @@ def evaluate(run_dir: Path, data_dir: Path, config: EvalConfig) -> Path:
         "kto": require_adapter(run_dir / "kto", "kto"),
     }
     base_model = shared_base_model(adapters)
-    eval_path = eval_split_path(data_dir)
-    items = select_items(load_eval_items(eval_path, config.max_context_messages), config.max_prompts)
-
+    split, warning = held_out_split_path(data_dir)
+    items = select_items(load_eval_items(split, config.max_context_messages), config.max_prompts)
     timings: dict[str, float] = {}
+
     clock = time.perf_counter()
-    prompts = [item.prompt for item in items]
-    jobs = [GenerationJob(name, adapters.get(name), prompts, config.sampling()) for name in MODELS]
-    replies = generate(
-        base_model, jobs, config.backend, api_url=config.api_url, batch_size=config.generation_batch_size
-    )
-    for item_index, item in enumerate(items):
-        item.replies = {name: replies[name][item_index] for name in MODELS}
+    replies = sample_replies(base_model, adapters, items, config)
     timings["generation_s"] = time.perf_counter() - clock
 
+    sets = reply_sets(items, replies, config)
     clock = time.perf_counter()
-    perplexity, vocab_size = reply_perplexities(
-        base_model, adapters, items, config.perplexity_batch_size, config.max_length
-    )
-    timings["perplexity_s"] = time.perf_counter() - clock
+    fits, nll, tokens, vocab_size = score_replies(base_model, adapters, items, sets, config)
+    timings["scoring_s"] = time.perf_counter() - clock
 
     clock = time.perf_counter()
-    real = [item.reply for item in items]
-    reference = real_reference(real)
-    models: dict[str, dict] = {}
-    for name in MODELS:
-        metrics = compare_replies(real, replies[name], seed=config.seed)
-        metrics["perplexity"] = perplexity[name]
-        metrics["components"] = fidelity_components(metrics, reference, perplexity[name], vocab_size)
-        metrics["fidelity"] = fidelity_score(metrics["components"])
-        models[name] = metrics
+    features = build_features(items, sets, fits, nll, tokens, training_replies(split.parent), config.seed)
+    ceiling = features[SHUFFLED].chrf.mean(axis=1)
+    result = bootstrap(features, ceiling, PAIRS, config.bootstrap_rounds, config.seed)
     timings["metrics_s"] = time.perf_counter() - clock
     timings["total_s"] = time.perf_counter() - started
 
-    report = {
-        "fidelity": {name: models[name]["fidelity"] for name in MODELS},
-        "detectability_auc": {name: models[name]["detectability_auc"] for name in MODELS},
-        "fidelity_formula": FIDELITY_FORMULA,
-        "fidelity_weights": FIDELITY_WEIGHTS,
-        "models": models,
-        "real": reference,
-        "n_prompts": len(items),
-        "eval_split": str(eval_path),
-        "run": str(run_dir),
-        "base_model": base_model,
-        "adapters": {name: str(path) for name, path in adapters.items()},
-        "vocab_size": vocab_size,
-        "timings": timings,
-        "config": config.to_dict(),
-    }
+    from align.eval_report import build_report, plot_intervals, plot_lengths, report_markdown
+
+    report = build_report(result, features, items, config, split, warning, base_model, adapters, timings)
+    report["vocab_size"] = vocab_size
+    report["run"] = str(run_dir)
     out = run_dir / "eval"
     with atomic_dir(out) as tmp:
-        write_jsonl(tmp / "generations.jsonl", [_generation_row(item) for item in items])
-        plot_lengths(real, replies, tmp / "lengths.png")
-        plot_components(models, tmp / "metrics.png")
-        write_report(tmp, report, report_markdown(report, example_items(items, config.examples)))
+        rows = [_generation_row(item, sets, i) for i, item in enumerate(items)]
+        write_jsonl(tmp / "generations.jsonl", rows)
+        (tmp / "features.json").write_bytes(msgspec.json.encode(features_to_json(items, features)))
+        plot_lengths(features, tmp / "lengths.png")
+        plot_intervals(report, tmp / "fidelity.png")
+        write_report(tmp, report, report_markdown(report, example_items(items, config.examples), sets))
     return out
 
 
 def summary_line(report_dir: Path) -> str:
-    """One line for the terminal: the fidelity and detectability of each model."""
+    """One line for the terminal: each model's fidelity with its interval, the controls, the verdicts."""
     import json
 
     report = json.loads((Path(report_dir) / "report.json").read_text())
-    parts = [
-        f"{name} {report['fidelity'][name]:.3f} (AUC {report['detectability_auc'][name]:.3f})"
-        for name in MODELS
-    ]
-    return f"fidelity on {report['n_prompts']} held-out replies: " + ", ".join(parts) + f" -> {report_dir}"
+    intervals = report.get("fidelity_interval", {})
+
+    def score(name: str) -> str:
+        low, high = intervals.get(name, [report["fidelity"][name]] * 2)
+        return f"{name} {report['fidelity'][name]:.3f} [{low:.3f}, {high:.3f}]"
+
+    controls = [name for name in CONTROLS if name in report["fidelity"]]
+    verdicts = "; ".join(f"{pair}: {word}" for pair, word in report.get("verdicts", {}).items())
+    return (
+        f"fidelity on {report['n_prompts']} held-out replies: "
+        + ", ".join(score(name) for name in MODELS)
+        + (" | controls " + ", ".join(score(name) for name in controls) if controls else "")
+        + (f" | {verdicts}" if verdicts else "")
+        + f" -> {report_dir}"
+    )
 
 
 # --- the held-out prompts -----------------------------------------------------------------------------------
 
 
+def held_out_split_path(data_dir: Path) -> tuple[Path, str | None]:
+    """DATA/sft/test.jsonl (DATA may also be the sft folder itself); an older data folder without a test
+    split falls back to eval.jsonl, with a warning for the report (that split picked the checkpoints)."""
+    for folder in (data_dir / "sft", data_dir):
+        test, evaluation = folder / "test.jsonl", folder / "eval.jsonl"
+        if test.is_file() and test.stat().st_size > 0:
+            return test, None
+        if evaluation.is_file():
+            return evaluation, (
+                f"{folder} has no test split (an older `chatlikeme ingest`): scored on eval.jsonl, the split "
+                "that picked the SFT/KTO checkpoints, so these numbers are optimistic; re-run ingest"
+            )
+    raise input_error(data_dir / "sft" / "test.jsonl", "file not found; run `chatlikeme ingest` first")
+
+
 def eval_split_path(data_dir: Path) -> Path:
-    """DATA/sft/eval.jsonl (DATA may also be the sft folder itself)."""
-    for candidate in (data_dir / "sft" / "eval.jsonl", data_dir / "eval.jsonl"):
-        if candidate.is_file():
-            return candidate
-    raise input_error(data_dir / "sft" / "eval.jsonl", "file not found; run `chatlikeme ingest` first")
+    """The split `chatlikeme eval` scores (see `held_out_split_path`)."""
+    return held_out_split_path(data_dir)[0]
 
 
 def load_eval_items(path: Path, max_context_messages: int) -> list[EvalItem]:
@@ -190,11 +207,16 @@ def load_eval_items(path: Path, max_context_messages: int) -> list[EvalItem]:
             if key in seen:
                 continue
             seen.add(key)
-            items.append(EvalItem([*system, *context], message.content, sample.id, sample.chat_id))
+            conversation = f"{sample.chat_id}/{sample.session}"
+            items.append(
+                EvalItem([*system, *context], message.content, sample.id, sample.chat_id, conversation)
+            )
     if not items:
-        raise input_error(path, "the eval split is empty: no held-out persona replies to evaluate on")
+        raise input_error(path, "the held-out split is empty: no persona replies to evaluate on")
     if len(items) < 4:
         raise input_error(path, f"only {len(items)} held-out persona replies: too few to compare models")
+    if len({item.conversation for item in items}) < 2:
+        raise input_error(path, "all held-out replies come from one conversation: context fit needs two")
     return items
 
 
@@ -210,44 +232,101 @@ def example_items(items: list[EvalItem], count: int) -> list[EvalItem]:
     return select_items(items, count)
 
 
-# --- perplexity of the real replies -------------------------------------------------------------------------
+def training_replies(sft_dir: Path) -> set[str]:
+    """The normalized persona replies of the training split (a reply equal to one of them is a copy)."""
+    path = sft_dir / "train.jsonl"
+    if not path.is_file():
+        return set()
+    return {
+        normalized(m.content)
+        for sample in read_jsonl(path, SftSample)
+        for m in sample.messages
+        if m.role == "assistant"
+    }
 
 
-def reply_perplexities(
-    base_model: str, adapters: dict[str, Path], items: list[EvalItem], batch_size: int, max_length: int
-) -> tuple[dict[str, float], int]:
-    """Perplexity of the real replies (given their context) under base and each adapter; and the vocab size.
+# --- replies: models and controls ---------------------------------------------------------------------------
 
-    One copy of the base model is loaded; PEFT switches between the adapters (base = adapters disabled).
+
+def sample_replies(
+    base_model: str, adapters: dict[str, Path], items: list[EvalItem], config: EvalConfig
+) -> dict[str, list[list[str]]]:
+    """`samples_per_prompt` replies of each model to each prompt: {model: replies[i][s]}.
+
+    Each prompt is repeated in one job per model, so every backend samples the repeats independently.
     """
+    samples = config.samples_per_prompt
+    prompts = [item.prompt for item in items for _ in range(samples)]
+    jobs = [GenerationJob(name, adapters.get(name), prompts, config.sampling()) for name in MODELS]
+    flat = generate(
+        base_model, jobs, config.backend, api_url=config.api_url, batch_size=config.generation_batch_size
+    )
+    replies = {
+        name: [flat[name][i * samples : (i + 1) * samples] for i in range(len(items))] for name in MODELS
+    }
+    for i, item in enumerate(items):
+        item.replies = {name: replies[name][i] for name in MODELS}
+    return replies
+
+
+def reply_sets(
+    items: list[EvalItem], replies: dict[str, list[list[str]]], config: EvalConfig
+) -> dict[str, list[list[str]]]:
+    """The models' replies plus the two controls, all as replies[i][s]."""
+    real = [item.reply for item in items]
+    conversations = [item.conversation for item in items]
+    rng = np.random.default_rng(config.seed)
+    partners = [shuffled_partners(conversations, rng) for _ in range(config.samples_per_prompt)]
+    shuffled = [[real[p[i]] for p in partners] for i in range(len(items))]
+    return {**replies, REAL: [[reply] for reply in real], SHUFFLED: shuffled}
+
+
+# --- scoring with the language models -----------------------------------------------------------------------
+
+
+def score_replies(
+    base_model: str,
+    adapters: dict[str, Path],
+    items: list[EvalItem],
+    sets: dict[str, list[list[str]]],
+    config: EvalConfig,
+) -> tuple[dict[str, ContextFit], dict[str, np.ndarray], dict[str, np.ndarray], int]:
+    """Context fit of every reply set under the base model (adapters off), and the real replies'
+    per-prompt negative log-likelihood under base and each adapter. One model in memory."""
     import torch
     from peft import PeftModel
-    from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    tokenizer = AutoTokenizer.from_pretrained(base_model)
-    device = "cuda" if torch.cuda.is_available() else "cpu"
-    dtype = torch.bfloat16 if device == "cuda" else torch.float32
-    model = AutoModelForCausalLM.from_pretrained(base_model, dtype=dtype).to(device)
+    from align.models import choose_precision, load_model, load_tokenizer
+
+    tokenizer = load_tokenizer(base_model)
+    precision = choose_precision()
+    model = load_model(base_model, precision).to(precision.device)
+    model.config.use_cache = True  # load_model switches it off for training; the scorer reuses its cache
     (first, first_path), *rest = adapters.items()
     model = PeftModel.from_pretrained(model, str(first_path), adapter_name=first)
     for name, path in rest:
         model.load_adapter(str(path), adapter_name=name)
     model.eval()
 
-    encoded = [encode_reply(tokenizer, item.prompt, item.reply, max_length) for item in items]
-    # Similar lengths side by side: less padding.
-    encoded.sort(key=lambda pair: len(pair[0]))
+    contexts = [item.prompt for item in items]
+    distractors = distractor_contexts(
+        [item.conversation for item in items], config.matching_candidates, config.seed
+    )
+    scorer = ReplyScorer(model, tokenizer, precision.device, config.max_length, config.perplexity_batch_size)
+    with model.disable_adapter(), torch.no_grad():
+        fits = context_fit(scorer, contexts, sets, distractors)
+
+    encoded = [encode_reply(tokenizer, item.prompt, item.reply, config.max_length) for item in items]
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
-    results: dict[str, float] = {}
+    nll, tokens = {}, {}
     for name in MODELS:
         if name == "base":
             with model.disable_adapter():
-                nll, tokens = _total_nll(model, encoded, batch_size, pad_id, device)
+                nll[name], tokens[name] = reply_nll(model, encoded, config.perplexity_batch_size, pad_id)
         else:
             model.set_adapter(name)
-            nll, tokens = _total_nll(model, encoded, batch_size, pad_id, device)
-        results[name] = math.exp(nll / max(tokens, 1))
-    return results, len(tokenizer)
+            nll[name], tokens[name] = reply_nll(model, encoded, config.perplexity_batch_size, pad_id)
+    return fits, nll, tokens, len(tokenizer)
 
 
 def encode_reply(tokenizer, prompt: list[ChatMessage], reply: str, max_length: int) -> tuple[list[int], int]:
@@ -266,17 +345,21 @@ def encode_reply(tokenizer, prompt: list[ChatMessage], reply: str, max_length: i
     return full_ids[-max_length:], reply_tokens
 
 
-def _total_nll(model, encoded, batch_size: int, pad_id: int, device: str) -> tuple[float, int]:
-    """Summed negative log-likelihood of the reply tokens, and their number.
+def reply_nll(model, encoded, batch_size: int, pad_id: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per item: summed negative log-likelihood of the reply tokens, and their number.
 
     Rows are left-padded so that every reply ends at the right edge: the output head (a third of SmolLM2's
-    compute) then only runs on the last positions (`logits_to_keep`), not on the whole context.
+    compute) then only runs on the last positions (`logits_to_keep`), not on the whole context. Items of
+    similar length are batched together (less padding).
     """
     import torch
 
-    total, count = 0.0, 0
-    for start in range(0, len(encoded), batch_size):
-        batch = encoded[start : start + batch_size]
+    device = model.device
+    nll, tokens = np.zeros(len(encoded)), np.zeros(len(encoded))
+    order = sorted(range(len(encoded)), key=lambda i: len(encoded[i][0]))
+    for start in range(0, len(order), batch_size):
+        rows = order[start : start + batch_size]
+        batch = [encoded[i] for i in rows]
         width = max(len(ids) for ids, _ in batch)
         keep = max(reply_tokens for _, reply_tokens in batch) + 1
         input_ids = torch.full((len(batch), width), pad_id, dtype=torch.long)
@@ -295,139 +378,119 @@ def _total_nll(model, encoded, batch_size: int, pad_id: int, device: str) -> tup
                 logits_to_keep=keep,
             ).logits[:, :-1]
         targets = input_ids[:, width - keep + 1 :].to(device)
-        nll = torch.nn.functional.cross_entropy(logits.float().transpose(1, 2), targets, reduction="none")
-        total += float(nll[scored.to(device)].sum())
-        count += int(scored.sum())
-    return total, count
+        token_nll = torch.nn.functional.cross_entropy(
+            logits.float().transpose(1, 2), targets, reduction="none"
+        )
+        token_nll = (token_nll * scored.to(device)).sum(-1).cpu().numpy()
+        nll[rows], tokens[rows] = token_nll, scored.sum(-1).numpy()
+    return nll, tokens
 
 
-# --- the report ---------------------------------------------------------------------------------------------
+# --- features -----------------------------------------------------------------------------------------------
 
 
-def _generation_row(item: EvalItem) -> dict:
+def build_features(
+    items: list[EvalItem],
+    sets: dict[str, list[list[str]]],
+    fits: dict[str, ContextFit],
+    nll: dict[str, np.ndarray],
+    tokens: dict[str, np.ndarray],
+    training: set[str],
+    seed: int,
+) -> dict[str, SetFeatures]:
+    real = [item.reply for item in items]
+    return {
+        name: set_features(
+            name,
+            replies,
+            real,
+            fits[name],
+            training,
+            seed=seed,
+            nll=nll.get(name),
+            tokens=tokens.get(name),
+        )
+        for name, replies in sets.items()
+    }
+
+
+def features_to_json(items: list[EvalItem], features: dict[str, SetFeatures]) -> dict:
+    """The per-prompt numbers of every set (what `compare_eval_runs` needs to pair two evaluations)."""
+    arrays = (
+        "chars",
+        "style",
+        "voice",
+        "chrf",
+        "copy",
+        "relevance",
+        "matched",
+        "distinct_share",
+        "bigram_count",
+    )
+    arrays += ("detect_generated", "detect_real", "nll", "tokens")
+    return {
+        "prompts": [{"sample_id": item.sample_id, "real": item.reply} for item in items],
+        "sets": {
+            name: {
+                "replies": f.replies,
+                "chance": f.chance,
+                **{key: None if getattr(f, key) is None else getattr(f, key).tolist() for key in arrays},
+            }
+            for name, f in features.items()
+        },
+    }
+
+
+def features_from_json(data: dict) -> dict[str, SetFeatures]:
+    sets = {}
+    for name, raw in data["sets"].items():
+        arrays = {
+            key: None if value is None else np.asarray(value, dtype=float)
+            for key, value in raw.items()
+            if key not in ("replies", "chance")
+        }
+        sets[name] = SetFeatures(name=name, replies=raw["replies"], chance=raw["chance"], **arrays)
+    return sets
+
+
+def compare_eval_runs(
+    candidate_dir: Path, candidate_model: str, current_dir: Path, current_model: str, rounds: int, seed: int
+) -> Bootstrap:
+    """Paired bootstrap of the candidate model's metrics minus the current model's, from two evaluations on
+    the same prompts (the gate's question: how much better is the new run, and how sure are we?)."""
+    from core.errors import ChatLikeMeError
+
+    loaded = []
+    for eval_dir in (candidate_dir, current_dir):
+        path = Path(eval_dir) / "features.json"
+        if not path.is_file():
+            raise input_error(path, "not found: evaluate this run again with the current `chatlikeme eval`")
+        loaded.append(msgspec.json.decode(path.read_bytes()))
+    if loaded[0]["prompts"] != loaded[1]["prompts"]:
+        raise ChatLikeMeError(
+            f"{candidate_dir} and {current_dir} were evaluated on different prompts: they cannot be paired"
+        )
+    candidate = features_from_json(loaded[0])
+    current = features_from_json(loaded[1])
+    sets = {REAL: candidate[REAL], "candidate": candidate[candidate_model], "current": current[current_model]}
+    ceiling = candidate[SHUFFLED].chrf.mean(axis=1)
+    return bootstrap(sets, ceiling, [("candidate", "current")], rounds, seed)
+
+
+def _generation_row(item: EvalItem, sets: dict[str, list[list[str]]], index: int) -> dict:
     return {
         "sample_id": item.sample_id,
         "chat_id": item.chat_id,
         "prompt": msgspec.to_builtins(item.prompt),
         "real": item.reply,
-        **item.replies,
+        **{name: sets[name][index] for name in MODELS},
+        SHUFFLED: sets[SHUFFLED][index],
     }
 
 
-def plot_lengths(real: list[str], replies: dict[str, list[str]], path: Path) -> Path:
-    """Overlaid histograms of reply length (characters, log-spaced bins): real vs each model."""
-    fig, ax = new_figure()
-    lengths = {"real": real, **replies}
-    longest = max(max((len(t.strip()) for t in texts), default=1) for texts in lengths.values())
-    bins = np.geomspace(1, max(2, longest + 1), 30)
-    for name, texts in lengths.items():
-        values = [max(1, len(t.strip())) for t in texts]
-        ax.hist(values, bins=bins, histtype="step", linewidth=2 if name == "real" else 1.4, label=name)
-    ax.set_xscale("log")
-    ax.set_xlabel("reply length (characters)")
-    ax.set_ylabel("replies")
-    ax.set_title("Reply length: real persona vs models (held-out sessions)")
-    ax.legend()
-    return save_figure(fig, path)
-
-
-def plot_components(models: dict[str, dict], path: Path) -> Path:
-    """Grouped bars: each fidelity term and the fidelity score, per model (1 = like the persona)."""
-    names = [*FIDELITY_WEIGHTS, "fidelity"]
-    fig, ax = new_figure(9, 4)
-    width = 0.8 / len(models)
-    for offset, (model, metrics) in enumerate(models.items()):
-        values = [*(metrics["components"][n] for n in FIDELITY_WEIGHTS), metrics["fidelity"]]
-        ax.bar(np.arange(len(names)) + offset * width, values, width, label=model)
-    ax.set_xticks(np.arange(len(names)) + width * (len(models) - 1) / 2, names)
-    ax.set_ylim(0, 1)
-    ax.set_ylabel("score (1 = like the persona)")
-    ax.set_title("Fidelity terms per model")
-    ax.legend()
-    return save_figure(fig, path)
-
-
-def metric_rows(report: dict) -> list[list]:
-    """The base/sft/kto table: one row per metric, with the real replies' value where there is one."""
-    models, real = report["models"], report["real"]
-
-    def row(label: str, get, real_value="") -> list:
-        return [label, real_value, *(get(models[name]) for name in MODELS)]
-
-    rows = [
-        row("**fidelity score** (higher is better)", lambda m: m["fidelity"]),
-        row("**detectability AUC** (0.5 = indistinguishable)", lambda m: m["detectability_auc"]),
-        row("reply length KS distance", lambda m: m["length_ks"]),
-        row("median reply length (chars)", lambda m: m["median_chars"], real["median_chars"]),
-        row("mean reply length (words)", lambda m: m["mean_words"], real["mean_words"]),
-    ]
-    for rate in real["style_rates"]:
-        rows.append(row(f"{rate} rate", lambda m, r=rate: m["style_rates"][r], real["style_rates"][rate]))
-    rows += [
-        row("chrF vs real reply", lambda m: m["chrf"], real["chrf_real_vs_real"]),
-        row("distinct-1", lambda m: m["distinct_1"], real["distinct_1"]),
-        row("distinct-2", lambda m: m["distinct_2"], real["distinct_2"]),
-    ]
-    for tell in real["assistant_voice"]:
-        rows.append(
-            row(
-                f"assistant voice: {tell}",
-                lambda m, t=tell: m["assistant_voice"][t],
-                real["assistant_voice"][tell],
-            )
-        )
-    rows.append(row("perplexity of the real replies", lambda m: m["perplexity"]))
-    return rows
-
-
-def report_markdown(report: dict, examples: list[EvalItem]) -> str:
-    timings = report["timings"]
-    lines = [
-        "# Persona fidelity on the held-out sessions",
-        "",
-        f"{report['n_prompts']} persona replies from `{report['eval_split']}` (never trained on); base model "
-        f"`{report['base_model']}`; every model sampled the same way "
-        f"(temperature {report['config']['temperature']}, top-p {report['config']['top_p']}, "
-        f"at most {report['config']['max_new_tokens']} new tokens).",
-        "",
-        md_table(["metric", "real", *MODELS], metric_rows(report)),
-        "",
-        "The *real* column is the persona's own value "
-        "(for chrF: a real reply scored against another real reply).",
-        "",
-        "## Fidelity score",
-        "",
-        f"`{report['fidelity_formula']}`",
-        "",
-        md_table(
-            ["term", "weight", *MODELS],
-            [
-                [term, weight, *(report["models"][m]["components"][term] for m in MODELS)]
-                for term, weight in report["fidelity_weights"].items()
-            ],
-        ),
-        "",
-        "![reply lengths](lengths.png)",
-        "",
-        "![fidelity terms](metrics.png)",
-        "",
-        "## Side by side",
-        "",
-    ]
-    for number, item in enumerate(examples, 1):
-        context = " / ".join(f"{_speaker(m)}: {m.content}" for m in item.prompt[-3:] if m.role != "system")
-        lines += [
-            f"**{number}.** {context or '(the persona starts the conversation)'}",
-            "",
-            md_table(["who", "reply"], [["real", item.reply], *([n, item.replies[n]] for n in MODELS)]),
-            "",
-        ]
-    lines.append(
-        f"Generation {timings['generation_s']:.0f} s, perplexity {timings['perplexity_s']:.0f} s, "
-        f"metrics {timings['metrics_s']:.0f} s, total {timings['total_s']:.0f} s."
-    )
-    return "\n".join(lines)
-
-
-def _speaker(message: ChatMessage) -> str:
-    return message.name or ("persona" if message.role == "assistant" else message.role)
+def verdicts(result: Bootstrap) -> dict[str, str]:
+    """'kto vs sft': better / tie / worse, from the 95 % interval of the fidelity difference."""
+    out = {}
+    for a, b in PAIRS:
+        out[f"{a} vs {b}"] = verdict(result.differences[f"{a}-{b}"]["fidelity"], "better", "worse")
+    return out

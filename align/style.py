@@ -20,7 +20,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
-from sklearn.model_selection import StratifiedGroupKFold, cross_val_predict
+from sklearn.model_selection import StratifiedGroupKFold
 from sklearn.pipeline import FeatureUnion, Pipeline
 from sklearn.preprocessing import StandardScaler
 
@@ -160,25 +160,36 @@ class PersonaJudge:
 
 
 def out_of_fold_probabilities(
-    real: Sequence[str], generated: Sequence[str], folds: int = 5, seed: int = 0
+    real: Sequence[str],
+    generated: Sequence[str],
+    folds: int = 5,
+    seed: int = 0,
+    groups: Sequence[int] | None = None,
 ) -> np.ndarray:
     """P(real) of every text of `real + generated` (in that order), each from a judge trained to tell `real`
     from `generated` on the other folds only, so that no text is scored by a judge that saw it.
 
-    Copies of one text always share a fold: otherwise a reply present in both sets is "learned" with the
-    opposite label from the training folds.
+    Texts of one group always share a fold (by default a group is one text; the evaluation groups by prompt,
+    so that a real reply and the replies to its prompt never sit in different folds). Whatever the groups,
+    a judge never trains on a copy of a text it scores: otherwise a reply present in both sets is "learned"
+    with the opposite label from the training folds, and identical sets score an AUC far below 0.5.
     """
     texts = [*real, *generated]
     labels = np.array([1] * len(real) + [0] * len(generated))
-    groups = np.unique([" ".join(t.split()).lower() for t in texts], return_inverse=True)[1]
-    folds = min(folds, len(set(groups)))
+    keys = np.unique([" ".join(t.split()).lower() for t in texts], return_inverse=True)[1]
+    groups = keys if groups is None else np.asarray(groups)
+    folds = min(folds, len(set(groups.tolist())))
     if min(len(real), len(generated)) < 2 or folds < 2:
         raise ValueError("telling two sets of replies apart needs at least 2 of each")
     splitter = StratifiedGroupKFold(n_splits=folds, shuffle=True, random_state=seed)
-    pipeline = judge_pipeline(seed)
-    return cross_val_predict(pipeline, texts, labels, groups=groups, cv=splitter, method="predict_proba")[
-        :, 1
-    ]
+    scores = np.full(len(texts), 0.5)
+    for train, test in splitter.split(texts, labels, groups):
+        train = train[~np.isin(keys[train], keys[test])]
+        if len(set(labels[train].tolist())) < 2:
+            continue  # nothing left to learn from in this fold: its texts keep the uninformed 0.5
+        pipeline = judge_pipeline(seed).fit([texts[i] for i in train], labels[train])
+        scores[test] = pipeline.predict_proba([texts[i] for i in test])[:, 1]
+    return scores
 
 
 def detectability_auc(real: Sequence[str], generated: Sequence[str], folds: int = 5, seed: int = 0) -> float:

@@ -28,7 +28,7 @@ import yaml
 from prefect import flow
 from prefect.logging import get_run_logger
 
-from align.evaluate import EvalConfig
+from align.evaluate import EvalConfig, compare_eval_runs
 from align.kto import KtoConfig
 from align.kto_data import KTODataConfig
 from align.models import DEFAULT_BASE_MODEL
@@ -151,25 +151,28 @@ def resolved_configs(config: PipelineConfig, base: ResolvedModel) -> dict[str, A
 def apply_gate(
     registry: Registry, config: PipelineConfig, results: dict[str, StageResult], space: Workspace
 ) -> GateDecision:
-    """The gate, with the candidate and the current run scored on the same held-out data."""
+    """The gate, with the candidate and the current run scored on the same held-out prompts and seeds."""
     model = config.gate.model
-    candidate_score = eval_fidelity(results["eval"].output, model)
+    candidate_eval = results["eval"].output
+    candidate_score = eval_fidelity(candidate_eval, model)
     current = registry.current()
     if current is None:
         return promotion_gate(candidate_score, None, config.gate)
-    current_score = current.fidelity(model)
-    if current.manifest.get("data", {}).get("eval_split") != results["eval"].inputs["eval_split"]:
-        # Scores on different held-out sets do not compare: evaluate the current run on the new one.
-        get_run_logger().info(f"re-evaluating the current run {current.id} on the new held-out data")
-        eval_config = EvalConfig.from_dict(results["eval"].config)
-        rerun = eval_flow(results["ingest"], current.path / "sft", current.path / "kto", eval_config, space)
-        current_score = eval_fidelity(rerun.output, model)
+    # The current run's models on the candidate's held-out prompts, with the same eval config (seeds):
+    # a cache hit when the current run was already evaluated on this split.
+    eval_config = EvalConfig.from_dict(results["eval"].config)
+    rerun = eval_flow(results["ingest"], current.path / "sft", current.path / "kto", eval_config, space)
+    comparison = compare_eval_runs(
+        candidate_eval, model, rerun.output, model, eval_config.bootstrap_rounds, eval_config.seed
+    )
+    gain = comparison.differences["candidate-current"]["fidelity"]
     votes = config.votes_path
     return promotion_gate(
         candidate_score,
-        current_score,
+        eval_fidelity(rerun.output, model),
         config.gate,
         current_run=current.id,
+        gain_interval=(gain.low, gain.high),
         candidate_arena=ArenaRecord(),  # a new run has not been in the arena yet
         current_arena=arena_record(votes, current.id, model) if votes else ArenaRecord(),
     )
@@ -246,7 +249,16 @@ def write_run(
 def _eval_summary(eval_dir: Path) -> dict[str, Any]:
     report = _read_json(eval_dir / "report.json")
     return {
-        key: report.get(key) for key in ("fidelity", "detectability_auc", "n_prompts", "fidelity_formula")
+        key: report.get(key)
+        for key in (
+            "fidelity",
+            "fidelity_interval",
+            "detectability_auc",
+            "verdicts",
+            "n_prompts",
+            "eval_split",
+            "fidelity_formula",
+        )
     }
 
 
@@ -294,7 +306,12 @@ def run_markdown(run_id: str, manifest: dict[str, Any]) -> str:
     ]
     fidelity = manifest["eval"].get("fidelity") or {}
     auc = manifest["eval"].get("detectability_auc") or {}
-    scores = [[model, score, auc.get(model, "")] for model, score in fidelity.items()]
+    intervals = manifest["eval"].get("fidelity_interval") or {}
+    scores = [
+        [model, score, _interval_text(intervals.get(model)), auc.get(model, "")]
+        for model, score in fidelity.items()
+    ]
+    verdicts = "; ".join(f"{pair}: {word}" for pair, word in (manifest["eval"].get("verdicts") or {}).items())
     gate = manifest["gate"]
     exports = [
         f"- `{e['path']}` ({e['sha256'][:12]}{', new' if e['new'] else ''})" for e in manifest["exports"]
@@ -303,13 +320,19 @@ def run_markdown(run_id: str, manifest: dict[str, Any]) -> str:
         [
             f"# Run {run_id}",
             "## Steps\n\n" + md_table(["step", "result", "seconds", "cache key"], steps),
-            "## Evaluation\n\n" + md_table(["model", "fidelity", "detectability AUC"], scores),
+            "## Evaluation\n\n"
+            + md_table(["model", "fidelity", "95 % interval", "detectability AUC"], scores)
+            + (f"\n\nVerdicts: {verdicts}" if verdicts else ""),
             "## Promotion gate\n\n"
             + ("Promoted: " if gate["promote"] else "Kept as a candidate: ")
             + "; ".join(gate["reasons"]),
             "## Exports\n\n" + "\n".join(exports),
         ]
     )
+
+
+def _interval_text(interval: list[float] | None) -> str:
+    return f"[{interval[0]:.3f}, {interval[1]:.3f}]" if interval else ""
 
 
 def outcome_markdown(outcome: PipelineOutcome) -> str:

@@ -251,7 +251,7 @@ class GateConfig:
     model: str = "kto"
     "Which of the run's models stands for it: its fidelity score and its arena win-rate are compared."
     min_gain: float = 0.0
-    "The candidate's fidelity must exceed the current one's by more than this."
+    "The lower end of the 95 % interval of the fidelity gain over the current run must exceed this."
     min_votes: int = 30
     "Arena battles each run's model needs before win-rates are compared (fewer: fidelity decides alone)."
     win_rate_tolerance: float = 0.0
@@ -277,6 +277,8 @@ class GateDecision:
     candidate_score: float | None = None
     current_score: float | None = None
     current_run: str | None = None
+    gain_interval: list[float] | None = None
+    "95 % interval [low, high] of the fidelity gain over the current run (paired bootstrap, same prompts)."
     win_rates: dict[str, float | None] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -293,13 +295,17 @@ def promotion_gate(
     config: GateConfig,
     *,
     current_run: str | None = None,
+    gain_interval: tuple[float, float] | None = None,
     candidate_arena: ArenaRecord | None = None,
     current_arena: ArenaRecord | None = None,
 ) -> GateDecision:
-    """Promote only a run whose fidelity beats the current one's and whose win-rate is not worse.
+    """Promote only a run whose fidelity gain is surely above `min_gain` and whose win-rate is not worse.
 
-    The scores must come from the same held-out data (the pipeline re-evaluates the current run on the
-    candidate's data when they differ). Win-rates count only when both models have `min_votes` battles.
+    The scores must come from the same held-out prompts and seeds; `gain_interval` is the 95 % interval of
+    candidate - current from a paired bootstrap over those prompts (`align.evaluate.compare_eval_runs`): the
+    gain counts only when the interval's lower end is above `min_gain`, so a gain inside the noise is a tie
+    and keeps the current run. Without an interval the point gain decides. Win-rates count only when both
+    models have `min_votes` battles.
     """
     decision = GateDecision(False, [], candidate_score, current_score, current_run)
     if current_score is None:
@@ -307,13 +313,20 @@ def promotion_gate(
         decision.reasons.append(f"no current run yet; fidelity {candidate_score:.4f}")
         return decision
     gain = candidate_score - current_score
-    if gain <= config.min_gain:
+    low, high = gain_interval if gain_interval is not None else (gain, gain)
+    decision.gain_interval = [low, high]
+    interval = f"gain {gain:+.4f}, 95 % interval [{low:+.4f}, {high:+.4f}]"
+    if low <= config.min_gain:
         decision.reasons.append(
             f"fidelity {candidate_score:.4f} does not beat the current run {current_run}'s "
-            f"{current_score:.4f} (gain {gain:+.4f}, needs > {config.min_gain:+.4f})"
+            f"{current_score:.4f} surely enough ({interval}; the lower end must exceed "
+            f"min_gain {config.min_gain:+.4f})"
         )
         return decision
-    decision.reasons.append(f"fidelity {candidate_score:.4f} beats {current_score:.4f} ({gain:+.4f})")
+    decision.reasons.append(
+        f"fidelity {candidate_score:.4f} beats {current_score:.4f} ({interval}, above min_gain "
+        f"{config.min_gain:+.4f})"
+    )
 
     candidate_arena, current_arena = candidate_arena or ArenaRecord(), current_arena or ArenaRecord()
     decision.win_rates = {"candidate": candidate_arena.win_rate, "current": current_arena.win_rate}

@@ -22,7 +22,7 @@ import msgspec
 from prefect import Flow, flow, task
 from prefect.deployments import run_deployment
 
-from align.evaluate import EvalConfig, evaluate
+from align.evaluate import EvalConfig, eval_split_path, evaluate
 from align.kto import KtoConfig, train_kto
 from align.kto_data import KTODataConfig, build_kto_data
 from align.models import resolve_base_model
@@ -221,7 +221,8 @@ def eval_flow(
 ) -> StageResult:
     """Held-out split + base, sft and kto -> fidelity report (the promotion gate's numbers)."""
     inputs = {
-        "eval_split": sha256_file(data.output / "sft" / "eval.jsonl"),
+        "eval_split": sha256_file(eval_split_path(data.output)),
+        "train_split": sha256_file(data.output / "sft" / "train.jsonl"),  # copies are counted against it
         "sft_adapter": sha256_tree(sft_adapter),
         "kto_adapter": sha256_tree(kto_adapter),
     }

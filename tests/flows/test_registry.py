@@ -134,6 +134,17 @@ def test_gate_keeps_a_worse_or_equal_candidate() -> None:
     assert not promotion_gate(0.51, 0.5, GateConfig(min_gain=0.02)).promote
 
 
+def test_gate_refuses_a_gain_whose_interval_crosses_min_gain() -> None:
+    """A point gain is not enough: the lower end of its 95 % interval must be above min_gain."""
+    noisy = promotion_gate(0.60, 0.50, GateConfig(), current_run="r1", gain_interval=(-0.01, 0.21))
+    assert not noisy.promote and noisy.gain_interval == [-0.01, 0.21]
+    assert "interval [-0.0100, +0.2100]" in noisy.summary() and "does not beat" in noisy.summary()
+    sure = promotion_gate(0.60, 0.50, GateConfig(), current_run="r1", gain_interval=(0.04, 0.16))
+    assert sure.promote and "beats 0.5000" in sure.summary()
+    above_zero = promotion_gate(0.60, 0.50, GateConfig(min_gain=0.05), gain_interval=(0.04, 0.16))
+    assert not above_zero.promote  # its lower end (0.04) does not clear min_gain 0.05
+
+
 def test_gate_compares_win_rates_only_with_enough_votes() -> None:
     config = GateConfig(min_votes=20)
     few = promotion_gate(
