@@ -15,6 +15,7 @@ The file is streamed chat by chat, one message at a time: a million messages tak
 from __future__ import annotations
 
 import random
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -26,14 +27,21 @@ import msgspec
 from core.io import atomic_file
 from ingest.demo_dialogues import (
     CLOSERS,
+    LATE_ANSWERS,
+    MAP_LINK_TEXTS,
+    PERSONA_CAPTIONS,
     PERSONA_CLOSERS,
     PERSONA_EMOJI,
     PERSONA_FILLERS,
     PERSONA_FILLERS_EN,
     PERSONA_REACTIONS,
+    PHOTO_CAPTIONS,
+    PHOTO_REPLIES,
     SLOTS,
     STRAY_LINES,
     TOPICS,
+    Beat,
+    Lines,
     Topic,
 )
 
@@ -194,6 +202,35 @@ def _contacts() -> dict[str, Any]:
 
 # --- conversations ------------------------------------------------------------------------------------------
 
+_ALTERNATIVES = re.compile(r"\[([^\[\]]*)\]")  # [a|b|]: one of them
+_SLOT = re.compile(r"\{(\w+)\}")  # {place}, {place2}
+
+
+class Scene:
+    """What one conversation names. Each slot is drawn once, when first used, so the place of the contact's
+    invitation is the place of Marco's answer and of his goodbye; `{food2}` is a second food, different from
+    `{food}` (the other option of a choice)."""
+
+    def __init__(self, rng: random.Random) -> None:
+        self.rng = rng
+        self.values: dict[str, str] = {}
+
+    def value(self, slot: str) -> str:
+        if slot not in self.values:
+            base = slot.removesuffix("2")
+            taken = {self.values.get(base), self.values.get(base + "2")}
+            self.values[slot] = self.rng.choice([v for v in SLOTS[base] if v not in taken])
+        return self.values[slot]
+
+    def knows(self, template: str) -> bool:
+        """Whether every slot of `template` was already named in this conversation."""
+        return all(slot in self.values for slot in _SLOT.findall(template))
+
+    def fill(self, template: str) -> str:
+        line = _ALTERNATIVES.sub(lambda m: self.rng.choice(m.group(1).split("|")), template)
+        line = _SLOT.sub(lambda m: self.value(m.group(1)), line)
+        return " ".join(line.split())  # an empty alternative leaves a double space
+
 
 class _Chat:
     """Builds one chat's messages in time order: ids, timestamps, the per-format message fields."""
@@ -203,6 +240,7 @@ class _Chat:
         self.next_id = rng.randint(1000, 90000)
         self.last_by: dict[str, int] = {}  # sender from_id -> their latest message id (for replies)
         self.last_question: int | None = None  # a contact message left unanswered in an earlier session
+        self.scene = Scene(rng)  # a new one for every conversation
 
     def message(self, sender: Person | None, text: str | list[Any] = "", **fields: Any) -> dict[str, Any]:
         self.now += timedelta(seconds=self.rng.randint(5, 150))
@@ -269,6 +307,7 @@ def _chat_messages(
     while written < quota:
         chat.pause(3900, 3900 + rng.expovariate(1 / max(60, mean_gap)))  # > 60 min: a new conversation
         chat.wake_up()
+        chat.scene = Scene(rng)
         for msg in sessions(chat):
             written += 1
             yield msg
@@ -288,28 +327,26 @@ def _session_maker(spec: ChatSpec):  # type: ignore[no-untyped-def]
     return lambda chat: _personal_session(chat, contact)
 
 
-def _fill(rng: random.Random, line: str) -> str:
-    while "{" in line:
-        head, _, rest = line.partition("{")
-        slot, _, tail = rest.partition("}")
-        line = head + rng.choice(SLOTS[slot]) + tail
-    return line
-
-
-def _pick(rng: random.Random, lines: dict[str, list[str]], key: str) -> str | None:
+def _pick(chat: _Chat, lines: Lines, key: str) -> str | None:
     options = lines.get(key)
-    return _fill(rng, rng.choice(options)) if options else None
+    return chat.scene.fill(chat.rng.choice(options)) if options else None
 
 
-def _persona_line(rng: random.Random, lines: dict[str, list[str]], register: str, lang: str) -> str | None:
+def _persona_line(chat: _Chat, lines: Lines, register: str, lang: str) -> str | None:
     """Marco's line: what he says to this kind of person when there is one, else his general line."""
-    if lines.get(register) and (not lines.get(lang) or rng.random() < 0.6):
-        return _pick(rng, lines, register)
-    return _pick(rng, lines, lang)
+    if lines.get(register) and (not lines.get(lang) or chat.rng.random() < 0.6):
+        return _pick(chat, lines, register)
+    return _pick(chat, lines, lang)
 
 
-def _topics_for(register: str, opener_side: str) -> list[Topic]:
-    return [t for t in TOPICS if getattr(t, opener_side).get(register)]
+def _beat(rng: random.Random, beats: list[Beat], register: str) -> Beat | None:
+    options = [beat for beat in beats if register in beat.ask]
+    return rng.choice(options) if options else None
+
+
+def _topics_for(register: str, side: str) -> list[Topic]:
+    """The topics in which someone of `register` can say a line of `side` ("openers" or "responses")."""
+    return [t for t in TOPICS if any(register in beat.ask for beat in getattr(t, side))]
 
 
 def _persona_turn(chat: _Chat, line: str, lang: str, reply_to: int | None = None) -> Iterator[dict[str, Any]]:
@@ -322,7 +359,7 @@ def _persona_turn(chat: _Chat, line: str, lang: str, reply_to: int | None = None
     fields: dict[str, Any] = {}
     if reply_to is not None and rng.random() < 0.25:
         fields["reply_to_message_id"] = reply_to
-    if rng.random() < 0.2 and not any(ch in line for ch in PERSONA_EMOJI):
+    if rng.random() < 0.12 and not any(ch in line for ch in PERSONA_EMOJI):
         line = f"{line} {rng.choice(PERSONA_EMOJI)}"
     yield chat.message(PERSONA, line, **fields)
     if rng.random() < 0.06:
@@ -345,12 +382,25 @@ def _contact_turn(chat: _Chat, sender: Person, line: str) -> Iterator[dict[str, 
     yield chat.message(sender, line)
 
 
+def _exchange(
+    chat: _Chat, beat: Beat, sender: Person, register: str, lang: str, react: float = 0.0
+) -> Iterator[dict[str, Any]]:
+    """`sender` says the beat's line and Marco answers that line (with probability `react`, just reacts)."""
+    yield from _contact_turn(chat, sender, _pick(chat, beat.ask, register) or "?")
+    if chat.rng.random() < react:
+        answer = _pick(chat, PERSONA_REACTIONS, lang)
+    else:
+        answer = _persona_line(chat, beat.reply, register, lang)
+    if answer is not None:
+        yield from _persona_turn(chat, answer, lang, chat.last_by.get(sender.from_id))
+
+
 def _personal_session(chat: _Chat, contact: Person) -> Iterator[dict[str, Any]]:
     rng, register = chat.rng, contact.register
     lang = "en" if register == "english" else "it"
     roll = rng.random()
     if roll < 0.04:
-        yield from _contact_turn(chat, contact, _pick(rng, STRAY_LINES, register) or "?")
+        yield from _contact_turn(chat, contact, _pick(chat, STRAY_LINES, register) or "?")
         chat.last_question = chat.last_by.get(contact.from_id)
         return
     if roll < 0.07 and not chat.spec.old_format:
@@ -363,79 +413,86 @@ def _personal_session(chat: _Chat, contact: Person) -> Iterator[dict[str, Any]]:
         # Marco answers, hours later, a message from an earlier conversation: a reply across sessions.
         quoted, chat.last_question = chat.last_question, None
         yield chat.message(
-            PERSONA,
-            rng.choice(["scusa ho visto ora 😅", "ahah scusa, ero al lavoro"]),
-            reply_to_message_id=quoted,
+            PERSONA, chat.scene.fill(rng.choice(LATE_ANSWERS[lang])), reply_to_message_id=quoted
         )
     if roll < 0.32:
-        topics = _topics_for(register, "response")
+        topics = _topics_for(register, "responses")
         if topics:
             yield from _persona_opened(chat, rng.choice(topics), contact, lang)
             return
-    topic = rng.choice(_topics_for(register, "opener"))
+    topic = rng.choice(_topics_for(register, "openers"))
     yield from _contact_opened(chat, topic, contact, lang)
 
 
 def _contact_opened(chat: _Chat, topic: Topic, contact: Person, lang: str) -> Iterator[dict[str, Any]]:
     rng, register = chat.rng, contact.register
-    yield from _contact_turn(chat, contact, _pick(rng, topic.opener, register) or "?")
-    reply = _persona_line(rng, topic.reply, register, lang)
-    if reply is None:
-        return
-    yield from _persona_turn(chat, reply, lang, chat.last_by.get(contact.from_id))
-    follow = _pick(rng, topic.follow, register)
+    opener = _beat(rng, topic.openers, register)
+    assert opener is not None  # `_topics_for` chose a topic with an opener for this register
+    yield from _exchange(chat, opener, contact, register, lang)
+    follow = _beat(rng, topic.follows, register)
     if follow is None or rng.random() < 0.15:
         return
     if rng.random() < 0.05 and not chat.spec.old_format:
         yield _forward(chat, contact)
-    yield from _contact_turn(chat, contact, follow)
-    answer = _persona_line(rng, topic.answer, register, lang)
-    if answer is not None:
-        yield from _persona_turn(chat, answer, lang, chat.last_by.get(contact.from_id))
-    yield from _closing(chat, contact, lang)
+    yield from _exchange(chat, follow, contact, register, lang)
+    yield from _closing(chat, topic, contact, lang)
 
 
 def _persona_opened(chat: _Chat, topic: Topic, contact: Person, lang: str) -> Iterator[dict[str, Any]]:
     rng, register = chat.rng, contact.register
-    opener = _pick(rng, topic.persona_opener, lang) or _pick(rng, topic.persona_opener, "it") or "oh"
+    opener = _pick(chat, topic.persona_opener, lang) or _pick(chat, topic.persona_opener, "it") or "oh"
     yield from _persona_turn(chat, opener, lang)
     if rng.random() < 0.08:
         return  # no answer: a conversation with only Marco in it
-    yield from _contact_turn(chat, contact, _pick(rng, topic.response, register) or "?")
-    answer = _persona_line(rng, topic.answer, register, lang)
-    if answer is None or rng.random() < 0.6:
-        answer = _pick(rng, PERSONA_REACTIONS, lang)
-    if answer is not None:
-        yield from _persona_turn(chat, answer, lang, chat.last_by.get(contact.from_id))
-    yield from _closing(chat, contact, lang)
+    response = _beat(rng, topic.responses, register)
+    assert response is not None  # `_topics_for` chose a topic with a response for this register
+    yield from _exchange(chat, response, contact, register, lang, react=0.06)
+    yield from _closing(chat, topic, contact, lang)
 
 
-def _closing(chat: _Chat, contact: Person, lang: str) -> Iterator[dict[str, Any]]:
-    rng = chat.rng
+def _closing(chat: _Chat, topic: Topic, contact: Person, lang: str) -> Iterator[dict[str, Any]]:
+    rng, register = chat.rng, contact.register
     if rng.random() < 0.45:
+        closing = None
         if rng.random() < 0.15 and not chat.spec.old_format:
             yield _sticker(chat, contact, rng.choice(["😊", "👋", "❤️", "🤣"]))
         else:
-            yield from _contact_turn(chat, contact, _pick(rng, CLOSERS, contact.register) or "ok")
+            closing = _beat(rng, CLOSERS, register)
+            line = _pick(chat, closing.ask, register) if closing else None
+            yield from _contact_turn(chat, contact, line or "ok")
         if rng.random() < 0.6:
-            yield from _persona_turn(chat, _pick(rng, PERSONA_CLOSERS, lang) or "👍", lang)
+            yield from _persona_turn(chat, _goodbye(chat, topic, closing, register, lang), lang)
+
+
+def _goodbye(chat: _Chat, topic: Topic, closing: Beat | None, register: str, lang: str) -> str:
+    """Marco's last word: about what this conversation named (the place, the time...) or an answer to the
+    contact's goodbye; now and then a stock one."""
+    templates = _register_lines(topic.closer, register, lang)
+    if closing is not None:
+        templates = templates + _register_lines(closing.reply, register, lang)
+    fitting = [line for line in templates if chat.scene.knows(line)]  # never a place nobody named
+    if fitting and chat.rng.random() < 0.9:
+        return chat.scene.fill(chat.rng.choice(fitting))
+    return chat.rng.choice(_register_lines(PERSONA_CLOSERS, register, lang))
+
+
+def _register_lines(lines: Lines, register: str, lang: str) -> list[str]:
+    return lines.get(register) or lines.get(lang) or []
 
 
 def _media_exchange(chat: _Chat, contact: Person, lang: str) -> Iterator[dict[str, Any]]:
     """A photo (Marco's or the contact's), with or without caption, and the answer to it."""
     rng = chat.rng
     if rng.random() < 0.5:
-        yield _photo(chat, contact, caption=rng.choice(["", "", "Guarda che vista!", "Look at this!"]))
-        yield from _persona_turn(
-            chat, rng.choice(["ahah bellissima", "che bello 😍", "assurdo", "wow"]), lang
-        )
+        yield _photo(chat, contact, caption=rng.choice(PHOTO_CAPTIONS[lang]))
+        yield from _persona_turn(chat, _pick(chat, PHOTO_REPLIES, lang) or "wow", lang)
     else:
-        yield _photo(chat, PERSONA, caption=rng.choice(["", "guarda qui ahah", "la cena di stasera 🍕"]))
+        yield _photo(chat, PERSONA, caption=rng.choice(PERSONA_CAPTIONS[lang]))
         chat.pause(20, 300)
         yield chat.message(contact, rng.choice(["Che bello!", "Wow 😍", "AHAHAHAH", "Nice!"]))
         if rng.random() < 0.3:
             link = {"type": "link", "text": "https://maps.app.goo.gl/9xQv2ZkYbT4pLm8w6"}
-            yield chat.message(PERSONA, ["cmq è qui ", link, ""])
+            yield chat.message(PERSONA, [rng.choice(MAP_LINK_TEXTS[lang]), link, ""])
         if rng.random() < 0.2:
             yield _video(chat, PERSONA)
 
@@ -533,30 +590,39 @@ def _group_session(chat: _Chat) -> Iterator[dict[str, Any]]:
     if rng.random() < 0.02:
         yield chat.service(rng.choice(GROUP_MEMBERS), "pin_message", message_id=chat.next_id - 1)
     if rng.random() < 0.25:
-        topic = rng.choice(_topics_for("group", "response"))
-        yield from _persona_turn(chat, _pick(rng, topic.persona_opener, "it") or "raga?", "it")
-        for member in rng.sample(GROUP_MEMBERS, rng.randint(1, 3)):
-            yield from _contact_turn(chat, member, _pick(rng, topic.response, "group") or "ok")
-        if topic.answer.get("it") and rng.random() < 0.7:
-            yield from _persona_turn(chat, _pick(rng, topic.answer, "it") or "ok", "it")
+        yield from _group_persona_opened(chat, rng.choice(_topics_for("group", "responses")))
         return
-    topic = rng.choice(_topics_for("group", "opener"))
+    topic = rng.choice(_topics_for("group", "openers"))
     speakers = rng.sample(GROUP_MEMBERS, 3)
-    yield from _contact_turn(chat, speakers[0], _pick(rng, topic.opener, "group") or "raga")
-    if rng.random() < 0.5:
-        yield from _contact_turn(chat, speakers[1], _pick(rng, topic.response, "group") or "io ci sono")
+    opener = _beat(rng, topic.openers, "group")
+    assert opener is not None  # `_topics_for` chose a topic with a group opener
     if rng.random() < 0.1:
-        return  # the others talk, Marco stays silent
-    reply = _pick(rng, topic.reply, "it") or "daje"
-    yield from _persona_turn(chat, reply, "it", chat.last_by.get(speakers[0].from_id))
-    follow = _pick(rng, topic.follow, "group")
-    if follow:
-        yield from _contact_turn(chat, speakers[2], follow)
-        answer = _pick(rng, topic.answer, "it")
-        if answer:
-            yield from _persona_turn(chat, answer, "it", chat.last_by.get(speakers[2].from_id))
-    if rng.random() < 0.4:
-        yield from _contact_turn(chat, rng.choice(GROUP_MEMBERS), _pick(rng, CLOSERS, "group") or "👍")
+        # the others talk, Marco stays silent
+        yield from _contact_turn(chat, speakers[0], _pick(chat, opener.ask, "group") or "raga")
+        return
+    yield from _exchange(chat, opener, speakers[0], "group", "it")
+    follow = _beat(rng, topic.follows, "group")
+    if follow is not None:
+        yield from _exchange(chat, follow, speakers[1], "group", "it")
+    closing = _beat(rng, CLOSERS, "group")
+    if closing is not None and rng.random() < 0.4:
+        yield from _contact_turn(chat, speakers[2], _pick(chat, closing.ask, "group") or "👍")
+
+
+def _group_persona_opened(chat: _Chat, topic: Topic) -> Iterator[dict[str, Any]]:
+    """Marco asks the group; one to three members answer, and Marco answers the last of them."""
+    rng = chat.rng
+    yield from _persona_turn(chat, _pick(chat, topic.persona_opener, "it") or "raga?", "it")
+    members = rng.sample(GROUP_MEMBERS, rng.randint(1, 3))
+    for member in members[:-1]:
+        beat = _beat(rng, topic.responses, "group")
+        yield from _contact_turn(chat, member, (_pick(chat, beat.ask, "group") if beat else None) or "ok")
+    last = _beat(rng, topic.responses, "group")
+    assert last is not None  # `_topics_for` chose a topic with a group response
+    if rng.random() < 0.7:
+        yield from _exchange(chat, last, members[-1], "group", "it")
+    else:
+        yield from _contact_turn(chat, members[-1], _pick(chat, last.ask, "group") or "ok")
 
 
 def _bot_session(chat: _Chat) -> Iterator[dict[str, Any]]:
