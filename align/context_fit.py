@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import copy
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import msgspec
@@ -72,6 +72,8 @@ class ContextFit:
     matched: np.ndarray
     chance: float
     "Mean chance level of `matched` (1 / number of candidate contexts)."
+    own: np.ndarray | None = None
+    "log p(reply | its own context) under the scorer (for the real replies: the scorer's perplexity)."
 
 
 class ReplyScorer:
@@ -115,6 +117,7 @@ class ReplyScorer:
         out = np.zeros(len(requests))
         with torch.no_grad():
             for context, indices in tqdm(by_context.items(), desc="context fit", unit="context"):
+                indices.sort(key=lambda i: len(self.reply_ids(requests[i][1])))  # less padding per batch
                 ids = torch.tensor([self.context_ids(contexts[context])], device=self.device)
                 encoded = self.model(input_ids=ids, use_cache=True, logits_to_keep=1)
                 first_logits = encoded.logits[:, -1].float().log_softmax(-1)[0]
@@ -185,12 +188,38 @@ def context_fit(
         samples = max(len(row) for row in rows)
         relevance = np.full((len(rows), samples), np.nan)
         matched = np.full((len(rows), samples), np.nan)
+        own_scores = np.full((len(rows), samples), np.nan)
         chance = []
         for i, row in enumerate(rows):
             for s, (offset, candidates) in enumerate(row):
                 own, others = flat[offset], flat[offset + 1 : offset + len(candidates)]
                 relevance[i, s] = own - others.mean()
+                own_scores[i, s] = own
                 matched[i, s] = float(own > others.max())
                 chance.append(1 / len(candidates))
-        fits[name] = ContextFit(relevance, matched, float(np.mean(chance)))
+        fits[name] = ContextFit(relevance, matched, float(np.mean(chance)), own_scores)
     return fits
+
+
+def load_scorer(model_ref: str, max_context_tokens: int = 768, batch_size: int = 16) -> ReplyScorer:
+    """The base model `model_ref` (no adapter) as a `ReplyScorer`, in the precision this machine computes
+    fastest (bf16 where native, else float32)."""
+    from align.models import choose_precision, load_model, load_tokenizer
+
+    precision = choose_precision()
+    model = load_model(model_ref, precision).to(precision.device).eval()
+    model.config.use_cache = True  # load_model switches it off for training; the scorer reuses its cache
+    return ReplyScorer(model, load_tokenizer(model_ref), precision.device, max_context_tokens, batch_size)
+
+
+class LazyScorer:
+    """A `ReplyScorer` loaded on first use (strategies that never score never load a model)."""
+
+    def __init__(self, model_ref: Callable[[], str]) -> None:
+        self.model_ref = model_ref
+        self.scorer: ReplyScorer | None = None
+
+    def __call__(self) -> ReplyScorer:
+        if self.scorer is None:
+            self.scorer = load_scorer(self.model_ref())
+        return self.scorer

@@ -138,7 +138,13 @@ def report_markdown(report: dict, examples: list[EvalItem], sets: dict[str, list
         f"`{report['eval_split']}` (never trained on, never used to pick a checkpoint); base model "
         f"`{report['base_model']}`; every model sampled {report['samples_per_prompt']} times per prompt "
         f"(temperature {config['temperature']}, top-p {config['top_p']}, at most {config['max_new_tokens']} "
-        "new tokens). Every number is `value [95 % interval]` from a paired bootstrap over prompts.",
+        "new tokens). Every number is `value [95 % interval]` from a paired bootstrap over prompts"
+        + (
+            " (with fewer than 3 samples per prompt the intervals reflect the choice of prompts more than"
+            " the models' sampling noise: the gpu preset takes 3)."
+            if report["samples_per_prompt"] < 3
+            else "."
+        ),
         "",
         *(f"> **Warning:** {warning}" for warning in report["warnings"]),
         "",

@@ -101,9 +101,19 @@ class EvalItem:
     replies: dict[str, list[str]] = field(default_factory=dict)
 
 
+@dataclass
+class Evaluation:
+    """Everything one evaluation measured: the reply sets, their per-prompt features, the bootstrap."""
+
+    sets: dict[str, list[list[str]]]
+    features: dict[str, SetFeatures]
+    result: Bootstrap
+    vocab_size: int
+    timings: dict[str, float]
+
+
 def evaluate(run_dir: Path, data_dir: Path, config: EvalConfig) -> Path:
     """Evaluate RUN's sft and kto adapters (and their base model) on DATA's held-out split -> RUN/eval."""
-    started = time.perf_counter()
     run_dir, data_dir = Path(run_dir), Path(data_dir)
     adapters = {
         "sft": require_adapter(run_dir / "sft", "sft"),
@@ -112,9 +122,32 @@ def evaluate(run_dir: Path, data_dir: Path, config: EvalConfig) -> Path:
     base_model = shared_base_model(adapters)
     split, warning = held_out_split_path(data_dir)
     items = select_items(load_eval_items(split, config.max_context_messages), config.max_prompts)
-    timings: dict[str, float] = {}
+    done = run_evaluation(base_model, adapters, items, split, config)
 
-    clock = time.perf_counter()
+    from align.eval_report import build_report, plot_intervals, plot_lengths, report_markdown
+
+    report = build_report(
+        done.result, done.features, items, config, split, warning, base_model, adapters, done.timings
+    )
+    report["vocab_size"] = done.vocab_size
+    report["run"] = str(run_dir)
+    out = run_dir / "eval"
+    with atomic_dir(out) as tmp:
+        rows = [_generation_row(item, done.sets, i) for i, item in enumerate(items)]
+        write_jsonl(tmp / "generations.jsonl", rows)
+        (tmp / "features.json").write_bytes(msgspec.json.encode(features_to_json(items, done.features)))
+        plot_lengths(done.features, tmp / "lengths.png")
+        plot_intervals(report, tmp / "fidelity.png")
+        write_report(tmp, report, report_markdown(report, example_items(items, config.examples), done.sets))
+    return out
+
+
+def run_evaluation(
+    base_model: str, adapters: dict[str, Path], items: list[EvalItem], split: Path, config: EvalConfig
+) -> Evaluation:
+    """Generation -> the reply sets with the controls -> scoring -> features -> paired bootstrap, timed."""
+    timings: dict[str, float] = {}
+    started = clock = time.perf_counter()
     replies = sample_replies(base_model, adapters, items, config)
     timings["generation_s"] = time.perf_counter() - clock
 
@@ -129,21 +162,7 @@ def evaluate(run_dir: Path, data_dir: Path, config: EvalConfig) -> Path:
     result = bootstrap(features, ceiling, PAIRS, config.bootstrap_rounds, config.seed)
     timings["metrics_s"] = time.perf_counter() - clock
     timings["total_s"] = time.perf_counter() - started
-
-    from align.eval_report import build_report, plot_intervals, plot_lengths, report_markdown
-
-    report = build_report(result, features, items, config, split, warning, base_model, adapters, timings)
-    report["vocab_size"] = vocab_size
-    report["run"] = str(run_dir)
-    out = run_dir / "eval"
-    with atomic_dir(out) as tmp:
-        rows = [_generation_row(item, sets, i) for i, item in enumerate(items)]
-        write_jsonl(tmp / "generations.jsonl", rows)
-        (tmp / "features.json").write_bytes(msgspec.json.encode(features_to_json(items, features)))
-        plot_lengths(features, tmp / "lengths.png")
-        plot_intervals(report, tmp / "fidelity.png")
-        write_report(tmp, report, report_markdown(report, example_items(items, config.examples), sets))
-    return out
+    return Evaluation(sets, features, result, vocab_size, timings)
 
 
 def summary_line(report_dir: Path) -> str:
@@ -292,7 +311,9 @@ def score_replies(
     config: EvalConfig,
 ) -> tuple[dict[str, ContextFit], dict[str, np.ndarray], dict[str, np.ndarray], int]:
     """Context fit of every reply set under the base model (adapters off), and the real replies'
-    per-prompt negative log-likelihood under base and each adapter. One model in memory."""
+    per-prompt negative log-likelihood under base and each adapter. One model in memory, adapters switched.
+
+    The base model's likelihood of the real replies is the scorer's own-context score: computed once."""
     import torch
     from peft import PeftModel
 
@@ -316,74 +337,14 @@ def score_replies(
     with model.disable_adapter(), torch.no_grad():
         fits = context_fit(scorer, contexts, sets, distractors)
 
-    encoded = [encode_reply(tokenizer, item.prompt, item.reply, config.max_length) for item in items]
-    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
-    nll, tokens = {}, {}
-    for name in MODELS:
-        if name == "base":
-            with model.disable_adapter():
-                nll[name], tokens[name] = reply_nll(model, encoded, config.perplexity_batch_size, pad_id)
-        else:
-            model.set_adapter(name)
-            nll[name], tokens[name] = reply_nll(model, encoded, config.perplexity_batch_size, pad_id)
-    return fits, nll, tokens, len(tokenizer)
-
-
-def encode_reply(tokenizer, prompt: list[ChatMessage], reply: str, max_length: int) -> tuple[list[int], int]:
-    """Token ids of prompt + reply in the chat template, and how many of the last ones are the reply."""
-    messages = msgspec.to_builtins(prompt)
-    prompt_text = tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
-    full_text = tokenizer.apply_chat_template(
-        [*messages, {"role": "assistant", "content": reply}], tokenize=False
-    )
-    prompt_ids = tokenizer(prompt_text, add_special_tokens=False)["input_ids"]
-    full_ids = tokenizer(full_text, add_special_tokens=False)["input_ids"]
-    shared = 0
-    while shared < min(len(prompt_ids), len(full_ids)) and prompt_ids[shared] == full_ids[shared]:
-        shared += 1
-    reply_tokens = min(len(full_ids) - shared, max_length - 1)
-    return full_ids[-max_length:], reply_tokens
-
-
-def reply_nll(model, encoded, batch_size: int, pad_id: int) -> tuple[np.ndarray, np.ndarray]:
-    """Per item: summed negative log-likelihood of the reply tokens, and their number.
-
-    Rows are left-padded so that every reply ends at the right edge: the output head (a third of SmolLM2's
-    compute) then only runs on the last positions (`logits_to_keep`), not on the whole context. Items of
-    similar length are batched together (less padding).
-    """
-    import torch
-
-    device = model.device
-    nll, tokens = np.zeros(len(encoded)), np.zeros(len(encoded))
-    order = sorted(range(len(encoded)), key=lambda i: len(encoded[i][0]))
-    for start in range(0, len(order), batch_size):
-        rows = order[start : start + batch_size]
-        batch = [encoded[i] for i in rows]
-        width = max(len(ids) for ids, _ in batch)
-        keep = max(reply_tokens for _, reply_tokens in batch) + 1
-        input_ids = torch.full((len(batch), width), pad_id, dtype=torch.long)
-        attention = torch.zeros((len(batch), width), dtype=torch.long)
-        scored = torch.zeros((len(batch), keep - 1), dtype=torch.bool)
-        for row, (ids, reply_tokens) in enumerate(batch):
-            input_ids[row, width - len(ids) :] = torch.tensor(ids)
-            attention[row, width - len(ids) :] = 1
-            scored[row, keep - 1 - reply_tokens :] = True
-        positions = (attention.cumsum(-1) - 1).clamp(min=0)
+    real = [item.reply for item in items]
+    tokens = np.array([len(scorer.reply_ids(reply)) for reply in real], dtype=float)
+    nll = {"base": -fits[REAL].own[:, 0]}
+    for name in adapters:
+        model.set_adapter(name)
         with torch.no_grad():
-            logits = model(
-                input_ids=input_ids.to(device),
-                attention_mask=attention.to(device),
-                position_ids=positions.to(device),
-                logits_to_keep=keep,
-            ).logits[:, :-1]
-        targets = input_ids[:, width - keep + 1 :].to(device)
-        token_nll = torch.nn.functional.cross_entropy(
-            logits.float().transpose(1, 2), targets, reduction="none"
-        )
-        token_nll = (token_nll * scored.to(device)).sum(-1).cpu().numpy()
-        nll[rows], tokens[rows] = token_nll, scored.sum(-1).numpy()
-    return nll, tokens
+            nll[name] = -scorer.log_probs(contexts, list(enumerate(real)))
+    return fits, nll, dict.fromkeys(nll, tokens), len(tokenizer)
 
 
 # --- features -----------------------------------------------------------------------------------------------

@@ -288,6 +288,7 @@ def train_kto(
     trainer = build_trainer(base_model, sft_dir, data, config, work_dir, callbacks)
     trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
     eval_metrics = trainer.evaluate() if trainer.eval_dataset is not None else {}
+    by_strategy = strategy_rewards(trainer, data.eval, config) if config.evaluate else {}
     train_seconds = time.perf_counter() - started
 
     steps = step_metrics(trainer.state.log_history)
@@ -298,8 +299,11 @@ def train_kto(
         trainer.processing_class.save_pretrained(str(tmp))
         (tmp / "metrics.json").write_text(json.dumps(steps, indent=1) + "\n")
         plot_rewards(steps, tmp / "rewards.png")
+        if by_strategy:
+            plot_strategy_rewards(by_strategy, tmp / "rewards_by_strategy.png")
         config.save_yaml(tmp / "config.yaml")
         report = _report(config, data, base_model, sft_dir, steps, eval_metrics, train_seconds, trainer)
+        report["rewards_by_strategy"] = by_strategy
         write_report(tmp, report, report_markdown(report))
     shutil.rmtree(work_dir, ignore_errors=True)
     return out_dir
@@ -363,6 +367,55 @@ def plot_rewards(steps: list[dict[str, float]], path: Path) -> Path:
     return save_figure(fig, path)
 
 
+def strategy_rewards(trainer, rows: list[KtoRow], config: KtoConfig) -> dict[str, dict[str, float]]:
+    """Mean KTO reward β·(log π(y|x) − log π_SFT(y|x)) of the eval rows, per strategy (`real` = the
+    persona's replies): which negatives the policy learned to push down, and whether the real replies rose.
+
+    The trained policy is the "default" adapter and the frozen SFT reference TRL's "ref" copy; each row's
+    completion is scored after its prompt by both (`align.context_fit.ReplyScorer`, the prompt encoded once).
+    """
+    import torch
+
+    from align.context_fit import ReplyScorer
+
+    model = trainer.model
+    if not rows or "ref" not in getattr(model, "peft_config", {}):
+        return {}
+    device = next(model.parameters()).device
+    scorer = ReplyScorer(
+        model, trainer.processing_class, device, config.max_length, config.per_device_batch_size
+    )
+    contexts = [row.prompt for row in rows]
+    requests = [(i, row.completion[0].content) for i, row in enumerate(rows)]
+    scores = {}
+    model.eval()
+    with torch.no_grad():
+        for adapter in ("default", "ref"):
+            model.set_adapter(adapter)
+            scores[adapter] = scorer.log_probs(contexts, requests)
+    model.set_adapter("default")
+    rewards: dict[str, list[float]] = {}
+    for row, policy, reference in zip(rows, scores["default"], scores["ref"], strict=True):
+        rewards.setdefault(row.strategy, []).append(config.beta * float(policy - reference))
+    return {
+        name: {"mean": sum(values) / len(values), "rows": len(values)}
+        for name, values in sorted(rewards.items())
+    }
+
+
+def plot_strategy_rewards(by_strategy: dict[str, dict[str, float]], path: Path) -> Path:
+    """One bar per strategy: the mean reward of its eval rows after training (real replies first)."""
+    names = sorted(by_strategy, key=lambda name: (name != "real", name))
+    fig, ax = new_figure()
+    values = [by_strategy[name]["mean"] for name in names]
+    ax.bar(names, values, color=["tab:green" if name == "real" else "tab:red" for name in names])
+    ax.axhline(0, color="grey", linewidth=0.5)
+    ax.set_ylabel("mean reward β·log π/π_SFT (eval rows)")
+    ax.set_title("What KTO learned: real replies up, each negative strategy down")
+    ax.tick_params(axis="x", labelrotation=30)
+    return save_figure(fig, path)
+
+
 def _report(config, data, base_model, sft_dir, steps, eval_metrics, train_seconds, trainer) -> dict:
     def mean_of(name: str, window: list[dict]) -> float | None:
         values = [entry[name] for entry in window if name in entry]
@@ -414,5 +467,20 @@ def report_markdown(report: dict) -> str:
             "up and undesirable (rejected) ones down, so rewards/margins grows while kl stays small.",
             "",
             "![rewards](rewards.png)",
+            *strategy_lines(report.get("rewards_by_strategy") or {}),
         ]
     )
+
+
+def strategy_lines(by_strategy: dict[str, dict[str, float]]) -> list[str]:
+    if not by_strategy:
+        return []
+    rows = [[name, values["rows"], values["mean"]] for name, values in by_strategy.items()]
+    return [
+        "",
+        "## Rewards per strategy (eval split, after training)",
+        "",
+        md_table(["strategy", "eval rows", "mean reward"], rows),
+        "",
+        "![rewards per strategy](rewards_by_strategy.png)",
+    ]

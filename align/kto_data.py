@@ -8,7 +8,8 @@
 2. Negatives: `negatives_per_positive` per positive, divided among the strategies of `align.negatives` by
    their shares; strategies that cannot run (no SFT adapter, no votes) pass their share on to the others.
    Every model generation of every strategy runs in ONE `align.generation.generate` call.
-3. Guarantees: no negative equals (normalised) any real persona reply or nearly copies its source reply;
+3. Guarantees: no negative equals or nearly copies (normalised) the real reply of its own prompt (a real
+   reply of *another* conversation may be one: `wrong_context` is exactly that);
    duplicates removed; the eval split is built from eval-split samples only; same seed, same dataset.
 4. Weights λD, λU such that λD·nD / (λU·nU) falls inside `weight_ratio_range` (KTO paper, eq. 8), written
    to `report.json["weights"]`, where the KTO stage reads them.
@@ -35,15 +36,18 @@ import msgspec
 import regex
 from tqdm.auto import tqdm
 
+from align.context_fit import LazyScorer
 from align.generation import GenerationJob, generate, vllm_available
 from align.negatives import OtherTurn, Slot, Split, Strategy, StrategyContext, get_strategy
 from align.negatives.base_sampling import BaseSamplingOptions
 from align.negatives.contamination import ContaminationOptions
 from align.negatives.contextual_templates import ContextualTemplatesOptions
 from align.negatives.corruption import CorruptionOptions
+from align.negatives.off_context import OffContextOptions
 from align.negatives.off_persona import OffPersonaOptions
 from align.negatives.paraphrase import ParaphraseOptions
 from align.negatives.text import check_language, detect_language, normalize, template_bank, trim_to_sentence
+from align.negatives.wrong_context import WrongContextOptions
 from align.style import PersonaJudge
 from core.config import StageConfig
 from core.errors import ChatLikeMeError, input_error
@@ -55,14 +59,19 @@ SPLITS: tuple[Split, ...] = ("train", "eval")
 REAL = "real"  # the `strategy` of the persona's own replies
 SHARE_TOLERANCE = 0.01
 
+# The context-aware strategies carry most of the weight: the easy ones (base sampling, corruption,
+# contamination, paraphrase, templates) write replies the SFT model already never writes, so they are
+# capped to a minority share.
 DEFAULT_SHARES = {
-    "base_sampling": 0.2,
-    "corruption": 0.15,
-    "contamination": 0.15,
-    "paraphrase": 0.1,
-    "contextual_templates": 0.1,
-    "off_persona": 0.2,
+    "wrong_context": 0.25,
+    "off_context": 0.25,
+    "off_persona": 0.1,
     "arena_votes": 0.1,
+    "base_sampling": 0.1,
+    "corruption": 0.05,
+    "contamination": 0.05,
+    "paraphrase": 0.05,
+    "contextual_templates": 0.05,
 }
 
 
@@ -115,6 +124,8 @@ class KTODataConfig(StageConfig):
     paraphrase: ParaphraseOptions = field(default_factory=ParaphraseOptions)
     contextual_templates: ContextualTemplatesOptions = field(default_factory=ContextualTemplatesOptions)
     off_persona: OffPersonaOptions = field(default_factory=OffPersonaOptions)
+    wrong_context: WrongContextOptions = field(default_factory=WrongContextOptions)
+    off_context: OffContextOptions = field(default_factory=OffContextOptions)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], origin: str = "config") -> KTODataConfig:
@@ -453,9 +464,10 @@ def cut_to_length(
 
 
 def keep_rows(
-    rows: list[KtoRow], real_replies: set[str], sources: dict, max_similarity: float
+    rows: list[KtoRow], sources: dict, max_similarity: float
 ) -> tuple[list[KtoRow], dict[str, Counter[str]]]:
-    """Rows without empties, collisions with real replies, near-copies and duplicates; drops counted."""
+    """Rows without empties, negatives equal or near to their own prompt's real reply, duplicates (drops
+    counted). A real reply of another conversation may be a negative: the persona's words, wrong place."""
     kept, seen = [], set()
     dropped: dict[str, Counter[str]] = defaultdict(Counter)
     for row in rows:
@@ -464,8 +476,8 @@ def keep_rows(
         reason = None
         if not text:
             reason = "empty"
-        elif not row.label and text in real_replies:
-            reason = "equals a real reply"
+        elif not row.label and text == normalize(source_reply(row, sources) or ""):
+            reason = "equals its real reply"
         elif not row.label and similarity(text, source_reply(row, sources)) >= max_similarity:
             reason = "near-copy of its real reply"
         if reason is None and key in seen:
@@ -581,6 +593,7 @@ class Inputs:
     judge: LazyJudge
     config: KTODataConfig
     votes_db: Path | None
+    scorer: LazyScorer
 
     def context(self, task: Task) -> StrategyContext:
         return StrategyContext(
@@ -593,6 +606,8 @@ class Inputs:
             generated=task.generated,
             votes_db=self.votes_db,
             votes_since=self.config.votes_since,
+            split_slots=self.data.positives[task.split],
+            scorer=self.scorer,
         )
 
 
@@ -609,7 +624,7 @@ def build_split(split: Split, tasks: list[Task], inputs: Inputs) -> SplitRows:
     cut: Counter[str] = Counter()
     if config.max_length_ratio is not None:
         candidates = cut_to_length(candidates, sources, config.max_length_ratio, config.min_cut_chars, cut)
-    rows, dropped = keep_rows(candidates, data.real_replies, sources, config.max_similarity)
+    rows, dropped = keep_rows(candidates, sources, config.max_similarity)
     if config.max_persona_probability is not None:
         rows = drop_persona_like(rows, judge(), config.max_persona_probability, dropped)
     data.positive_stats[split]["duplicate_rows"] = dropped.pop(REAL, Counter())["duplicate"]
@@ -642,7 +657,8 @@ def build_kto_data(
     log(f"{counts['train']} train and {counts['eval']} eval positives ({data.persona_language})")
     available = {name for name, given in (("sft_adapter", sft_adapter), ("votes", votes_db)) if given}
     tasks = plan_tasks(config, data.positives, available)
-    inputs = Inputs(data, LazyJudge(data, tasks, config.seed), config, votes_db)
+    scorer = LazyScorer(lambda: base_model_for(base_model or config.base_model, sft_adapter))
+    inputs = Inputs(data, LazyJudge(data, tasks, config.seed), config, votes_db, scorer)
     for task in tasks:  # bad input (a votes file of the wrong kind) fails now, not after generation
         if task.strategy.check is not None:
             task.strategy.check(inputs.context(task))

@@ -17,6 +17,11 @@ replies in `ctx.generated`, aligned with the prompts it asked for.
     contextual_templates   generic schemas filled with words taken from the prompt
     off_persona            SFT-model replies a judge still tells apart from the persona's real replies
     arena_votes            the arena's votes (both labels), from `chatlikeme arena`'s SQLite file
+    wrong_context          real persona replies placed after a conversation they do not fit (scored)
+    off_context            SFT-model samples that miss their conversation or copy a stock reply (scored)
+
+Strategies that judge replies in context call `ctx.scorer()`: the base model as a `ReplyScorer`
+(`align.context_fit`), loaded once for the whole stage on first use.
 """
 
 from __future__ import annotations
@@ -27,12 +32,15 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from align.generation import SamplingConfig
 from align.negatives.text import TemplateBank, template_bank
 from core.errors import ChatLikeMeError
 from core.schema import ChatMessage, KtoRow
+
+if TYPE_CHECKING:
+    from align.context_fit import ReplyScorer
 
 Split = Literal["train", "eval"]
 
@@ -44,6 +52,8 @@ STRATEGY_MODULES = (
     "contextual_templates",
     "off_persona",
     "arena_votes",
+    "wrong_context",
+    "off_context",
 )
 
 
@@ -132,6 +142,8 @@ class StrategyContext:
     generated: list[str] = field(default_factory=list)  # replies to this strategy's GenerationSpec prompts
     votes_db: Path | None = None
     votes_since: str | None = None
+    split_slots: list[Slot] = field(default_factory=list)  # every positive of THIS split, in its context
+    scorer: Callable[[], ReplyScorer] | None = None  # the context scorer (base model), loaded on first call
 
 
 Build = Callable[[list[Slot], StrategyContext], list[KtoRow]]

@@ -94,6 +94,13 @@ def test_kto_pushes_desirable_up_and_undesirable_down(
     assert report["eval"]["rewards/margins"] > 0 and report["reference"] == "frozen SFT adapter"
     assert (out / "rewards.png").stat().st_size > 0 and (out / "config.yaml").is_file()
     assert not (out.parent / ".kto.checkpoints").exists()
+    # Per strategy on the eval split: the real replies went up against the SFT reference, the negatives down.
+    by_strategy = report["rewards_by_strategy"]
+    assert by_strategy["real"]["mean"] > 0 and by_strategy["real"]["rows"] > 0
+    negatives = [values["mean"] for name, values in by_strategy.items() if name != "real"]
+    assert negatives and max(negatives) < 0
+    assert (out / "rewards_by_strategy.png").stat().st_size > 0
+    assert "Rewards per strategy" in (out / "report.md").read_text()
 
 
 def completion_logps(model, batch: dict) -> torch.Tensor:

@@ -74,21 +74,21 @@ def test_keep_rows_drops_collisions_near_copies_and_duplicates() -> None:
         row("🙂"),  # nothing left after normalisation
     ]
     sources = {("s/0/0", msgspec.json.encode(prompt)): reply}
-    kept, dropped = keep_rows(rows, {normalize(reply)}, sources, max_similarity=0.9)
+    kept, dropped = keep_rows(rows, sources, max_similarity=0.9)
     assert [r.completion[0].content for r in kept] == [reply, "La ringrazio per il messaggio."]
     assert dropped["corruption"] == {
-        "equals a real reply": 1,
+        "equals its real reply": 1,
         "near-copy of its real reply": 1,
         "duplicate": 1,
         "empty": 1,
     }
 
 
-def test_no_negative_equals_a_real_reply(tmp_path: Path) -> None:
+def test_no_negative_equals_the_real_reply_of_its_own_prompt(tmp_path: Path) -> None:
     train = make_sft_samples("train", 8)
-    persona = [m.content for s in train for m in s.messages if m.role == "assistant"]
-    for i, sample in enumerate(train[::2]):  # contacts who repeat the persona's words, in other spellings
-        sample.messages.insert(1, ChatMessage("user", persona[-i - 1].upper() + "!!", name="Lorenzo"))
+    for sample in train:  # contacts who repeat the persona's last words, in other spellings
+        reply = sample.messages[-1].content
+        sample.messages.insert(1, ChatMessage("user", reply.upper() + "!!", name="Lorenzo"))
     sft = tmp_path / "sft"
     write_jsonl(sft / "train.jsonl", train)
     write_jsonl(sft / "eval.jsonl", make_sft_samples("eval", 3))
@@ -97,15 +97,23 @@ def test_no_negative_equals_a_real_reply(tmp_path: Path) -> None:
             "strategies": {"contamination": 0.5, "corruption": 0.5},
             "negatives_per_positive": 3,
             "contamination": {"stock_phrase_share": 0.0, "min_words": 1},
+            "max_persona_probability": None,
         }
     )
     out = build_kto_data(sft, tmp_path / "kto", config)
 
-    real = real_replies(sft)
+    positives = {}
+    for split in ("train", "eval"):
+        for row in rows_of(out, split):
+            if row.label:
+                positives[(row.sample_id, msgspec.json.encode(row.prompt))] = normalize(
+                    row.completion[0].content
+                )
     negatives = [r for split in ("train", "eval") for r in rows_of(out, split) if not r.label]
-    assert negatives and not [r for r in negatives if normalize(r.completion[0].content) in real]
-    report = json.loads((out / "report.json").read_text())
-    assert report["strategies"]["contamination"]["train"]["dropped"]["equals a real reply"] > 0
+    assert negatives
+    for row in negatives:
+        own = positives.get((row.sample_id, msgspec.json.encode(row.prompt)))
+        assert normalize(row.completion[0].content) != own
     for split in ("train", "eval"):
         keys = [
             (msgspec.json.encode(r.prompt), normalize(r.completion[0].content)) for r in rows_of(out, split)
