@@ -65,25 +65,30 @@ def build(slots: list[Slot], ctx: StrategyContext) -> list[KtoRow]:
     ]
     if not candidates:
         return []
-    # Every candidate and its slot's real reply, scored after the slot's prompt and after the distractors.
+    # Every candidate and its slot's real reply, scored after the slot's prompt and after the distractors;
+    # each conversation is encoded once (requests name contexts by their place in `places`).
+    places: dict[int, int] = {}
     contexts: list[list] = []
     requests: list[tuple[int, str]] = []
-    layout: dict[int, tuple[int, int]] = {}  # slot index -> (first context, number of contexts)
+    layout: dict[int, list[int]] = {}  # slot index -> its context, then its distractors' contexts
     for s, slot in enumerate(slots):
         others = [d for d in pool if conversation(d) != conversation(slot)]
         chosen = ctx.rng.sample(others, min(options.distractors, len(others)))
-        layout[s] = (len(contexts), 1 + len(chosen))
-        contexts += [list(slot.prompt), *(list(d.prompt) for d in chosen)]
+        layout[s] = []
+        for source in (slot, *chosen):
+            if id(source) not in places:
+                places[id(source)] = len(contexts)
+                contexts.append(list(source.prompt))
+            layout[s].append(places[id(source)])
     texts = {i: samples[i] for i in candidates} | {-1 - s: slot.reply for s, slot in enumerate(slots)}
     order = []
     for key, text in texts.items():
-        first, count = layout[key // per_slot if key >= 0 else -1 - key]
         order.append(key)
-        requests += [(first + c, text) for c in range(count)]
+        requests += [(context, text) for context in layout[key // per_slot if key >= 0 else -1 - key]]
     scores = ctx.scorer().log_probs(contexts, requests)
     relevance, offset = {}, 0
     for key in order:
-        count = layout[key // per_slot if key >= 0 else -1 - key][1]
+        count = len(layout[key // per_slot if key >= 0 else -1 - key])
         own, others = scores[offset], scores[offset + 1 : offset + count]
         relevance[key] = float(own - others.mean()) if len(others) else 0.0
         offset += count

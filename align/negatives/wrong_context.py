@@ -48,9 +48,15 @@ def build(slots: list[Slot], ctx: StrategyContext) -> list[KtoRow]:
         trials += [(slot, donor) for donor in ctx.rng.sample(donors, min(options.candidates, len(donors)))]
     if not trials:
         return []
-    contexts = [list(slot.prompt) for slot, _ in trials] + [list(donor.prompt) for _, donor in trials]
-    requests = [(i, donor.reply) for i, (_, donor) in enumerate(trials)]
-    requests += [(len(trials) + i, donor.reply) for i, (_, donor) in enumerate(trials)]
+    # Each conversation is encoded once: requests name contexts by their slot's place in `places`.
+    places: dict[int, int] = {}
+    for slot in (s for trial in trials for s in trial):
+        places.setdefault(id(slot), len(places))
+    contexts = [[] for _ in places]
+    for slot in (s for trial in trials for s in trial):
+        contexts[places[id(slot)]] = list(slot.prompt)
+    requests = [(places[id(slot)], donor.reply) for slot, donor in trials]
+    requests += [(places[id(donor)], donor.reply) for _, donor in trials]
     scores = ctx.scorer().log_probs(contexts, requests)
     here, own = scores[: len(trials)], scores[len(trials) :]
 

@@ -24,7 +24,7 @@ def scorer() -> LazyScorer:
 
 
 def test_wrong_context_rows_are_real_replies_of_other_conversations(scorer: LazyScorer) -> None:
-    slots = slots_of(sessions=4)
+    slots = slots_of(sessions=2)
     rows = get_strategy("wrong_context").build(
         slots, context_for("wrong_context", slots, split_slots=slots, scorer=scorer)
     )
@@ -40,7 +40,7 @@ def test_wrong_context_rows_are_real_replies_of_other_conversations(scorer: Lazy
 
 
 def test_off_context_keeps_only_rejected_samples_never_the_real_reply(scorer: LazyScorer) -> None:
-    slots = slots_of(sessions=3)
+    slots = slots_of(sessions=2)
     # Two "SFT samples" per prompt: the real reply itself (never a negative, however it scores) and a
     # stock reply that fits any conversation (the SFT model's typical fault).
     generated = [text for slot in slots for text in (slot.reply, "ahah ok")]
