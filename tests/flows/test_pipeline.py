@@ -41,7 +41,7 @@ def test_first_run_trains_every_stage_and_becomes_current(first_run: FirstRun) -
         assert config["base_model_name_or_path"] == first_run.config.base_model
     manifest = run.manifest
     assert set(manifest["stages"]) == set(STAGES)
-    assert set(manifest["eval"]["fidelity"]) == {"base", "sft", "kto"}
+    assert set(manifest["eval"]["fidelity"]) == {"base", "sft", "kto", "real", "shuffled_real"}
     assert manifest["eval"]["fidelity"]["kto"] == outcome.fidelity["kto"]
     assert manifest["exports"][0]["new"] and len(manifest["exports"][0]["sha256"]) == 64
     assert manifest["configs"]["kto"]["max_steps"] == 2  # resolved: preset + overrides
