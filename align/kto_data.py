@@ -127,14 +127,6 @@ class KTODataConfig(StageConfig):
     wrong_context: WrongContextOptions = field(default_factory=WrongContextOptions)
     off_context: OffContextOptions = field(default_factory=OffContextOptions)
 
-    @classmethod
-    def from_dict(cls, data: dict[str, Any], origin: str = "config") -> KTODataConfig:
-        try:
-            return super().from_dict(data, origin)
-        except ChatLikeMeError as exc:  # raised by a __post_init__ check: say which config it came from
-            message = str(exc)
-            raise (exc if message.startswith(origin) else ChatLikeMeError(f"{origin}: {message}")) from None
-
     def __post_init__(self) -> None:
         for name in self.strategies:
             get_strategy(name)

@@ -59,6 +59,9 @@ class StageConfig:
             return pydantic.TypeAdapter(cls).validate_python(data)
         except pydantic.ValidationError as exc:
             raise _config_error(cls, origin, exc) from None
+        except ChatLikeMeError as exc:  # raised by a __post_init__ check: say which config it came from
+            message = str(exc)
+            raise (exc if message.startswith(origin) else ChatLikeMeError(f"{origin}: {message}")) from None
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON/YAML-ready values (paths become strings)."""

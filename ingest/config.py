@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import ClassVar, Literal
 
 from core.config import StageConfig
 from core.errors import ChatLikeMeError
@@ -59,14 +59,6 @@ class IngestConfig(StageConfig):
     """Time zone of the local `date` in old exports that lack `date_unixtime` (e.g. "Europe/Rome")."""
     parse_workers: int = 0
     """Processes decoding an export: 2 (this one and a forked one), 1, or 0 = 2 for exports over 16 MB."""
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any], origin: str = "config") -> IngestConfig:
-        try:
-            return super().from_dict(data, origin)
-        except ChatLikeMeError as exc:  # raised by the __post_init__ check: say which config it came from
-            message = str(exc)
-            raise (exc if message.startswith(origin) else ChatLikeMeError(f"{origin}: {message}")) from None
 
     def __post_init__(self) -> None:
         for name in ("eval_fraction", "test_fraction"):

@@ -69,6 +69,11 @@ class Slot:
     language: str  # the chat's language: negatives use its template bank
 
     @property
+    def conversation(self) -> tuple[str, int]:
+        """Chat and session: replies of one conversation never stand in for each other's context."""
+        return self.chat_id, self.session
+
+    @property
     def last_message(self) -> str:
         """What the persona was answering."""
         return next((m.content for m in reversed(self.prompt) if m.role != "system"), "")

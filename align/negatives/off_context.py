@@ -44,17 +44,13 @@ def generation(slots: list[Slot], options: OffContextOptions) -> GenerationSpec:
     return GenerationSpec("sft", prompts, options.sampling())
 
 
-def conversation(slot: Slot) -> tuple[str, int]:
-    return slot.chat_id, slot.session
-
-
 @register(
     "off_context", generation=generation, requires="sft_adapter", options=OffContextOptions, judged=True
 )
 def build(slots: list[Slot], ctx: StrategyContext) -> list[KtoRow]:
     options: OffContextOptions = ctx.options
     pool = ctx.split_slots
-    if ctx.scorer is None or not ctx.generated or len({conversation(s) for s in pool}) < 2:
+    if ctx.scorer is None or not ctx.generated or len({s.conversation for s in pool}) < 2:
         return []
     per_slot = len(ctx.generated) // len(slots)
     samples = [trim_to_sentence(reply, options.max_chars) for reply in ctx.generated]
@@ -72,7 +68,7 @@ def build(slots: list[Slot], ctx: StrategyContext) -> list[KtoRow]:
     requests: list[tuple[int, str]] = []
     layout: dict[int, list[int]] = {}  # slot index -> its context, then its distractors' contexts
     for s, slot in enumerate(slots):
-        others = [d for d in pool if conversation(d) != conversation(slot)]
+        others = [d for d in pool if d.conversation != slot.conversation]
         chosen = ctx.rng.sample(others, min(options.distractors, len(others)))
         layout[s] = []
         for source in (slot, *chosen):

@@ -31,19 +31,15 @@ class WrongContextOptions:
     "Nats by which a reply must fit its own conversation better than the slot's to become a negative."
 
 
-def conversation(slot: Slot) -> tuple[str, int]:
-    return slot.chat_id, slot.session
-
-
 @register("wrong_context", options=WrongContextOptions, judged=True)
 def build(slots: list[Slot], ctx: StrategyContext) -> list[KtoRow]:
     options: WrongContextOptions = ctx.options
     pool = ctx.split_slots
-    if ctx.scorer is None or len({conversation(s) for s in pool}) < 2:
+    if ctx.scorer is None or len({s.conversation for s in pool}) < 2:
         return []
     trials = []  # (target slot, donor slot)
     for slot in slots[: ctx.target]:
-        donors = [d for d in pool if conversation(d) != conversation(slot)]
+        donors = [d for d in pool if d.conversation != slot.conversation]
         donors = [d for d in donors if normalize(d.reply) != normalize(slot.reply)]
         trials += [(slot, donor) for donor in ctx.rng.sample(donors, min(options.candidates, len(donors)))]
     if not trials:
