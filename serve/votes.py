@@ -13,7 +13,10 @@ system prompt plus everything before it, exactly what the model saw):
 - `both_bad`: both replies undesirable;
 - `tie`: no rows. A tie says the replies were alike, not whether they sound like the persona, and the
   arena offers `both_bad` for replies that are equally wrong, so a tie is no evidence either way;
-- `up` / `down`: desirable / undesirable.
+- `up` / `down`: desirable / undesirable;
+- an owner's edit of a voted reply ("write it as you would have", stored in the `edits` table): the edit is
+  desirable and the model's reply undesirable on that prompt, whatever the vote said of it (as
+  huggingface/feel does); an edit that leaves the reply unchanged makes it desirable.
 
 Leaderboard (after the Chatbot Arena): a Bradley-Terry model fitted by maximum likelihood, on the Elo scale
 (400 points = 10:1 odds) with `base` anchored at 1000; `tie` and `both_bad` count as half a win for each
@@ -43,6 +46,7 @@ from core.schema import ChatMessage, KtoRow
 SCHEMA_VERSION = 1
 BUSY_TIMEOUT_S = 60  # how long a writer waits for another to finish
 KTO_STRATEGY = "arena_vote"
+EDIT_STRATEGY = "owner_edit"
 
 Mode = Literal["anonymous", "named", "single"]
 Outcome = Literal["a", "b", "tie", "both_bad", "up", "down"]
@@ -71,6 +75,18 @@ CREATE TABLE IF NOT EXISTS votes (
 );
 CREATE INDEX IF NOT EXISTS votes_by_run ON votes (run_id, created_at);
 """
+# Added after schema version 1 without changing it: older files get the table on first open, older readers
+# never look at it.
+_EDITS_SCHEMA = """
+CREATE TABLE IF NOT EXISTS edits (
+    vote_id    TEXT NOT NULL REFERENCES votes (vote_id),
+    side       TEXT NOT NULL CHECK (side IN ('a', 'b')),
+    text       TEXT NOT NULL,      -- the reply as the owner would have written it
+    created_at TEXT NOT NULL,
+    source     TEXT NOT NULL DEFAULT 'arena',
+    PRIMARY KEY (vote_id, side)    -- a later edit of the same reply replaces the earlier one
+)
+"""
 
 
 class Vote(msgspec.Struct, kw_only=True):
@@ -89,6 +105,8 @@ class Vote(msgspec.Struct, kw_only=True):
     conversation_b: list[ChatMessage] | None = None
     sampling: dict = msgspec.field(default_factory=dict)
     created_at: str = ""
+    edits: dict[str, str] = msgspec.field(default_factory=dict)
+    "The owner's own version of a reply, by side (`a` / `b`), written after the vote."
 
     def check(self) -> None:
         battle = self.mode != "single"
@@ -158,6 +176,8 @@ class VoteStore:
                 for statement in _SCHEMA.split(";"):  # executescript would commit the transaction first
                     if statement.strip():
                         db.execute(statement)
+            if not _has_table(db, "edits"):
+                db.execute(_EDITS_SCHEMA)
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")
@@ -214,7 +234,35 @@ class VoteStore:
         with self._connect() as db:
             db.row_factory = sqlite3.Row
             rows = db.execute(query + " ORDER BY created_at, vote_id", params).fetchall()
-        return [_vote_from_row(row) for row in rows]
+            edits = self._edits(db)
+        votes = [_vote_from_row(row) for row in rows]
+        for vote in votes:
+            vote.edits = edits.get(vote.vote_id, {})
+        return votes
+
+    def add_edit(self, vote_id: str, side: str, text: str, *, source: str = "arena") -> None:
+        """Store the owner's version of the reply on `side` of a voted round (replacing an earlier one)."""
+        text = text.strip()
+        if not text:
+            raise ChatLikeMeError("an edit needs some text")
+        with self._connect() as db:
+            row = db.execute("SELECT model_b FROM votes WHERE vote_id = ?", (vote_id,)).fetchone()
+            if row is None:
+                raise ChatLikeMeError(f"no vote {vote_id}: vote first, then edit")
+            if side not in ("a", "b") or (side == "b" and row[0] is None):
+                raise ChatLikeMeError(f"vote {vote_id} has no reply on side {side!r}")
+            db.execute(
+                "INSERT INTO edits VALUES (?, ?, ?, ?, ?) ON CONFLICT (vote_id, side) DO UPDATE SET "
+                "text = excluded.text, created_at = excluded.created_at, source = excluded.source",
+                (vote_id, side, text, utc_timestamp(), source),
+            )
+
+    def _edits(self, db: sqlite3.Connection) -> dict[str, dict[str, str]]:
+        edits: dict[str, dict[str, str]] = {}
+        if _has_table(db, "edits"):  # a read-only look at a file last opened by an older version
+            for vote_id, side, text in db.execute("SELECT vote_id, side, text FROM edits"):
+                edits.setdefault(vote_id, {})[side] = text
+        return edits
 
     def runs(self) -> list[str]:
         """Run ids with votes, the most recently voted first."""
@@ -260,21 +308,41 @@ _LABELS: dict[str, tuple[bool | None, bool | None]] = {
 
 
 def kto_rows_from_votes(db_path: str | Path, since: datetime | str | None = None) -> list[KtoRow]:
-    """KTO rows (strategy `arena_vote`) from every vote, or from those at or after `since`."""
+    """KTO rows (strategy `arena_vote`, and `owner_edit` for the owner's edits) from every vote, or from
+    those at or after `since`."""
     rows = []
     for vote in VoteStore(db_path, create=False).votes(since=since):
         sides = (("a", vote.conversation_a), ("b", vote.conversation_b))
         for (side, conversation), label in zip(sides, _LABELS[vote.outcome], strict=True):
-            if label is None or conversation is None:
+            if conversation is None:
+                continue
+            chat_id = f"arena/{vote.vote_id}"  # every row of a round lands in the same split
+            prompt, reply = conversation[:-1], conversation[-1]
+            edit = vote.edits.get(side)
+            if edit is not None:
+                unchanged = " ".join(edit.split()) == " ".join(reply.content.split())
+                label = unchanged  # the owner's own words outrank the vote
+                if not unchanged:
+                    rows.append(
+                        KtoRow(
+                            prompt=prompt,
+                            completion=[ChatMessage("assistant", edit)],
+                            label=True,
+                            strategy=EDIT_STRATEGY,
+                            sample_id=f"arena/{vote.vote_id}/{side}/edit",
+                            chat_id=chat_id,
+                        )
+                    )
+            if label is None:
                 continue
             rows.append(
                 KtoRow(
-                    prompt=conversation[:-1],
-                    completion=[conversation[-1]],
+                    prompt=prompt,
+                    completion=[reply],
                     label=label,
                     strategy=KTO_STRATEGY,
                     sample_id=f"arena/{vote.vote_id}/{side}",
-                    chat_id=f"arena/{vote.vote_id}",  # both replies of a battle land in the same split
+                    chat_id=chat_id,
                 )
             )
     return rows

@@ -210,6 +210,56 @@ def test_votes_become_kto_rows(tmp_path: Path) -> None:
     assert both == {"arena/a-wins"}  # both replies of a battle share a chat id (same split)
 
 
+def test_owner_edits_become_a_desirable_row_and_make_the_model_reply_undesirable(tmp_path: Path) -> None:
+    db = tmp_path / "votes.sqlite"
+    store = VoteStore(db)
+    store.add(battle("won", "a", a="kto", b="sft"))
+    store.add(battle("tied", "tie", a="kto", b="sft"))
+    store.add(thumbs("up", "up"))
+    store.add_edit("won", "a", "  ahah sì dai, ci vediamo alle 8 ")  # the winner, still not quite right
+    store.add_edit("tied", "b", "first try")
+    store.add_edit("tied", "b", "ahah no stasera non posso")  # a second edit replaces the first
+    store.add_edit("up", "a", "up   reply")  # unchanged but for spaces: an approval, not an edit
+
+    assert store.votes()[0].edits == {"a": "ahah sì dai, ci vediamo alle 8"}
+    labels = {
+        row.sample_id: (row.completion[0].content, row.label, row.strategy) for row in kto_rows_from_votes(db)
+    }
+    assert labels == {
+        "arena/won/a/edit": ("ahah sì dai, ci vediamo alle 8", True, "owner_edit"),
+        "arena/won/a": ("reply of kto", False, "arena_vote"),  # the vote said better, the owner said no
+        "arena/won/b": ("reply of sft", False, "arena_vote"),
+        "arena/tied/b/edit": ("ahah no stasera non posso", True, "owner_edit"),
+        "arena/tied/b": ("reply of sft", False, "arena_vote"),  # a tie gives rows once the owner edits
+        "arena/up/a": ("up reply", True, "arena_vote"),
+    }
+    edit = next(row for row in kto_rows_from_votes(db) if row.sample_id == "arena/won/a/edit")
+    original = next(row for row in kto_rows_from_votes(db) if row.sample_id == "arena/won/a")
+    assert edit.prompt == original.prompt and edit.chat_id == original.chat_id  # same prompt, same split
+
+    with pytest.raises(ChatLikeMeError, match="no vote nope"):
+        store.add_edit("nope", "a", "text")
+    with pytest.raises(ChatLikeMeError, match="no reply on side 'b'"):
+        store.add_edit("up", "b", "text")  # a single-model vote has one side
+    with pytest.raises(ChatLikeMeError, match="needs some text"):
+        store.add_edit("won", "b", "   ")
+
+
+def test_a_database_from_before_edits_gets_the_table_and_keeps_its_votes(tmp_path: Path) -> None:
+    db = tmp_path / "votes.sqlite"
+    VoteStore(db).add(battle("old", "a"))
+    with sqlite3.connect(db) as conn:
+        conn.execute("DROP TABLE edits")
+    assert len(kto_rows_from_votes(db)) == 2  # read-only readers cope without the table
+    store = VoteStore(db)  # opening it for writing adds the table
+    store.add_edit("old", "b", "my version")
+    assert {row.sample_id for row in kto_rows_from_votes(db)} == {
+        "arena/old/a",
+        "arena/old/b",
+        "arena/old/b/edit",
+    }
+
+
 def test_since_selects_the_newer_votes_and_export_writes_them(tmp_path: Path) -> None:
     db = tmp_path / "votes.sqlite"
     store = VoteStore(db)
