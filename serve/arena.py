@@ -44,6 +44,7 @@ from serve.votes import Leaderboard, Vote, VoteStore, leaderboard
 log = logging.getLogger(__name__)
 
 ALL_RUNS = "all runs"
+DELETED_ACCOUNT = "Deleted Account"  # Telegram's name for a contact whose account is gone: not a chat to play
 SERVED_MODELS_TTL_S = 2.0  # a newly loaded adapter joins the battles at most this late
 # vLLM's HTTP server closes a connection idle for 5 s (VLLM_HTTP_TIMEOUT_KEEP_ALIVE); the client's pool kept
 # idle connections for 5 s too, so under load a request now and then went out on a connection the server was
@@ -124,7 +125,7 @@ def chats_from_data(data_dir: str | Path) -> tuple[str, list[ChatChoice]]:
     personas: Counter[str] = Counter()
     chats: dict[str, ChatChoice] = {}
     for prompt, count in prompts.most_common():
-        if parsed := parse_system_prompt(prompt):
+        if (parsed := parse_system_prompt(prompt)) and parsed[1].contact != DELETED_ACCOUNT:
             personas[parsed[0]] += count
             chats.setdefault(parsed[1].label, parsed[1])
     if not chats:
@@ -237,6 +238,7 @@ class Side:
     messages: list[dict[str, str]] = field(default_factory=list)
     partial: str | None = None  # the reply being streamed
     error: str | None = None
+    cut: set[int] = field(default_factory=set)  # indices of replies that `max_new_tokens` cut short
 
     def conversation(self, system_prompt: str) -> list[ChatMessage]:
         return [ChatMessage("system", system_prompt), *(ChatMessage(**m) for m in self.messages)]
@@ -257,6 +259,7 @@ class Round:
     notice: str | None = None  # a problem that concerns the whole round (server down, bad input)
     streaming: bool = False
     voted: str | None = None
+    edits: dict[int, str] = field(default_factory=dict)  # side index -> the owner's own version, once saved
 
     def can_vote(self) -> bool:
         return bool(self.sides) and self.can_send() and all(side.replied() for side in self.sides)
@@ -281,12 +284,17 @@ async def stream_replies(server: ModelServer, round_: Round, sides: list[Side]) 
                 stream=True,
                 **server.config.sampling(),
             )
+            cut = False
             async for chunk in stream:
+                if chunk.choices and chunk.choices[0].finish_reason == "length":
+                    cut = True
                 if chunk.choices and chunk.choices[0].delta.content:
                     side.partial += chunk.choices[0].delta.content
                     updates.put_nowait(True)
                     # Chunks that arrived together are read without a pause: let the panes show each.
                     await asyncio.sleep(0)
+            if cut:
+                side.cut.add(len(side.messages))
             side.messages.append({"role": "assistant", "content": side.partial.strip()})
         except Exception as exc:  # every failure becomes a message in the pane
             side.error = server.explain(exc, side.contestant.name)
@@ -323,6 +331,9 @@ class TabUI:
     new_round: gr.Button
     reveal: gr.Markdown
     pickers: list[gr.Dropdown]
+    edit_boxes: list[gr.Textbox]
+    edit_buttons: list[gr.Button]
+    titles: list[gr.Markdown]  # each pane's header
 
     def outputs(self) -> list[gr.components.Component]:
         return [
@@ -333,6 +344,9 @@ class TabUI:
             *self.votes.values(),
             self.regenerate,
             self.reveal,
+            *self.edit_boxes,
+            *self.edit_buttons,
+            *self.titles,
         ]
 
     def render(self, round_: Round, *, clear_text: bool = False) -> dict[Any, Any]:
@@ -340,21 +354,30 @@ class TabUI:
         updates: dict[Any, Any] = {self.state: round_}
         for index, chat in enumerate(self.chats):
             updates[chat] = _pane(round_, index)
+            updates[self.titles[index]] = f"**{_pane_title(round_, index)}**"
         text = gr.Textbox(interactive=round_.can_send())
         updates[self.textbox] = gr.Textbox(value="", interactive=round_.can_send()) if clear_text else text
         updates[self.send] = gr.Button(interactive=round_.can_send())
-        for button in self.votes.values():
-            updates[button] = gr.Button(interactive=round_.can_vote())
+        for button in self.votes.values():  # an active vote button stands out from an inactive one
+            variant = "primary" if round_.can_vote() else "secondary"
+            updates[button] = gr.Button(interactive=round_.can_vote(), variant=variant)
         updates[self.regenerate] = gr.Button(interactive=round_.can_regenerate())
         updates[self.reveal] = _reveal_text(round_)
+        for index, (box, button) in enumerate(zip(self.edit_boxes, self.edit_buttons, strict=True)):
+            editable = round_.voted is not None and index < len(round_.sides)
+            updates[box] = gr.Textbox(value=_edit_text(round_, index), visible=editable)
+            updates[button] = gr.Button(visible=editable)
         return updates
+
+
+CUT_MARK = "✂️ (cut at the reply length limit)"
 
 
 def _pane(round_: Round, index: int) -> list[dict[str, Any]]:
     if index >= len(round_.sides):
         return [_shown("assistant", f"⚠️ {round_.notice}")] if round_.notice else []
     side = round_.sides[index]
-    messages = [_shown(m["role"], m["content"]) for m in side.messages]
+    messages = [_shown(m["role"], m["content"], cut=i in side.cut) for i, m in enumerate(side.messages)]
     if side.partial is not None:
         messages.append(_shown("assistant", side.partial or "…"))
     if side.error:
@@ -362,10 +385,37 @@ def _pane(round_: Round, index: int) -> list[dict[str, Any]]:
     return messages
 
 
-def _shown(role: str, text: str) -> dict[str, Any]:
+def _shown(role: str, text: str, *, cut: bool = False) -> dict[str, Any]:
     """A chat message as the pane shows it: as a text block, which Gradio keeps verbatim (a plain string
-    is dedented first), so that the pane shows exactly the reply that a vote stores."""
-    return {"role": role, "content": [{"type": "text", "text": text}]}
+    is dedented first), so that the pane shows exactly the reply that a vote stores (plus a mark when the
+    reply was cut short, so that nobody takes a cut for the model's own way of ending)."""
+    return {"role": role, "content": [{"type": "text", "text": f"{text} {CUT_MARK}" if cut else text}]}
+
+
+_PICKED = {"a": (0,), "b": (1,), "up": (0,)}
+
+
+def _pane_title(round_: Round, index: int) -> str:
+    """'Model A' until the names may be shown; then the model's name, and a mark on the side voted for."""
+    title = "Model" if round_.mode == "single" else f"Model {'AB'[index]}"
+    if index >= len(round_.sides) or (round_.mode == "anonymous" and round_.voted is None):
+        return title
+    name = f"{title}: {round_.sides[index].contestant.name}"
+    if round_.voted is None:
+        return name
+    mark = {"tie": "🤝 tie", "both_bad": "👎 both bad", "down": "👎 bad"}.get(round_.voted)
+    if mark is None:
+        mark = "✅ your pick" if index in _PICKED[round_.voted] else ""
+    return f"{name}  {mark}".rstrip()
+
+
+def _edit_text(round_: Round, index: int) -> str:
+    """What the edit box under a pane holds: the owner's saved version, else the reply to start from."""
+    if index in round_.edits:
+        return round_.edits[index]
+    if index < len(round_.sides) and round_.sides[index].replied():
+        return round_.sides[index].messages[-1]["content"]
+    return ""
 
 
 def _reveal_text(round_: Round) -> str:
@@ -379,8 +429,14 @@ def _reveal_text(round_: Round) -> str:
     if round_.mode == "anonymous" and round_.voted is None:
         return "Model A and Model B are anonymous until you vote."
     shown = " · ".join(f"{'AB'[i] if len(names) > 1 else 'Model'}: **{n}**" for i, n in enumerate(names))
-    thanks = " — thanks, your vote is saved. Start a new round to continue." if round_.voted else ""
-    return shown + thanks
+    if not round_.voted:
+        return shown
+    if round_.edits:
+        return shown + " — your vote and your version are saved: they train the next KTO round."
+    return shown + (
+        " — thanks, your vote is saved. Would you have written it differently? Put your version under the"
+        " reply and save it; or start a new round."
+    )
 
 
 class Arena:
@@ -493,6 +549,22 @@ class Arena:
         round_.voted = outcome
         return ui.render(round_)
 
+    def save_edit(self, ui: TabUI, index: int, text: str, round_: Round) -> dict[Any, Any]:
+        """Store the owner's own version of the reply in pane `index` of a voted round."""
+        if round_.voted is None or index >= len(round_.sides) or not (text or "").strip():
+            return ui.render(round_)
+        try:
+            self.store.add_edit(round_.id, "ab"[index], text)
+        except ChatLikeMeError as exc:
+            round_.notice = str(exc)
+            return ui.render(round_)
+        round_.edits[index] = text.strip()
+        updates = ui.render(round_)
+        for other, box in enumerate(ui.edit_boxes):  # keep what is being typed in the other pane's box
+            if other != index:
+                del updates[box]
+        return updates
+
     def new_round(self, ui: TabUI, round_: Round) -> dict[Any, Any]:
         return ui.render(Round(round_.mode), clear_text=True)
 
@@ -504,15 +576,20 @@ class Arena:
         self, run_choice: str | None
     ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame, str]:
         run_id = None if run_choice in (None, "", ALL_RUNS) else run_choice
-        board = leaderboard(self.store.path, run_id, rounds=self.server.config.bootstrap_rounds)
+        # One run's board lists every contestant, battles or not (across runs, names carry their run).
+        models = self.server.config.models if run_id else None
+        board = leaderboard(
+            self.store.path, run_id, rounds=self.server.config.bootstrap_rounds, models=models
+        )
         return (*_leaderboard_tables(board), _leaderboard_summary(board))
 
 
 def _leaderboard_tables(board: Leaderboard) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     ratings = board.ratings.copy()
     ratings.insert(0, "rank", range(1, len(ratings) + 1))
-    for column in ("score", "lower", "upper"):
-        ratings[column] = ratings[column].astype(float).round(1)
+    for column in ("score", "lower", "upper"):  # a model without battles has no score yet: a blank cell
+        score = ratings[column].astype(float).round(1)
+        ratings[column] = score.astype(object).where(score.notna(), "")
     win_rates = (board.win_rates * 100).round(1).astype(object).where(board.win_rates.notna(), "")
     thumbs = board.thumbs.copy()
     if len(thumbs):
@@ -527,10 +604,16 @@ def _leaderboard_tables(board: Leaderboard) -> tuple[pd.DataFrame, pd.DataFrame,
 
 def _leaderboard_summary(board: Leaderboard) -> str:
     which = f"run **{board.run_id}**" if board.run_id else "**all runs** (models named `model@run`)"
+    if not board.votes:
+        return f"No votes yet for {which}: play a few battles (or rate single replies) and refresh."
+    thumbs = (
+        "" if len(board.thumbs) else " No single-model votes yet (the 💬 tab), so the thumbs table is empty."
+    )
     return (
         f"{board.votes} vote{'' if board.votes == 1 else 's'} for {which}. "
-        "Scores: Bradley-Terry on the Elo scale, `base` = 1000, "
-        "95% bootstrap intervals; ties and 'both bad' count half a win each."
+        "Scores: Bradley-Terry on the Elo scale with `base` fixed at 1000 as the anchor (so its interval is "
+        "that one point; the others' intervals are relative to it); 95% bootstrap intervals; ties and "
+        "'both bad' count half a win each." + thumbs
     )
 
 
@@ -546,11 +629,28 @@ def _chat_tab(arena: Arena, mode: str, prompt_inputs: list[gr.components.Compone
                 gr.Dropdown(defaults, value=defaults[min(i + 1, len(defaults) - 1)], label=label)
                 for i, label in enumerate(labels)
             ]
+    chats, edit_boxes, edit_buttons, titles = [], [], [], []
     with gr.Row():
-        titles = ["Model"] if sides == 1 else ["Model A", "Model B"]
-        chats = [
-            gr.Chatbot(label=title, height=420, elem_id=f"{mode}-chat-{i}") for i, title in enumerate(titles)
-        ]
+        for i in range(sides):
+            with gr.Column():
+                titles.append(gr.Markdown(f"**{_pane_title(Round(mode), i)}**", elem_id=f"{mode}-title-{i}"))
+                # Copy, but no share button (the arena is private); Gradio's clear button (always there)
+                # starts a new round, so that no vote is cast on replies no longer shown.
+                chats.append(
+                    gr.Chatbot(
+                        show_label=False, height=420, buttons=["copy"], autoscroll=True,
+                        elem_id=f"{mode}-chat-{i}",
+                    )
+                )  # fmt: skip
+                edit_boxes.append(
+                    gr.Textbox(
+                        label="✍️ Write it as you would have (it trains the next KTO round)", lines=2,
+                        visible=False, elem_id=f"{mode}-edit-{i}",
+                    )
+                )  # fmt: skip
+                edit_buttons.append(
+                    gr.Button("Save my version", visible=False, elem_id=f"{mode}-save-edit-{i}")
+                )
     reveal = gr.Markdown(_reveal_text(Round(mode)), elem_id=f"{mode}-reveal")
     with gr.Row():
         textbox = gr.Textbox(
@@ -575,7 +675,10 @@ def _chat_tab(arena: Arena, mode: str, prompt_inputs: list[gr.components.Compone
         regenerate = gr.Button("🔄 Regenerate", interactive=False, elem_id=f"{mode}-regenerate")
         new_round = gr.Button("🎲 New round", elem_id=f"{mode}-new-round")
     state = gr.State(Round(mode))
-    ui = TabUI(mode, state, chats, textbox, send, votes, regenerate, new_round, reveal, pickers)
+    ui = TabUI(
+        mode, state, chats, textbox, send, votes, regenerate, new_round, reveal, pickers,
+        edit_boxes, edit_buttons, titles,
+    )  # fmt: skip
 
     async def on_send(message: str, persona: str, contact: str, *rest: Any) -> AsyncIterator[dict[Any, Any]]:
         async for update in arena.send(ui, message, persona, contact, *rest):
@@ -594,6 +697,12 @@ def _chat_tab(arena: Arena, mode: str, prompt_inputs: list[gr.components.Compone
     def on_new_round(round_: Round) -> dict[Any, Any]:
         return arena.new_round(ui, round_)
 
+    def on_save_edit(index: int) -> Callable[[str, Round], dict[Any, Any]]:
+        def handler(text: str, round_: Round) -> dict[Any, Any]:
+            return arena.save_edit(ui, index, text, round_)
+
+        return handler
+
     # Chats mostly wait on the model server: many may stream at once (Gradio's default is one at a time).
     streaming = {
         "outputs": ui.outputs(),
@@ -607,6 +716,12 @@ def _chat_tab(arena: Arena, mode: str, prompt_inputs: list[gr.components.Compone
     for outcome, button in votes.items():
         button.click(on_vote(outcome), [state], api_name=f"{mode}_vote_{outcome}", **streaming)
     new_round.click(on_new_round, [state], ui.outputs(), api_name=f"{mode}_new_round")
+    for chat in chats:
+        chat.clear(on_new_round, [state], ui.outputs(), api_visibility="private")
+    for index, (box, button) in enumerate(zip(edit_boxes, edit_buttons, strict=True)):
+        button.click(
+            on_save_edit(index), [box, state], ui.outputs(), api_name=f"{mode}_save_edit_{'ab'[index]}"
+        )
     return ui
 
 

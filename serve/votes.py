@@ -487,14 +487,20 @@ class Leaderboard:
 
 
 def leaderboard(
-    db_path: str | Path, run_id: str | None = None, *, rounds: int = 500, seed: int = 0
+    db_path: str | Path,
+    run_id: str | None = None,
+    *,
+    rounds: int = 500,
+    seed: int = 0,
+    models: list[str] | None = None,
 ) -> Leaderboard:
-    """The leaderboard of one run's votes, or of every run (`run_id=None`, models named `model@run`)."""
+    """The leaderboard of one run's votes, or of every run (`run_id=None`, models named `model@run`).
+    `models` are listed even without battles (no score yet), so that none seems to be missing."""
     votes = VoteStore(db_path, create=False).votes(run_id=run_id)
     battles = battles_frame(votes, label_by_run=run_id is None)
     return Leaderboard(
         run_id=run_id,
-        ratings=_ratings_table(battles, rounds, seed),
+        ratings=_ratings_table(battles, rounds, seed, models or []),
         win_rates=win_rates(battles) if len(battles) else pd.DataFrame(),
         battle_counts=battle_counts(battles) if len(battles) else pd.DataFrame(),
         thumbs=_thumbs_table(votes, label_by_run=run_id is None),
@@ -502,11 +508,21 @@ def leaderboard(
     )
 
 
-def _ratings_table(battles: pd.DataFrame, rounds: int, seed: int) -> pd.DataFrame:
-    columns = ["model", "score", "lower", "upper", "battles", "wins", "ties", "losses"]
+ANCHOR = "base"
+
+
+def _ratings_table(battles: pd.DataFrame, rounds: int, seed: int, models: list[str]) -> pd.DataFrame:
+    columns = ["model", "score", "lower", "upper", "battles", "wins", "ties", "losses", "note"]
+    unplayed = pd.DataFrame(
+        [
+            {"model": m, "battles": 0, "wins": 0, "ties": 0, "losses": 0, "note": "no battles yet"}
+            for m in models
+        ],
+        columns=columns,
+    )
     if battles.empty:
-        return pd.DataFrame(columns=columns)
-    scores = bradley_terry(battles)
+        return unplayed
+    scores = bradley_terry(battles, anchor=ANCHOR)
     samples = bootstrap_scores(battles, rounds=rounds, seed=seed)
     lower, upper = samples.quantile(0.025), samples.quantile(0.975)
     table = pd.DataFrame({"score": scores, "lower": lower, "upper": upper})
@@ -517,7 +533,10 @@ def _ratings_table(battles: pd.DataFrame, rounds: int, seed: int) -> pd.DataFram
         table.loc[model, ["battles", "wins", "ties"]] = [len(as_a) + len(as_b), wins, ties]
     table["losses"] = table["battles"] - table["wins"] - table["ties"]
     table = table.astype({"battles": int, "wins": int, "ties": int, "losses": int})
-    return table.sort_values("score", ascending=False).rename_axis("model").reset_index()[columns]
+    table["note"] = ["anchor: fixed at 1000" if model == ANCHOR else "" for model in table.index]
+    table = table.sort_values("score", ascending=False).rename_axis("model").reset_index()
+    unplayed = unplayed[~unplayed.model.isin(table.model)]
+    return pd.concat([table, unplayed], ignore_index=True)[columns] if len(unplayed) else table[columns]
 
 
 def _thumbs_table(votes: list[Vote], *, label_by_run: bool) -> pd.DataFrame:

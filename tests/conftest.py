@@ -112,13 +112,15 @@ def vllm_server(tiny_model: Path, tiny_adapters: dict[str, Path]):
 
 def chat_texts(chat: list[dict]) -> list[tuple[str, str]]:
     """A Gradio 6 chatbot value (as gradio_client returns it) as (role, text) pairs: its content comes as a
-    list of typed blocks."""
+    list of typed blocks; the arena's mark on a reply cut by `max_new_tokens` is left out."""
+    from serve.arena import CUT_MARK
+
     pairs = []
     for message in chat:
         content = message["content"]
         if isinstance(content, list):
             content = "".join(block.get("text", "") for block in content)
-        pairs.append((message["role"], content))
+        pairs.append((message["role"], content.removesuffix(f" {CUT_MARK}")))  # the reply itself
     return pairs
 
 

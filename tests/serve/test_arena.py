@@ -18,7 +18,7 @@ from serve.arena import (
 )
 from serve.server_process import free_port
 from serve.vllm_server import adapter_version
-from serve.votes import VoteStore
+from serve.votes import VoteStore, kto_rows_from_votes
 from tests.conftest import chat_texts as texts
 from tests.conftest import launched_arena, write_sft_data
 
@@ -88,7 +88,7 @@ def test_replies_stream_into_both_panes(vllm_server, tmp_path: Path) -> None:
             "ciao, stasera?", "Pasquale", "Lorenzo", api_name="/anonymous_send"
         )
         updates = list(job)
-    chat_a, chat_b, _, reveal = job.outputs()[-1]
+    chat_a, chat_b, _, reveal, *_ = job.outputs()[-1]
     for pane, chat in enumerate((chat_a, chat_b)):
         final = texts(chat)[-1][1]
         shown = {texts(u[pane])[-1][1].strip() for u in updates if len(u[pane]) == 2}
@@ -105,7 +105,7 @@ def test_a_battle_is_multi_turn_and_its_vote_is_stored(
     url, db = arena_app
     client = Client(url, verbose=False)
 
-    chat_a, chat_b, _, reveal = client.predict(
+    chat_a, chat_b, _, reveal, *_ = client.predict(
         "ciao, stasera?", "Pasquale", "Lorenzo", api_name="/anonymous_send"
     )
     for chat in (chat_a, chat_b):
@@ -113,8 +113,10 @@ def test_a_battle_is_multi_turn_and_its_vote_is_stored(
         assert texts(chat)[1][1] and not texts(chat)[1][1].startswith("⚠️")
     assert "anonymous until you vote" in reveal
 
-    *_, reveal = client.predict("e domani?", "Pasquale", "Lorenzo", api_name="/anonymous_send")  # multi-turn
-    chat_a, chat_b, _, reveal = client.predict(api_name="/anonymous_vote_a")
+    _, _, _, reveal, *_ = client.predict(
+        "e domani?", "Pasquale", "Lorenzo", api_name="/anonymous_send"
+    )  # multi-turn
+    chat_a, chat_b, _, reveal, *_ = client.predict(api_name="/anonymous_vote_a")
     assert "your vote is saved" in reveal
 
     (vote,) = votes_of(db, client.session_hash)
@@ -131,6 +133,17 @@ def test_a_battle_is_multi_turn_and_its_vote_is_stored(
     assert vote.version_a == versions[vote.model_a] and vote.version_b == versions[vote.model_b]
     assert vote.run_id == next(iter(tiny_adapters.values())).parent.name
 
+    # The owner's own version of B's reply: a desirable row, and B's reply becomes an undesirable one.
+    _, _, _, _, box_a, box_b, *_ = client.predict(
+        "ahah sì dai, alle 8 da me", api_name="/anonymous_save_edit_b"
+    )
+    assert box_b["value"] == "ahah sì dai, alle 8 da me" and box_b["visible"]
+    assert "value" not in box_a  # what is being typed under the other pane is left alone
+    rows = {r.sample_id: r for r in kto_rows_from_votes(db) if r.chat_id == f"arena/{vote.vote_id}"}
+    edit, reply = rows[f"arena/{vote.vote_id}/b/edit"], rows[f"arena/{vote.vote_id}/b"]
+    assert (edit.completion[0].content, edit.label, reply.label) == ("ahah sì dai, alle 8 da me", True, False)
+    assert edit.prompt == vote.conversation_b[:-1] == reply.prompt
+
     # One vote per round: voting again changes nothing, and the round must be restarted to chat on.
     client.predict(api_name="/anonymous_vote_b")
     assert [v.outcome for v in votes_of(db, client.session_hash)] == ["a"]
@@ -143,7 +156,9 @@ def test_named_and_single_model_tabs_regenerate_and_feed_the_leaderboard(arena_a
     url, db = arena_app
     client = Client(url, verbose=False)
 
-    *_, reveal = client.predict("ciao", "Pasquale", "Calcetto (group)", "sft", "kto", api_name="/named_send")
+    _, _, _, reveal, *_ = client.predict(
+        "ciao", "Pasquale", "Calcetto (group)", "sft", "kto", api_name="/named_send"
+    )
     assert "A: **sft** · B: **kto**" in reveal
     chat_a, chat_b, *_ = client.predict(api_name="/named_regenerate")
     assert [r for r, _ in texts(chat_a)] == ["user", "assistant"] == [r for r, _ in texts(chat_b)]
@@ -163,7 +178,9 @@ def test_named_and_single_model_tabs_regenerate_and_feed_the_leaderboard(arena_a
     assert client.predict(api_name="/runs")["value"] == run
     ratings, win_rates, counts, thumbs, summary = client.predict(run, api_name="/leaderboard")
     board = {row[ratings["headers"].index("model")]: row for row in ratings["data"]}
-    assert {"sft", "kto"} <= set(board)
+    assert set(board) == {"base", "sft", "kto"}  # every contestant is listed, battles or not
+    base_note = board["base"][ratings["headers"].index("note")]
+    assert base_note in ("anchor: fixed at 1000", "no battles yet")  # other tests share this database
     assert "sft" in win_rates["headers"] and "kto" in counts["headers"]
     assert any(row[0] == "kto" and row[1] >= 1 for row in thumbs["data"])
     assert f"run **{run}**" in summary
@@ -207,7 +224,7 @@ def test_a_model_the_server_lacks_is_a_readable_error_in_the_panes(vllm_server, 
     config = ArenaConfig(models=["base", "sft", "kto", "ghost"], max_new_tokens=8)
     with launched_arena(vllm_server.url, tmp_path / "votes.sqlite", config) as url:
         client = Client(url, verbose=False)
-        chat_a, _, _, reveal = client.predict(
+        chat_a, _, _, reveal, *_ = client.predict(
             "ciao", "Pasquale", "Lorenzo", "ghost", "sft", api_name="/named_send"
         )
         assert "does not offer ghost" in reveal and "⚠️" in texts(chat_a)[0][1]

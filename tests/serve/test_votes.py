@@ -348,6 +348,16 @@ def test_leaderboard_per_run_and_across_runs(tmp_path: Path) -> None:
     first = leaderboard(db, "run-1", rounds=50)
     assert first.votes == 6 and list(first.ratings["model"]) == ["kto", "base"]
     assert first.ratings.set_index("model").loc["kto", ["battles", "wins", "losses"]].tolist() == [6, 6, 0]
+    assert first.ratings.set_index("model").loc["base", "note"] == "anchor: fixed at 1000"
+
+    # The contestants without a battle yet are listed after the others, with no score, rather than missing.
+    listed = leaderboard(db, "run-1", rounds=50, models=["base", "sft", "kto"]).ratings.set_index("model")
+    assert list(listed.index) == ["kto", "base", "sft"]
+    assert listed.loc["sft", "battles"] == 0 and pd.isna(listed.loc["sft", "score"])
+    assert listed.loc["sft", "note"] == "no battles yet"
+    VoteStore(tmp_path / "empty.sqlite")
+    empty = leaderboard(tmp_path / "empty.sqlite", "run-1", models=["base"])
+    assert list(empty.ratings["model"]) == ["base"] and empty.votes == 0
 
     second = leaderboard(db, "run-2", rounds=50)
     assert list(second.ratings["model"]) == ["sft", "kto"]
