@@ -222,7 +222,9 @@ def _parse(lines: list[str], name_hint: str | None) -> tuple[pa.Table, str | Non
     # message bodies: the header's text, then its continuation lines
     per_line = _line_bodies(all_lines, header, first_text)
     offsets = pa.array(np.append(starts, len(lines)).astype(np.int64))
-    text = pc.binary_join(pa.LargeListArray.from_arrays(offsets, per_line), pa.scalar("\n", pa.large_string()))
+    text = pc.binary_join(
+        pa.LargeListArray.from_arrays(offsets, per_line), pa.scalar("\n", pa.large_string())
+    )
     text = pc.replace_substring_regex(pc.utf8_rtrim_whitespace(text), _MARKS, "")
 
     kind, text, edited = _kinds(text)
