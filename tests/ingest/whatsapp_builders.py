@@ -1,10 +1,10 @@
 """Builders of small WhatsApp "Export chat" files, written the way the phones write them (made-up people).
 
-    Style          how one platform/locale writes a line's date and time, and its special lines
-    Line           one message: when, who (None: a system line), what (may span several lines)
-    render(lines, style) -> str          the `_chat.txt` / `WhatsApp Chat with X.txt` text
-    write_chat(path, lines, style, media={"IMG-...jpg": b"..."}) -> path   text, or a zip when `path` ends
-                                          in .zip (the chat text inside, plus media files)
+Style          how one platform/locale writes a line's date and time, and its special lines
+Line           one message: when, who (None: a system line), what (may span several lines)
+render(lines, style) -> str          the `_chat.txt` / `WhatsApp Chat with X.txt` text
+write_chat(path, lines, style, media={"IMG-...jpg": b"..."}) -> path   text, or a zip when `path` ends
+                                      in .zip (the chat text inside, plus media files)
 """
 
 from __future__ import annotations
@@ -41,7 +41,9 @@ class Style:
         date = self.date_sep.join(parts[c] for c in self.order)
         if self.clock12:
             hour = when.hour % 12 or 12
-            ampm = ("AM" if self.ampm_upper else "am") if when.hour < 12 else ("PM" if self.ampm_upper else "pm")
+            ampm = (
+                ("AM" if self.ampm_upper else "am") if when.hour < 12 else ("PM" if self.ampm_upper else "pm")
+            )
             clock = f"{hour}:{when.minute:02d}" + (f":{when.second:02d}" if self.seconds else "")
             clock += self.ampm_space + ampm
         else:
@@ -79,8 +81,12 @@ IOS = Style(ios=True, name="ios 24h dd/mm/yyyy hh:mm:ss")
 IOS_US = Style(ios=True, order="mdy", year_digits=2, clock12=True, ampm_upper=True, name="ios 12h m/d/yy")
 IOS_DOTS = Style(ios=True, date_sep=".", year_digits=2, name="ios 24h dd.mm.yy")
 ANDROID = Style(ios=False, year_digits=2, seconds=False, name="android 24h dd/mm/yy")
-ANDROID_US = Style(ios=False, order="mdy", year_digits=2, seconds=False, clock12=True, name="android 12h m/d/yy")
-ANDROID_4 = Style(ios=False, year_digits=4, seconds=False, clock12=True, ampm_space=" ", name="android 12h yyyy")
+ANDROID_US = Style(
+    ios=False, order="mdy", year_digits=2, seconds=False, clock12=True, name="android 12h m/d/yy"
+)
+ANDROID_4 = Style(
+    ios=False, year_digits=4, seconds=False, clock12=True, ampm_space=" ", name="android 12h yyyy"
+)
 ANDROID_YMD = Style(ios=False, order="ymd", date_sep="-", seconds=False, name="android 24h yyyy-mm-dd")
 STYLES = [IOS, IOS_US, IOS_DOTS, ANDROID, ANDROID_US, ANDROID_4, ANDROID_YMD]
 
