@@ -94,6 +94,10 @@ _OMITTED = {  # iOS "<kind> omitted" (no media in the export) and Android's "<Me
     "Contact card": "contact",
     "video note": "video_message",
 }
+_SPECIAL = (
+    r"^(?:<|This message|You deleted|POLL:|[Ll]ocation: |[Ll]ive location)| omitted$|<attached: "
+    r"|\(file attached\)|<This message was edited>"
+)
 _ATTACHED = r"^(?:.*?)<attached: (?P<ios>[^>\n]+)>|^(?P<android>[^\n]+?\.\w{1,5}) \(file attached\)"
 _FILE_KINDS = [  # (regex on an attached file's name, kind), first match wins
     (r"(?i)^STK-|-STICKER-|\.webp$", "sticker"),
@@ -129,16 +133,7 @@ def read_whatsapp_export(path: str | Path, timezone: str = "UTC") -> Export:
     """Parse one WhatsApp chat export (text or zip); dates are local to `timezone`."""
     path = Path(path)
     raw, name_hint = _chat_bytes(path)
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = raw.count(b"\n", 0, exc.start) + 1
-        raise input_error(path, f"line {line}: not UTF-8 text (a WhatsApp export is UTF-8)") from None
-    lines = text.lstrip("\ufeff").replace("\r\n", "\n").replace("\r", "\n").split("\n")
-    while lines and not lines[-1].strip():
-        lines.pop()
-    if not lines:
-        raise input_error(path, "empty file, not a WhatsApp chat export")
+    lines = _lines(path, raw)
     try:
         table, chat_name, chat_type, participants = _parse(lines, name_hint)
     except ChatLikeMeError as exc:
@@ -148,6 +143,32 @@ def read_whatsapp_export(path: str | Path, timezone: str = "UTC") -> Export:
     return Export(
         path, None, None, [ChatInfo(chat_id, chat_type, chat_name, table.num_rows)], table, participants
     )
+
+
+def _lines(path: Path, raw: bytes) -> pa.LargeStringArray:
+    """The file's lines as one Arrow array over the bytes (no Python string per line); trailing blank
+    lines removed. Not UTF-8: an error naming the first bad line."""
+    data = raw[3:] if raw.startswith(b"\xef\xbb\xbf") else raw
+    newlines = np.flatnonzero(np.frombuffer(data, np.uint8) == 10)
+    offsets = np.concatenate([[0], newlines + 1, [len(data)]]).astype(np.int64)
+    if offsets[-2] == len(data):  # the file ends with a newline: no empty last line
+        offsets = offsets[:-1]
+    lines = pa.LargeStringArray.from_buffers(len(offsets) - 1, pa.py_buffer(offsets), pa.py_buffer(data))
+    try:
+        lines.validate(full=True)
+    except pa.ArrowInvalid:
+        try:
+            data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            line = data.count(b"\n", 0, exc.start) + 1
+            raise input_error(path, f"line {line}: not UTF-8 text (a WhatsApp export is UTF-8)") from None
+        raise input_error(path, "not UTF-8 text (a WhatsApp export is UTF-8)") from None
+    lines = pc.utf8_rtrim(lines, characters="\r\n")
+    blank = pc.equal(pc.utf8_trim_whitespace(lines), "").to_numpy(zero_copy_only=False)
+    used = len(blank) - int(np.argmax(~blank[::-1])) if (~blank).any() else 0
+    if used == 0:
+        raise input_error(path, "empty file, not a WhatsApp chat export")
+    return lines.slice(0, used)
 
 
 def _chat_bytes(path: Path) -> tuple[bytes, str | None]:
@@ -195,20 +216,19 @@ def _hash(value: str) -> str:
     return hashlib.blake2b(value.encode(), digest_size=6).hexdigest()
 
 
-def _parse(lines: list[str], name_hint: str | None) -> tuple[pa.Table, str | None, str, list[str]]:
-    all_lines = pa.array(lines, pa.large_string())
+def _parse(all_lines: pa.Array, name_hint: str | None) -> tuple[pa.Table, str | None, str, list[str]]:
     fields = pc.extract_regex(all_lines, _HEADER)
     header = pc.is_valid(fields).to_numpy(zero_copy_only=False)
     starts = np.flatnonzero(header)
     if len(starts) == 0 or not header[0]:
         first_bad = 1 if len(starts) == 0 else int(np.flatnonzero(~header)[0]) + 1
-        shown = lines[first_bad - 1][:60]
+        shown = all_lines[first_bad - 1].as_py()[:60]
         raise ChatLikeMeError(
             f"line {first_bad}: not a WhatsApp message line ({shown!r}); expected '[date, time] Name: text' "
             "or 'date, time - Name: text'"
         )
     heads = fields.filter(pa.array(header))
-    rest = pc.replace_substring_regex(heads.field("rest"), r"\r$", "")
+    rest = heads.field("rest")
     local_us = _local_times(heads, starts)
 
     # sender and first line of text; system lines have no sender
@@ -221,11 +241,13 @@ def _parse(lines: list[str], name_hint: str | None) -> tuple[pa.Table, str | Non
 
     # message bodies: the header's text, then its continuation lines
     per_line = _line_bodies(all_lines, header, first_text)
-    offsets = pa.array(np.append(starts, len(lines)).astype(np.int64))
+    offsets = pa.array(np.append(starts, len(all_lines)).astype(np.int64))
     text = pc.binary_join(
         pa.LargeListArray.from_arrays(offsets, per_line), pa.scalar("\n", pa.large_string())
     )
-    text = pc.replace_substring_regex(pc.utf8_rtrim_whitespace(text), _MARKS, "")
+    text = pc.utf8_rtrim_whitespace(text)
+    if pc.any(pc.match_substring_regex(text, _MARKS)).as_py():  # iOS: U+200E before media, system lines
+        text = pc.replace_substring_regex(text, _MARKS, "")
 
     kind, text, edited = _kinds(text)
     # iOS marks system lines (and media lines, already recognised) with U+200E after "Name: "
@@ -262,9 +284,9 @@ def _parse(lines: list[str], name_hint: str | None) -> tuple[pa.Table, str | Non
     n = len(starts)
     table = pa.table(
         {
-            "chat_id": pa.array([chat_id] * n, pa.string()),
-            "chat_type": pa.array([chat_type] * n, pa.string()),
-            "chat_name": pa.array([chat_name] * n, pa.string()),
+            "chat_id": _constant(chat_id, n),
+            "chat_type": _constant(chat_type, n),
+            "chat_name": _constant(chat_name, n),
             "message_id": pa.array(_message_ids(local_us, starts), pa.int64()),
             "timestamp": pa.array(local_us, pa.timestamp("us")),
             "sender_id": sender_ids,
@@ -279,12 +301,14 @@ def _parse(lines: list[str], name_hint: str | None) -> tuple[pa.Table, str | Non
     return table, chat_name, chat_type, participants
 
 
+def _constant(value: str | None, n: int) -> pa.Array:
+    return pc.take(pa.array([value], pa.string()), pa.array(np.zeros(n, np.int32)))
+
+
 def _line_bodies(all_lines: pa.Array, header: np.ndarray, head_text: pa.Array) -> pa.Array:
     """Every line's contribution to its message: a header line its text, a continuation line itself."""
     mask = pa.array(header)
-    return pc.replace_with_mask(
-        pc.replace_substring_regex(all_lines, r"\r$", ""), mask, head_text.cast(pa.large_string())
-    )
+    return pc.replace_with_mask(all_lines, mask, head_text.cast(pa.large_string()))
 
 
 def _local_times(heads: pa.StructArray, starts: np.ndarray) -> np.ndarray:
@@ -381,7 +405,25 @@ def _message_ids(local_us: np.ndarray, starts: np.ndarray) -> np.ndarray:
 
 
 def _kinds(text: pa.Array) -> tuple[pa.Array, pa.Array, pa.Array]:
-    """(kind, text without markers or media lines, edited) of every message."""
+    """(kind, text without markers or media lines, edited) of every message. One regex finds the few
+    messages that may be special; only those go through the detailed ones."""
+    n = len(text)
+    rows = np.flatnonzero(pc.match_substring_regex(text, _SPECIAL).to_numpy(zero_copy_only=False))
+    edited = np.zeros(n, bool)
+    if len(rows) == 0:
+        return pc.take(pa.array(["text"]), pa.array(np.zeros(n, np.int8))), text, pa.array(edited)
+    kinds, texts, edits = _special_kinds(text.take(pa.array(rows)))
+    labels = ["text", *sorted(set(kinds.tolist()) - {"text"})]
+    codes = np.zeros(n, np.int8)
+    codes[rows] = [labels.index(k) for k in kinds.tolist()]
+    edited[rows] = edits
+    mask = np.zeros(n, bool)
+    mask[rows] = True
+    text = pc.replace_with_mask(text, pa.array(mask), texts.cast(text.type))
+    return pc.take(pa.array(labels), pa.array(codes)), text, pa.array(edited)
+
+
+def _special_kinds(text: pa.Array) -> tuple[np.ndarray, pa.Array, np.ndarray]:
     edited = pc.match_substring_regex(text, _EDITED)
     text = pc.replace_substring_regex(text, _EDITED, "")
     n = len(text)
@@ -424,7 +466,7 @@ def _kinds(text: pa.Array) -> tuple[pa.Array, pa.Array, pa.Array]:
         mask[rows] = True
         text = pc.replace_with_mask(text, pa.array(mask), caption)
     text = pc.if_else(pa.array(keep_text), text, "")
-    return pa.array(kind.astype(str)), text, edited
+    return kind, text, edited.to_numpy(zero_copy_only=False)
 
 
 def _actions(text: pa.Array, is_system: pa.Array, edited: pa.Array) -> pa.Array:
