@@ -1,8 +1,8 @@
 """Reading WhatsApp "Export chat" files (`_chat.txt`, `WhatsApp Chat with X.txt`, or the `.zip` the phone
 shares, with or without media) into the same `Export` the Telegram reader gives.
 
-    is_whatsapp_export(path) -> bool     by content: a zip holding a .txt, or text whose first line is a
-                                          WhatsApp message line
+    is_whatsapp_export(path) -> bool     by content: a zip, or text (not JSON) with a WhatsApp message line
+                                          among its first 20 lines
     read_whatsapp_export(path, timezone) -> Export
 
 Line shapes (every locale's date order: day/month is inferred from the file, year-first when it has 4 digits):
@@ -65,7 +65,7 @@ _HEADER_PY = re.compile(
 _SENDER = r"^(?P<name>[^:\x{200E}][^:]{0,200}): (?P<text>.*)$"
 _MARKS = r"[\x{200E}\x{200F}\x{202A}-\x{202E}\x{2066}-\x{2069}]"
 # Android system lines that contain ": " (a quoted subject or description): not "Name: text".
-_SYSTEM_NAME = r"\"|\bchanged (?:the subject|the group|this group)|\bcreated group\b|\badded\b|\bremoved\b"
+_SYSTEM_NAME = r"\bchanged (?:the subject|the group|this group)|\bcreated group\b|\badded\b|\bremoved\b"
 _SYSTEM_ACTIONS = [  # (regex on the system line, action)
     (r"end-to-end encrypted", "encryption_notice"),
     (r"security code", "security_code_changed"),
@@ -116,7 +116,7 @@ _FILE_NAME = re.compile(
 
 
 def is_whatsapp_export(path: str | Path) -> bool:
-    """True for a zip holding a .txt, or a text file whose first non-blank line is a WhatsApp message line."""
+    """True for a zip, or a text file (not JSON) with a WhatsApp message line among its first 20 lines."""
     try:
         with Path(path).open("rb") as fh:
             head = fh.read(4096)
@@ -124,9 +124,10 @@ def is_whatsapp_export(path: str | Path) -> bool:
         return False
     if head.startswith(b"PK\x03\x04"):
         return True
-    lines = head.decode("utf-8", "replace").lstrip("\ufeff").splitlines()
-    first = next((line for line in lines if line.strip()), "")
-    return bool(_HEADER_PY.match(first))
+    lines = [line for line in head.decode("utf-8", "replace").splitlines() if line.strip()]
+    if lines and lines[0].lstrip().startswith("{"):
+        return False  # JSON (a Telegram export)
+    return any(_HEADER_PY.match(line.lstrip("\ufeff")) for line in lines[:20])
 
 
 def read_whatsapp_export(path: str | Path, timezone: str = "UTC") -> Export:

@@ -181,6 +181,21 @@ def test_bad_files_are_one_line_errors(tmp_path, content, problem):
     assert str(err.value).startswith(f"{path}: ") and "\n" not in str(err.value)
 
 
+def test_text_before_the_first_message_is_an_error(tmp_path):
+    path = tmp_path / "chat.txt"
+    path.write_text("copied from the middle of a message\n" + render(sessions(1), ANDROID), encoding="utf-8")
+    assert is_whatsapp_export(path)
+    with pytest.raises(ChatLikeMeError, match="line 1: not a WhatsApp message line"):
+        read_whatsapp_export(path)
+
+
+def test_nickname_with_quotes_is_a_sender(tmp_path):
+    path = write_chat(tmp_path / "chat.txt", [Line(BASE, 'Marco "il Toro" Rossi', "ciao: come va")], ANDROID)
+    assert [(r["sender_name"], r["text"], r["kind"]) for r in rows(path)] == [
+        ('Marco "il Toro" Rossi', "ciao: come va", "text")
+    ]
+
+
 def test_zip_without_a_chat_is_an_error(tmp_path):
     path = tmp_path / "export.zip"
     with zipfile.ZipFile(path, "w") as archive:
