@@ -7,7 +7,8 @@
 
 WhatsApp exports have no ids: their senders' ids are made from their names (`wa<hash>`). A WhatsApp sender
 named like the persona (case-insensitive) is the persona too: with a Telegram export in the same run, the
-Telegram id is the persona's id and the WhatsApp ids with that name are its `aliases`.
+Telegram id is the persona's id and the WhatsApp ids with that name are its `aliases` (a name found only in
+WhatsApp, with one full-account Telegram export in the run, is that export's owner).
 """
 
 from __future__ import annotations
@@ -37,12 +38,21 @@ def resolve_persona(exports: list[Export], messages: pa.Table, requested: str | 
     """Who the bot imitates, with the WhatsApp senders of the same name as `aliases`."""
     persona = _resolve(exports, messages, requested)
     senders = _sender_table(messages)
+    owners = {e.owner_id: e for e in exports if e.owner_id}
+    if persona.id.startswith(WHATSAPP_PREFIX) and len(owners) == 1:
+        # a name found only in WhatsApp, with a full Telegram export in the run: its owner is that person
+        owner_id = next(iter(owners))
+        how = f"{persona.how}, the owner of the Telegram export"
+        persona = Persona(owner_id, persona.name, how, (persona.id,))
     names = {n.casefold() for n in (persona.name, requested) if n}
     aliases = tuple(
         sorted(
-            sid
-            for sid, (name, _) in senders.items()
-            if sid.startswith(WHATSAPP_PREFIX) and sid != persona.id and name and name.casefold() in names
+            {
+                sid
+                for sid, (name, _) in senders.items()
+                if sid.startswith(WHATSAPP_PREFIX) and sid != persona.id and name and name.casefold() in names
+            }
+            | set(persona.aliases)
         )
     )
     return Persona(persona.id, persona.name, persona.how, aliases) if aliases else persona

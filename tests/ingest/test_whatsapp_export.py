@@ -255,6 +255,19 @@ def test_telegram_and_whatsapp_of_one_person_together(tmp_path, write_export):
     assert any(c.startswith("whatsapp") for c in chat_ids) and "user2002" in chat_ids
 
 
+def test_a_whatsapp_name_with_a_telegram_full_export_is_its_owner(tmp_path, write_export):
+    telegram = write_export(full_export([chat(2002, dialogue(15))]), name="result.json")
+    lines = sessions(8, me="Marchino")  # named differently in WhatsApp
+    whatsapp = write_chat(tmp_path / "WhatsApp Chat with Giulia Bianchi.txt", lines, ANDROID)
+    exports, messages, _ = read_messages([telegram, whatsapp])
+    persona = resolve_persona(exports, messages, "marchino")
+    assert (persona.id, persona.aliases) == (f"user{TG_ME}", (sender_id_for("Marchino"),))
+    out = ingest([telegram, whatsapp], tmp_path / "out", IngestConfig(persona="Marchino", min_messages=5))
+    table = pq.read_table(out / "messages.parquet").to_pylist()
+    assert {r["sender_id"] for r in table if r["is_persona"]} == {f"user{TG_ME}"}
+    assert {r["chat_id"][:8] for r in table if r["is_persona"]} == {"user2002", "whatsapp"}
+
+
 def test_detection_is_by_content(tmp_path, write_export):
     telegram = write_export(full_export([chat(2002, dialogue(2))]), name="chat.txt")
     assert not is_whatsapp_export(telegram)
