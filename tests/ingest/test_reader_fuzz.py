@@ -1,5 +1,6 @@
-"""Property: any bytes given to the Telegram or the WhatsApp reader give a result or a one-line
-`ChatLikeMeError` naming the file, never another exception (random bytes, truncated and corrupted exports)."""
+"""Property: any bytes given to the Telegram or the WhatsApp reader (or to ingest's reading, which tells them
+apart by content) give a result or a one-line `ChatLikeMeError` naming the file, never another exception:
+random bytes, and truncated and corrupted exports of both formats (text and zip)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from core.errors import ChatLikeMeError
+from ingest.ingest import read_messages
 from ingest.telegram_export import read_export
 from ingest.whatsapp_export import read_whatsapp_export
 from tests.ingest.telegram_builders import chat, dialogue, full_export
@@ -31,7 +33,14 @@ def _zip(style) -> bytes:
 
 
 ZIPS = [_zip(IOS), _zip(ANDROID_US)]
-READERS = {"telegram": read_export, "whatsapp": read_whatsapp_export}
+
+
+def _detected(path: Path):
+    """What `chatlikeme ingest` does: tell the format by content, then read and merge."""
+    return read_messages([path])[0][0]
+
+
+READERS = {"telegram": read_export, "whatsapp": read_whatsapp_export, "detected": _detected}
 SETTINGS = settings(
     max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
