@@ -221,6 +221,14 @@ def test_persona_by_name_with_suggestions(tmp_path):
 def test_ingest_whatsapp_end_to_end_cli(tmp_path):
     lines = sessions(12)
     lines[0] = Line(lines[0].when, CONTACT, "scrivimi a giulia.bianchi@example.com o al +39 333 123 4567")
+    first = lines[0].when
+    lines[:0] = [Line(first - timedelta(minutes=1), None, "Messages and calls are end-to-end encrypted.")]
+    lines[3:3] = [
+        Line(lines[2].when, ME, IOS_US.deleted(mine=True)),
+        Line(lines[2].when, ME, IOS_US.edited("anzi no")),
+        Line(lines[2].when, CONTACT, IOS_US.attached("00000009-PHOTO-2024-05-13-18-02-00.jpg")),
+        Line(lines[2].when, None, "Missed voice call"),
+    ]
     path = write_chat(tmp_path / "WhatsApp Chat - Giulia Bianchi.zip", lines, IOS_US, {"x.jpg": b"x"})
     out = tmp_path / "out"
     result = run_cli("ingest", path, "--out", out, "--persona", ME, "--min-messages", "5")
@@ -234,8 +242,13 @@ def test_ingest_whatsapp_end_to_end_cli(tmp_path):
     assert "risposta" in samples[0]["messages"][-1]["content"]
     text = json.dumps(samples, ensure_ascii=False)
     assert "example.com" not in text and "123 4567" not in text and "<PHONE_1>" in text  # PII masked
+    assert "anzi no" in text and "[photo]" in text  # an edited message is text, a photo is context
+    for gone in ("encrypted", "deleted", "Missed", "This message was edited", LRM):
+        assert gone not in text
     table = pq.read_table(out / "messages.parquet")
     assert table.schema.equals(MESSAGES_SCHEMA)
+    assert set(table["chat_type"].to_pylist()) == {"personal_chat"}  # system lines do not make it a group
+    assert table["kind"].to_pylist().count("service") == 2
 
     bad = run_cli("ingest", path, "--out", tmp_path / "bad", "--persona", "Marko Rossi")
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "did you mean 'Marco Rossi'" in bad.stderr
