@@ -36,8 +36,8 @@ class Persona:
 
 def resolve_persona(exports: list[Export], messages: pa.Table, requested: str | None = None) -> Persona:
     """Who the bot imitates, with the WhatsApp senders of the same name as `aliases`."""
-    persona = _resolve(exports, messages, requested)
     senders = _sender_table(messages)
+    persona = _resolve(exports, senders, requested)
     owners = {e.owner_id: e for e in exports if e.owner_id}
     if persona.id.startswith(WHATSAPP_PREFIX) and len(owners) == 1:
         # a name found only in WhatsApp, with a full Telegram export in the run: its owner is that person
@@ -58,8 +58,9 @@ def resolve_persona(exports: list[Export], messages: pa.Table, requested: str | 
     return Persona(persona.id, persona.name, persona.how, aliases) if aliases else persona
 
 
-def _resolve(exports: list[Export], messages: pa.Table, requested: str | None) -> Persona:
-    senders = _sender_table(messages)
+def _resolve(
+    exports: list[Export], senders: dict[str, tuple[str | None, int]], requested: str | None
+) -> Persona:
     owners = {e.owner_id: e for e in exports if e.owner_id}
     where = ", ".join(str(e.path) for e in exports)
     if requested:
