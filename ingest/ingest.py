@@ -1,4 +1,4 @@
-"""The ingest stage: Telegram exports -> `DIR/messages.parquet` -> conversations -> `DIR/sft/*.jsonl`.
+"""The ingest stage: Telegram or WhatsApp exports -> `DIR/messages.parquet` -> conversations -> `sft/*.jsonl`.
 
     ingest(exports, out_dir, config) -> out_dir     (used by `chatlikeme ingest` and the Prefect flow)
     list_chats(export, persona)      -> ChatListing (used by `chatlikeme chats`)
