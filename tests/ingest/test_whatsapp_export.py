@@ -181,6 +181,18 @@ def test_bad_files_are_one_line_errors(tmp_path, content, problem):
     assert str(err.value).startswith(f"{path}: ") and "\n" not in str(err.value)
 
 
+def test_marks_before_the_bracket_crlf_and_bom(tmp_path):
+    text = render([Line(at(0), ME, "uno"), Line(at(1), CONTACT, IOS.media_omitted("video"))], IOS)
+    text = "\ufeff" + text.replace("\n[", f"\n{LRM}[").replace("\n", "\r\n")
+    path = tmp_path / "_chat.txt"
+    path.write_bytes(text.encode("utf-8"))
+    assert is_whatsapp_export(path)
+    assert [(r["sender_name"], r["text"], r["kind"]) for r in rows(path)] == [
+        (ME, "uno", "text"),
+        (CONTACT, "", "video_file"),
+    ]
+
+
 def test_text_before_the_first_message_is_an_error(tmp_path):
     path = tmp_path / "chat.txt"
     path.write_text("copied from the middle of a message\n" + render(sessions(1), ANDROID), encoding="utf-8")
