@@ -29,7 +29,6 @@ Everything runs on whole Arrow columns (RE2 regexes, numpy dates): a million lin
 from __future__ import annotations
 
 import hashlib
-import io
 import re
 import zipfile
 from pathlib import Path
@@ -175,13 +174,15 @@ def _lines(path: Path, raw: bytes) -> pa.LargeStringArray:
 def _chat_bytes(path: Path) -> tuple[bytes, str | None]:
     """The chat text and the chat name from the file name(s) WhatsApp gave the export (media ignored)."""
     try:
-        data = path.read_bytes()
+        with path.open("rb") as fh:
+            is_zip = fh.read(4) == b"PK\x03\x04"
+            if not is_zip:
+                fh.seek(0)
+                return fh.read(), _name_from_file(path.name)
     except OSError as exc:
         raise input_error(path, f"cannot read: {exc.strerror}") from None
-    if not data.startswith(b"PK\x03\x04"):
-        return data, _name_from_file(path.name)
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+    try:  # only the chat text is read: a zip with media can be large
+        with zipfile.ZipFile(path) as archive:
             names = [i.filename for i in archive.infolist() if not i.is_dir()]
             texts = [n for n in names if n.lower().endswith(".txt") and "/" not in n.strip("/")]
             chosen = next((n for n in texts if n == "_chat.txt"), None) or (
