@@ -103,6 +103,7 @@ def select_messages(table: pa.Table, config: IngestConfig) -> tuple[pa.Table, Co
     kind = _col(table, "kind")
     drop(pc.equal(kind, "service").to_numpy(zero_copy_only=False), "service message")
     drop(pc.equal(kind, "unsupported").to_numpy(zero_copy_only=False), "unsupported message")
+    drop(pc.equal(kind, "deleted").to_numpy(zero_copy_only=False), "deleted message (WhatsApp)")
     drop(pc.is_null(_col(table, "sender_id")).to_numpy(zero_copy_only=False), "no sender (channel post)")
     blank = pc.equal(pc.utf8_trim_whitespace(_col(table, "text")), "")
     drop(pc.and_(blank, pc.equal(kind, "text")).to_numpy(zero_copy_only=False), "empty message")

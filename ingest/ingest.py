@@ -1,4 +1,4 @@
-"""The ingest stage: Telegram exports -> `DIR/messages.parquet` -> conversations -> `DIR/sft/*.jsonl`.
+"""The ingest stage: Telegram or WhatsApp exports -> `DIR/messages.parquet` -> conversations -> `sft/*.jsonl`.
 
     ingest(exports, out_dir, config) -> out_dir     (used by `chatlikeme ingest` and the Prefect flow)
     list_chats(export, persona)      -> ChatListing (used by `chatlikeme chats`)
@@ -58,6 +58,7 @@ from ingest.telegram_export import (
     read_export,
     system_allocator,
 )
+from ingest.whatsapp_export import is_whatsapp_export, read_whatsapp_export
 
 __all__ = ["ChatListing", "IngestConfig", "ingest", "list_chats", "read_messages"]
 
@@ -158,7 +159,8 @@ class Stopwatch:
 def read_messages(
     exports: list[Path], timezone: str = "UTC", workers: int = 0
 ) -> tuple[list[Export], pa.Table, Counter[str]]:
-    """Parse every export (with a progress bar over their bytes) and merge them without duplicates."""
+    """Parse every export (Telegram JSON or WhatsApp chat, told apart by content; with a progress bar over
+    their bytes) and merge them without duplicates."""
     from tqdm import tqdm
 
     total = sum(Path(p).stat().st_size for p in exports if Path(p).is_file())
@@ -167,7 +169,11 @@ def read_messages(
         total=total, unit="B", unit_scale=True, desc="reading exports", disable=None, leave=False
     ) as bar:
         for path in exports:
-            parsed.append(read_export(path, timezone, progress=bar.update, workers=workers))
+            if is_whatsapp_export(path):
+                parsed.append(read_whatsapp_export(path, timezone))
+                bar.update(Path(path).stat().st_size)
+            else:
+                parsed.append(read_export(path, timezone, progress=bar.update, workers=workers))
     messages, counts = merge_exports(parsed)
     return parsed, messages, counts
 
@@ -226,8 +232,11 @@ def _newest_chat_names(table: pa.Table, chat_ids: pa.Array, chat: np.ndarray) ->
 
 
 def _with_persona(messages: pa.Table, persona: Persona) -> pa.Table:
-    is_persona = pc.fill_null(pc.equal(messages["sender_id"], persona.id), False)
     columns = {name: messages[name] for name in messages.column_names}
+    if persona.aliases:  # the persona's WhatsApp sender ids (matched by name) become their one id
+        alias = pc.fill_null(pc.is_in(messages["sender_id"], pa.array(persona.aliases)), False)
+        columns["sender_id"] = pc.if_else(alias, persona.id, messages["sender_id"])
+    is_persona = pc.fill_null(pc.equal(columns["sender_id"], persona.id), False)
     columns["is_persona"] = is_persona
     return pa.table({f.name: columns[f.name] for f in MESSAGES_SCHEMA}, schema=MESSAGES_SCHEMA)
 

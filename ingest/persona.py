@@ -4,10 +4,16 @@
 2. `--persona "Marco Rossi"`: the sender(s) with that display name, case-insensitive; two ids with that name
    is an error that lists them (pick one with `--persona user<ID>`).
 3. Otherwise the owner of the full-account export(s) (`personal_information.user_id`).
+
+WhatsApp exports have no ids: their senders' ids are made from their names (`wa<hash>`). A WhatsApp sender
+named like the persona (case-insensitive) is the persona too: with a Telegram export in the same run, the
+Telegram id is the persona's id and the WhatsApp ids with that name are its `aliases` (a name found only in
+WhatsApp, with one full-account Telegram export in the run, is that export's owner).
 """
 
 from __future__ import annotations
 
+import difflib
 import re
 from dataclasses import dataclass
 
@@ -17,6 +23,7 @@ import pyarrow.compute as pc
 
 from core.errors import ChatLikeMeError
 from ingest.telegram_export import Export
+from ingest.whatsapp_export import SENDER_PREFIX as WHATSAPP_PREFIX
 
 
 @dataclass(frozen=True)
@@ -24,23 +31,55 @@ class Persona:
     id: str  # "user123"
     name: str | None  # their display name
     how: str  # how it was resolved, for the report
+    aliases: tuple[str, ...] = ()  # WhatsApp sender ids with the persona's name (other than `id`)
 
 
 def resolve_persona(exports: list[Export], messages: pa.Table, requested: str | None = None) -> Persona:
+    """Who the bot imitates, with the WhatsApp senders of the same name as `aliases`."""
     senders = _sender_table(messages)
+    persona = _resolve(exports, senders, requested)
+    owners = {e.owner_id: e for e in exports if e.owner_id}
+    if persona.id.startswith(WHATSAPP_PREFIX) and len(owners) == 1:
+        # a name found only in WhatsApp, with a full Telegram export in the run: its owner is that person
+        owner_id = next(iter(owners))
+        how = f"{persona.how}, the owner of the Telegram export"
+        persona = Persona(owner_id, persona.name, how, (persona.id,))
+    names = {n.casefold() for n in (persona.name, requested) if n}
+    aliases = tuple(
+        sorted(
+            {
+                sid
+                for sid, (name, _) in senders.items()
+                if sid.startswith(WHATSAPP_PREFIX) and sid != persona.id and name and name.casefold() in names
+            }
+            | set(persona.aliases)
+        )
+    )
+    return Persona(persona.id, persona.name, persona.how, aliases) if aliases else persona
+
+
+def _resolve(
+    exports: list[Export], senders: dict[str, tuple[str | None, int]], requested: str | None
+) -> Persona:
     owners = {e.owner_id: e for e in exports if e.owner_id}
     where = ", ".join(str(e.path) for e in exports)
     if requested:
         requested = requested.strip()
+        if requested in senders and requested.startswith(WHATSAPP_PREFIX):
+            return Persona(requested, senders[requested][0], f"--persona {requested}")
         if re.fullmatch(r"(?:user)?\d+", requested):
             persona_id = requested if requested.startswith("user") else f"user{requested}"
             if persona_id not in senders and persona_id not in owners:
                 raise ChatLikeMeError(f"{where}: persona {persona_id} sent no message; {_top(senders)}")
             return Persona(persona_id, _name(senders, owners, persona_id), f"--persona {requested}")
         wanted = requested.casefold()
-        matches = sorted(sid for sid, (name, _) in senders.items() if name and name.casefold() == wanted)
-        if not matches:
-            raise ChatLikeMeError(f"{where}: no sender is named {requested!r}; {_top(senders)}")
+        named = sorted(sid for sid, (name, _) in senders.items() if name and name.casefold() == wanted)
+        if not named:
+            raise ChatLikeMeError(
+                f"{where}: no sender is named {requested!r}; {_suggest(requested, senders)}"
+            )
+        # WhatsApp ids are made from names: one name is one WhatsApp sender, the same person as a Telegram id
+        matches = [sid for sid in named if not sid.startswith(WHATSAPP_PREFIX)] or named
         if len(matches) > 1:
             listed = ", ".join(f"{sid} ({senders[sid][1]} messages)" for sid in matches)
             raise ChatLikeMeError(
@@ -95,3 +134,12 @@ def _top(senders: dict[str, tuple[str | None, int]], k: int = 5) -> str:
     return "most active senders: " + ", ".join(
         f"{sid} {name or '(no name)'!r} ({n})" for sid, (name, n) in top
     )
+
+
+def _suggest(requested: str, senders: dict[str, tuple[str | None, int]]) -> str:
+    """The closest sender names (difflib), then the most active senders."""
+    names = {name.casefold(): name for name, _ in senders.values() if name}
+    close = difflib.get_close_matches(requested.casefold(), list(names), n=3, cutoff=0.5)
+    if not close:
+        return _top(senders)
+    return "did you mean " + " or ".join(repr(names[c]) for c in close) + "? " + _top(senders)
