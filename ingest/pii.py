@@ -233,7 +233,8 @@ class PiiMasker:
         return pc.replace_with_mask(texts, pa.array(mask), pa.array([after[i] for i in changed], texts.type))
 
     def find(self, text: str) -> list[tuple[str, str]]:
-        """What `mask` would replace in `text`, as (category, original) pairs, the text left as it is."""
+        """What `mask` would replace in `text`, as (category, original) pairs, the text left as it is (values
+        found get their pseudonyms, as in `mask`; the counts of masks applied do not change)."""
         counts, hits = self.counts.copy(), []
         for match in self._pattern.finditer(text):
             masked = self._replace(match)

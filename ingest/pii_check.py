@@ -28,8 +28,9 @@ from ingest.pii import PiiMasker, _normalize
 
 MAPPING_FILE = Path("private") / "pii_mapping.json"
 PLACEHOLDER = re.compile(r"<[A-Z]+_\d+>")
-# jsonl files that are datasets (SFT and KTO splits, eval generations); other jsonl files are logs.
-DATASET_FILES = {"train.jsonl", "eval.jsonl", "test.jsonl", "generations.jsonl"}
+# Every jsonl file under DIR is a dataset (SFT and KTO splits, their axolotl copies, eval generations, ...)
+# but these logs, and what lies in private/ folders or training checkpoints.
+NOT_DATASETS = {"promotions.jsonl"}
 SKIPPED_KEYS = {"id", "chat_id", "sample_id", "session", "chat_type", "strategy", "detail", "label", "role"}
 # Generation rows: the texts a model wrote, or the persona's own replies.
 WRITTEN_KEYS = {"base", "sft", "kto", "real", "shuffled_real", "completion"}
@@ -152,13 +153,15 @@ def find_mappings(root: Path) -> list[Path]:
 
 
 def dataset_files(root: Path) -> list[Path]:
-    """The SFT/KTO splits and eval generations under `root` (each real file once, links followed)."""
+    """The jsonl datasets under `root` (each real file once, links followed)."""
     root = Path(root)
     if root.is_file():
         return [root]
     found: dict[Path, Path] = {}
     for path in sorted(root.rglob("*.jsonl")):
-        if path.name in DATASET_FILES and "private" not in path.parts and "checkpoint" not in str(path):
+        parts = path.relative_to(root).parts
+        skipped = "private" in parts or any(part.startswith("checkpoint-") for part in parts)
+        if path.name not in NOT_DATASETS and not skipped:
             found.setdefault(path.resolve(), path)
     return list(found.values())
 

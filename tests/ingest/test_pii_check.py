@@ -96,3 +96,35 @@ def test_generations_are_checked_per_model():
 def test_library_call_reports_lines(demo_data):
     result = pii_check(demo_data.data_dir)
     assert not result.hits and result.lines > 100 and len(result.files) == 3
+
+
+def test_a_pipeline_workdir_kto_rows_and_generations(demo_data, tmp_path):
+    work = tmp_path / "work"
+    shutil.copytree(demo_data.data_dir, work / "data" / "ingest" / "k")
+    kto = work / "data" / "kto-data" / "k"
+    kto.mkdir(parents=True)
+    row = {
+        "prompt": [{"role": "user", "content": "Lorenzo: chi c'è?", "name": "Lorenzo"}],
+        "completion": [{"role": "assistant", "content": "io"}],
+        "label": True,
+    }
+    (kto / "train.jsonl").write_text(json.dumps(row) + "\n", encoding="utf-8")
+    generations = work / "runs" / "r1" / "eval" / "generations.jsonl"
+    generations.parent.mkdir(parents=True)
+    generation = {
+        "sample_id": "user1/2/0",
+        "prompt": [],
+        "real": "ok",
+        "base": ["ok"],
+        "kto": ["ok", "Lorenzo"],
+    }
+    generations.write_text(json.dumps(generation) + "\n", encoding="utf-8")
+    (work / "runs" / "promotions.jsonl").write_text('{"by": "gate", "note": "call Lorenzo"}\n')
+    mapping = tmp_path / "mapping.json"
+    mapping.write_text(json.dumps(MAPPING), encoding="utf-8")
+
+    result = pii_check(work, mapping)
+    assert len(result.files) == 5  # sft train/eval/test, the KTO rows, the generations
+    assert [(h.path, h.line, h.where, h.category) for h in result.hits] == [
+        (str(generations), 1, "kto[1]", "PERSON")
+    ]  # the prompt names Lorenzo on purpose; a model writing his name is a hit
