@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -324,7 +325,9 @@ def list_chats(export: Path, persona: str | None = None, timezone: str = "UTC") 
     return ChatListing(who, rows)
 
 
-def _chat_usage(messages: pa.Table, who: Persona | None, requested: str | None):
+def _chat_usage(
+    messages: pa.Table, who: Persona | None, requested: str | None
+) -> Callable[[str, str, str | None], dict[str, object]]:
     """`usage(chat_id, type, name)`: whether `ingest` (default config) uses the chat, why not, and the exact
     flags that would make it use this chat (None: no flag can: channels, bots, saved messages)."""
     config = IngestConfig()
@@ -346,18 +349,17 @@ def _chat_usage(messages: pa.Table, who: Persona | None, requested: str | None):
 
     def usage(chat_id: str, chat_type: str, name: str | None) -> dict[str, object]:
         never = skip(chat_id, chat_type, name)
-        if never is not None or who is None:
-            why = never or "persona unknown (single-chat export): pass --persona"
-            return {"used": False, "why_not": why, "include": None}
+        if never is not None:
+            return {"used": False, "why_not": never, "include": None}
         chat_senders = senders.get(chat_id, Counter())
         total = sum(chat_senders.values())
         reasons, flags = [], []
-        persona_id = who.id if requested else None
-        if not chat_senders.get(who.id):
-            others = [sid for sid, _ in chat_senders.most_common() if sid != who.id]
+        persona_id = who.id if who and requested else None
+        if who is None or not chat_senders.get(who.id):
+            others = [sid for sid, _ in chat_senders.most_common() if who is None or sid != who.id]
             if not others:
                 return {"used": False, "why_not": "no usable message", "include": None}
-            reasons.append("no persona messages")
+            reasons.append("no persona messages" if who else "persona unknown (single-chat export)")
             persona_id = others[0]  # its most active sender
         if chat_type in GROUP_TYPES:
             reasons.append("group chat")

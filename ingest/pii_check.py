@@ -94,15 +94,16 @@ class PiiChecker:
 
     def __init__(self, mapping: dict[str, list[str]] | None = None) -> None:
         self._masker = PiiMasker()  # no names: the names of the export are the mapping's
-        self._originals: dict[tuple[str, str], str] = {}  # (category, normalized value) -> category
+        self._originals: set[tuple[str, str]] = set()  # (category, normalized value)
         names, others = [], []
         for placeholder, values in (mapping or {}).items():
-            category = PLACEHOLDER.fullmatch(placeholder) and placeholder[1:].rsplit("_", 1)[0]
+            if not PLACEHOLDER.fullmatch(placeholder):
+                continue
+            category = placeholder[1:].rsplit("_", 1)[0]
             for value in values:
-                if not category or not isinstance(value, str) or len(value.strip()) < 3:
-                    continue
-                self._originals[(category, _normalize(category, value))] = category
-                (names if category == "PERSON" else others).append((value, category))
+                if len(value.strip()) >= 3:  # as the masker: shorter names are never masked
+                    self._originals.add((category, _normalize(category, value)))
+                    (names if category == "PERSON" else others).append((value, category))
         self._categories = {v.casefold(): c for v, c in [*names, *others]}
         self._names = _alternation([v for v, _ in names])
         self._others = _alternation([v for v, _ in others])

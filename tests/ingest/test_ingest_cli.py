@@ -212,6 +212,7 @@ def test_chats_of_a_single_chat_export_without_persona(tmp_path, write_export):
     result = run_cli("chats", export)
     assert result.returncode == 0, result.stderr
     assert "user2002" in result.stdout and "persona: unknown" in result.stdout
+    assert "persona unknown (single-chat export)" in result.stdout and "--persona user" in result.stdout
 
 
 def test_chats_say_why_a_chat_is_not_used_and_the_flags_that_include_it(tmp_path, write_export):
