@@ -151,6 +151,7 @@ def report_markdown(report: dict, examples: list[EvalItem], sets: dict[str, list
         "## Verdicts",
         "",
         *verdict_lines(report),
+        *pii_lines(report),
         "",
         "![fidelity with intervals](fidelity.png)",
         "",
@@ -224,6 +225,21 @@ def verdict_lines(report: dict) -> list[str]:
         "shuffled-real writes like the persona less well than the persona's own words sent to the wrong chat."
     )
     return lines
+
+
+def pii_lines(report: dict) -> list[str]:
+    """The memorisation probe: original values of pii_mapping.json written by each model."""
+    pii = report.get("pii")
+    if not pii:
+        return []
+    from align.evaluate import MODELS
+
+    counts = ", ".join(
+        f"{name} {pii[name]['original_values']} ({pii[name]['detector_hits']} detector hits)"
+        for name in MODELS
+    )
+    where = f"`{pii['mapping']}`" if pii["mapping"] else "no pii_mapping.json (detectors only)"
+    return [f"- Memorisation probe, original values of {where} in the replies: {counts}"]
 
 
 def _speaker(message: ChatMessage) -> str:

@@ -130,6 +130,7 @@ def evaluate(run_dir: Path, data_dir: Path, config: EvalConfig) -> Path:
         done.result, done.features, items, config, split, warning, base_model, adapters, done.timings
     )
     report["vocab_size"] = done.vocab_size
+    report["pii"] = pii_probe(data_dir, done.sets)
     report["run"] = str(run_dir)
     out = run_dir / "eval"
     with atomic_dir(out) as tmp:
@@ -140,6 +141,16 @@ def evaluate(run_dir: Path, data_dir: Path, config: EvalConfig) -> Path:
         plot_intervals(report, tmp / "fidelity.png")
         write_report(tmp, report, report_markdown(report, example_items(items, config.examples), done.sets))
     return out
+
+
+def pii_probe(data_dir: Path, sets: dict[str, list[list[str]]]) -> dict:
+    """The memorisation probe: original values of DATA's pii_mapping.json (and PII detector hits) in each
+    model's replies. A trained model that writes an original value learned it: the run is never promoted."""
+    from ingest.pii_check import MAPPING_FILE, check_texts, load_mapping
+
+    found = [p for p in (data_dir / MAPPING_FILE, data_dir.parent / MAPPING_FILE) if p.is_file()][:1]
+    replies = {name: [reply for replies in sets[name] for reply in replies] for name in MODELS}
+    return {"mapping": str(found[0]) if found else None, **check_texts(replies, load_mapping(found))}
 
 
 def run_evaluation(

@@ -131,6 +131,30 @@ def ingest(
     print_ingest_summary(run_ingest(exports, out, IngestConfig.load(config, overrides)))
 
 
+@app.command("pii-check")
+def pii_check(
+    directory: Annotated[
+        Path, typer.Argument(help="An ingest data folder, a KTO data folder, a run or a pipeline workdir.")
+    ],
+    mapping: Annotated[
+        Path | None,
+        typer.Option(
+            "--mapping", help="The pii_mapping.json (default: every private/pii_mapping.json below)."
+        ),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")] = False,
+) -> None:
+    """PII left in the datasets under DIR (SFT, KTO, eval generations): exit 1 if any, 0 if clean."""
+    import json
+
+    from ingest.pii_check import pii_check as check
+    from ingest.pii_check import result_text
+
+    result = check(directory, mapping)
+    print(json.dumps(result.to_dict(), ensure_ascii=False, indent=1) if as_json else result_text(result))
+    raise typer.Exit(1 if result.hits else 0)
+
+
 @app.command("demo-export")
 def demo_export(
     out: Annotated[Path, typer.Option("--out", help="Where to write the synthetic result.json.")],

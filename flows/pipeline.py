@@ -50,6 +50,7 @@ from flows.stages import (
     kto_flow,
     prepare_base_model,
     sft_flow,
+    training_data_pii_check,
 )
 from ingest.config import IngestConfig
 from serve.votes import VoteStore, battles_frame
@@ -107,6 +108,9 @@ def pipeline(exports: list[Path], config: PipelineConfig) -> PipelineOutcome:
             config=configs["kto-data"],
             space=space,
         )
+        checked = training_data_pii_check(data, kto_data)  # an original value there fails the run
+        if checked.hits:
+            logger.warning(f"pii-check: {len(checked.hits)} PII detector hits in the training data")
         kto = space.call("kto", kto_flow, kto_data=kto_data, sft=sft, config=configs["kto"], space=space)
         evaluation = space.call(
             "eval",
@@ -152,6 +156,33 @@ def apply_gate(
     registry: Registry, config: PipelineConfig, results: dict[str, StageResult], space: Workspace
 ) -> GateDecision:
     """The gate, with the candidate and the current run scored on the same held-out prompts and seeds."""
+    decision = fidelity_gate(registry, config, results, space)
+    return block_leaks(decision, results["eval"].output)
+
+
+def block_leaks(decision: GateDecision, eval_dir: Path) -> GateDecision:
+    """A trained model that wrote an original value of pii_mapping.json (the eval's memorisation probe) is
+    never promoted, whatever its fidelity."""
+    pii = _read_json(eval_dir / "report.json").get("pii") or {}
+    leaks = {
+        name: pii[name]["original_values"]
+        for name in ("sft", "kto")
+        if pii.get(name, {}).get("original_values")
+    }
+    if leaks:
+        decision.promote = False
+        counts = ", ".join(f"{name} {n}" for name, n in leaks.items())
+        decision.reasons.insert(
+            0,
+            f"blocked by the memorisation probe: the generations hold original values of {pii['mapping']} "
+            f"({counts}); a model that leaks personal data is never promoted",
+        )
+    return decision
+
+
+def fidelity_gate(
+    registry: Registry, config: PipelineConfig, results: dict[str, StageResult], space: Workspace
+) -> GateDecision:
     model = config.gate.model
     candidate_eval = results["eval"].output
     candidate_score = eval_fidelity(candidate_eval, model)
@@ -258,6 +289,7 @@ def _eval_summary(eval_dir: Path) -> dict[str, Any]:
             "n_prompts",
             "eval_split",
             "fidelity_formula",
+            "pii",
         )
     }
 
@@ -322,13 +354,23 @@ def run_markdown(run_id: str, manifest: dict[str, Any]) -> str:
             "## Steps\n\n" + md_table(["step", "result", "seconds", "cache key"], steps),
             "## Evaluation\n\n"
             + md_table(["model", "fidelity", "95 % interval", "detectability AUC"], scores)
-            + (f"\n\nVerdicts: {verdicts}" if verdicts else ""),
+            + (f"\n\nVerdicts: {verdicts}" if verdicts else "")
+            + _pii_text(manifest["eval"].get("pii")),
             "## Promotion gate\n\n"
             + ("Promoted: " if gate["promote"] else "Kept as a candidate: ")
             + "; ".join(gate["reasons"]),
             "## Exports\n\n" + "\n".join(exports),
         ]
     )
+
+
+def _pii_text(pii: dict[str, Any] | None) -> str:
+    if not pii:
+        return ""
+    counts = ", ".join(
+        f"{name} {pii[name]['original_values']}" for name in ("base", "sft", "kto") if name in pii
+    )
+    return f"\n\nMemorisation probe (original values of pii_mapping.json in the generations): {counts}"
 
 
 def _interval_text(interval: list[float] | None) -> str:

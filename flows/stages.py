@@ -43,6 +43,7 @@ from flows.caching import (
 )
 from ingest.config import IngestConfig
 from ingest.ingest import ingest
+from ingest.pii_check import MAPPING_FILE, CheckResult, PiiChecker, check_files, dataset_files, load_mapping
 from serve.votes import kto_rows_from_votes
 
 TRAINING_LIBRARIES = ("torch", "transformers", "trl", "peft", "accelerate")
@@ -53,7 +54,7 @@ CODE = {
     "sft": (("align", "core"), TRAINING_LIBRARIES),
     "kto-data": (("align", "core", "serve"), GENERATION_LIBRARIES),
     "kto": (("align", "core"), TRAINING_LIBRARIES),
-    "eval": (("align", "core"), GENERATION_LIBRARIES),
+    "eval": (("align", "core", "ingest"), GENERATION_LIBRARIES),  # ingest: the memorisation probe
 }
 
 
@@ -228,6 +229,25 @@ def eval_flow(
     }
     spec = space.spec("eval", inputs, config)
     return space.run(eval_step, spec, sft_adapter, kto_adapter, data.output, config)
+
+
+def training_data_pii_check(data: StageResult, kto_data: StageResult) -> CheckResult:
+    """pii-check of the SFT and KTO data of a run: an original value of ingest's pii_mapping.json there
+    fails the run before any model learns it (detector hits are only reported: `--no-mask-pii` keeps them)."""
+    mapping = data.output / MAPPING_FILE
+    result = check_files(
+        dataset_files(data.output / "sft") + dataset_files(kto_data.output),
+        PiiChecker(load_mapping([mapping] if mapping.is_file() else [])),
+    )
+    leaks = result.originals()
+    if leaks:
+        first = leaks[0]
+        raise ChatLikeMeError(
+            f"{first.path}:{first.line}: the training data holds {len(leaks)} original value(s) of {mapping} "
+            f"(first: {first.category} {first.masked()} in {first.where}); a model would learn them. "
+            f"See `chatlikeme pii-check {data.output.parent.parent}`"
+        )
+    return result
 
 
 def votes_fingerprint(votes: Path | None, since: str | None) -> str:

@@ -19,7 +19,7 @@ def print_chats(listing: ChatListing, as_json: bool = False) -> None:
         }
         print(json.dumps(data, ensure_ascii=False, indent=1))
         return
-    headers = ["chat id", "type", "name", "messages", "persona", "first", "last"]
+    headers = ["chat id", "type", "name", "messages", "persona", "first", "last", "used", "why not", "flags"]
     rows = [
         [
             str(row["chat_id"]),
@@ -29,13 +29,16 @@ def print_chats(listing: ChatListing, as_json: bool = False) -> None:
             "?" if row["persona_messages"] is None else str(row["persona_messages"]),
             _day(row["first"]),
             _day(row["last"]),
+            "yes" if row.get("used") else "no",
+            str(row.get("why_not") or ""),
+            str(row.get("include") or "(never used)"),
         ]
         for row in listing.rows
     ]
     widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)]
-    print("  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)))
+    print("  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip())
     for r in rows:
-        print("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)))
+        print("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip())
     if listing.persona:
         print(f"\npersona: {listing.persona.name} ({listing.persona.id}, {listing.persona.how})")
     else:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,6 +36,7 @@ from ingest.conversations import (
     Turns,
     Windows,
     build_turns,
+    chat_filter,
     plan_windows,
     render_content,
     select_messages,
@@ -311,6 +313,7 @@ def list_chats(export: Path, persona: str | None = None, timezone: str = "UTC") 
             mine = messages.filter(pc.fill_null(pc.equal(messages["sender_id"], who.id), False))
             counted = mine.group_by("chat_id", use_threads=False).aggregate([("message_id", "count")])
             persona_counts = {r["chat_id"]: r["message_id_count"] for r in counted.to_pylist()}
+        usage = _chat_usage(messages, who, persona)
         rows = []
         for chat in parsed[0].chats:
             if chat.chat_id in {r["chat_id"] for r in rows}:
@@ -325,6 +328,55 @@ def list_chats(export: Path, persona: str | None = None, timezone: str = "UTC") 
                     "persona_messages": persona_counts.get(chat.chat_id, 0) if who else None,
                     "first": row.get("timestamp_min"),
                     "last": row.get("timestamp_max"),
+                    **usage(chat.chat_id, chat.type, chat.name),
                 }
             )
     return ChatListing(who, rows)
+
+
+def _chat_usage(
+    messages: pa.Table, who: Persona | None, requested: str | None
+) -> Callable[[str, str, str | None], dict[str, object]]:
+    """`usage(chat_id, type, name)`: whether `ingest` (default config) uses the chat, why not, and the exact
+    flags that would make it use this chat (None: no flag can: channels, bots, saved messages)."""
+    config = IngestConfig()
+    kind, text = messages["kind"], messages["text"]
+    blank = pc.and_(pc.equal(kind, "text"), pc.equal(pc.utf8_trim_whitespace(text), ""))
+    usable = pc.and_(
+        pc.and_(
+            pc.invert(pc.is_in(kind, pa.array(["service", "unsupported"]))),
+            pc.is_valid(messages["sender_id"]),
+        ),
+        pc.invert(pc.fill_null(blank, False)),
+    )
+    table = messages.select(["chat_id", "sender_id"]).filter(pc.fill_null(usable, False))
+    counts = table.group_by(["chat_id", "sender_id"], use_threads=False).aggregate([([], "count_all")])
+    senders: dict[str, Counter[str]] = {}
+    for row in counts.to_pylist():
+        senders.setdefault(row["chat_id"], Counter())[row["sender_id"]] = row["count_all"]
+    skip = chat_filter(IngestConfig(groups=True))
+
+    def usage(chat_id: str, chat_type: str, name: str | None) -> dict[str, object]:
+        never = skip(chat_id, chat_type, name)
+        if never is not None:
+            return {"used": False, "why_not": never, "include": None}
+        chat_senders = senders.get(chat_id, Counter())
+        total = sum(chat_senders.values())
+        reasons, flags = [], []
+        persona_id = who.id if who and requested else None
+        if who is None or not chat_senders.get(who.id):
+            others = [sid for sid, _ in chat_senders.most_common() if who is None or sid != who.id]
+            if not others:
+                return {"used": False, "why_not": "no usable message", "include": None}
+            reasons.append("no persona messages" if who else "persona unknown (single-chat export)")
+            persona_id = others[0]  # its most active sender
+        if chat_type in GROUP_TYPES:
+            reasons.append("group chat")
+            flags.append("--groups")
+        if total < config.min_messages:
+            reasons.append(f"too few messages ({total} usable < {config.min_messages})")
+            flags += ["--min-messages", str(total)]
+        flags = [*(["--persona", persona_id] if persona_id else []), *flags, "--chat", chat_id]
+        return {"used": not reasons, "why_not": "; ".join(reasons) or None, "include": " ".join(flags)}
+
+    return usage

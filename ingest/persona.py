@@ -1,6 +1,7 @@
 """Who the bot imitates: resolved from ids whenever an id is available, never from a display name alone.
 
-1. `--persona user123` (or `123`): that sender id.
+1. `--persona user123` (or `123`): that sender id; `channel123` for a channel posting as itself (its own
+   posts, or an anonymous admin of a group).
 2. `--persona "Marco Rossi"`: the sender(s) with that display name, case-insensitive; two ids with that name
    is an error that lists them (pick one with `--persona user<ID>`).
 3. Otherwise the owner of the full-account export(s) (`personal_information.user_id`).
@@ -67,8 +68,8 @@ def _resolve(
         requested = requested.strip()
         if requested in senders and requested.startswith(WHATSAPP_PREFIX):
             return Persona(requested, senders[requested][0], f"--persona {requested}")
-        if re.fullmatch(r"(?:user)?\d+", requested):
-            persona_id = requested if requested.startswith("user") else f"user{requested}"
+        if re.fullmatch(r"(?:user|channel|chat)?\d+", requested):
+            persona_id = _sender_id(requested, senders)
             if persona_id not in senders and persona_id not in owners:
                 raise ChatLikeMeError(f"{where}: persona {persona_id} sent no message; {_top(senders)}")
             return Persona(persona_id, _name(senders, owners, persona_id), f"--persona {requested}")
@@ -99,6 +100,15 @@ def _resolve(
         f"{where}: a single-chat export does not say whose account it is; pass --persona with a sender id or "
         f"name ({_top(senders)})"
     )
+
+
+def _sender_id(requested: str, senders: dict[str, tuple[str | None, int]]) -> str:
+    """`user123` / `channel123` as given; a bare number is a user, or the channel of that number that sent."""
+    if not requested.isdigit():
+        return requested
+    if f"user{requested}" not in senders and f"channel{requested}" in senders:
+        return f"channel{requested}"
+    return f"user{requested}"
 
 
 def _sender_table(messages: pa.Table) -> dict[str, tuple[str | None, int]]:

@@ -232,6 +232,17 @@ class PiiMasker:
         mask[rows[changed]] = True
         return pc.replace_with_mask(texts, pa.array(mask), pa.array([after[i] for i in changed], texts.type))
 
+    def find(self, text: str) -> list[tuple[str, str]]:
+        """What `mask` would replace in `text`, as (category, original) pairs, the text left as it is (values
+        found get their pseudonyms, as in `mask`; the counts of masks applied do not change)."""
+        counts, hits = self.counts.copy(), []
+        for match in self._pattern.finditer(text):
+            masked = self._replace(match)
+            if masked != match.group():
+                hits.append((masked[1:].rsplit("_", 1)[0], match.group()))
+        self.counts = counts  # finding is not masking
+        return hits
+
     def mapping(self) -> dict[str, list[str]]:
         return dict(self._originals)
 

@@ -69,6 +69,10 @@ def test_eval_end_to_end_on_a_tiny_model(tiny_adapters: dict[str, Path], tmp_pat
     report = json.loads((run / "eval" / "report.json").read_text())
     assert report["n_prompts"] == 6 and report["eval_split"].endswith("test.jsonl")
     assert report["samples_per_prompt"] == 2 and not any("no test split" in w for w in report["warnings"])
+    assert report["pii"] == {  # the memorisation probe, here without a pii_mapping.json
+        "mapping": None,
+        **{name: {"original_values": 0, "detector_hits": 0} for name in ("base", "sft", "kto")},
+    }
     for name in ("base", "sft", "kto", "real", "shuffled_real"):
         entry = {**report["models"], **report["controls"]}[name]
         assert 0 <= entry["fidelity"] <= 1 and 0 <= entry["detectability_auc"] <= 1

@@ -16,7 +16,7 @@ from ingest.config import IngestConfig
 from ingest.demo_export import write_demo_export
 from ingest.ingest import ingest
 from tests.conftest import run_cli
-from tests.ingest.telegram_builders import ME, chat, dialogue, full_export
+from tests.ingest.telegram_builders import ME, chat, dialogue, full_export, msg
 
 SAMPLE_KEYS = {"messages", "id", "chat_id", "chat_type", "session"}  # session 0 is omitted, like msgspec does
 
@@ -212,3 +212,39 @@ def test_chats_of_a_single_chat_export_without_persona(tmp_path, write_export):
     result = run_cli("chats", export)
     assert result.returncode == 0, result.stderr
     assert "user2002" in result.stdout and "persona: unknown" in result.stdout
+    assert "persona unknown (single-chat export)" in result.stdout and "--persona user" in result.stdout
+
+
+def test_chats_say_why_a_chat_is_not_used_and_the_flags_that_include_it(tmp_path, write_export):
+    lonely = [msg(i, i, 3003, f"ci sei? {i}") for i in range(1, 30)]
+    export = write_export(
+        full_export(
+            [
+                chat(2002, dialogue(15)),
+                chat(4004, dialogue(3, contact=4004), name="Rare"),
+                chat(3003, lonely, name="Only Them"),
+                chat(5005, dialogue(15, contact=5005), name="Group", type="private_group"),
+                chat(6006, [msg(1, 0, None, "news")], name="News", type="public_channel"),
+            ]
+        )
+    )
+    listing = json.loads(run_cli("chats", export, "--json").stdout)
+    rows = {row["chat_id"]: row for row in listing["chats"]}
+    assert (rows["user2002"]["used"], rows["user2002"]["include"]) == (True, "--chat user2002")
+    assert rows["user4004"]["why_not"] == "too few messages (6 usable < 20)"
+    assert rows["user4004"]["include"] == "--min-messages 6 --chat user4004"
+    assert rows["user3003"]["why_not"].startswith("no persona messages")
+    assert rows["user3003"]["include"] == "--persona user3003 --chat user3003"
+    assert (rows["chat5005"]["why_not"], rows["chat5005"]["include"]) == (
+        "group chat",
+        "--groups --chat chat5005",
+    )
+    assert (rows["channel6006"]["why_not"], rows["channel6006"]["include"]) == ("channel", None)
+    table = run_cli("chats", export).stdout
+    assert "too few messages (6 usable < 20)" in table and "(never used)" in table
+
+    for chat_id in ("user4004", "chat5005"):  # the flags shown really include the chat
+        out = tmp_path / chat_id
+        done = run_cli("ingest", export, "--out", out, *rows[chat_id]["include"].split())
+        assert done.returncode == 0, done.stderr
+        assert {json.loads(line)["chat_id"] for line in (out / "sft" / "train.jsonl").open()} == {chat_id}

@@ -57,3 +57,33 @@ def test_exports_of_different_accounts_need_a_persona(write_export):
     exports, messages, _ = read_messages([write_export(full_export([SINGLE])), write_export(other)])
     with pytest.raises(ChatLikeMeError, match="different accounts"):
         resolve_persona(exports, messages, None)
+
+
+def channel_posts(n: int = 30) -> list[dict]:
+    """A group where an anonymous admin (the channel 777 itself) answers a member."""
+    out = []
+    for i in range(n):
+        out.append(msg(2 * i + 1, 2 * i, 2002, f"domanda {i}?", name="Giulia"))
+        out.append(msg(2 * i + 2, 2 * i + 1, None, f"risposta {i} ahah", **{"from": "Il Canale"}))
+        out[-1]["from_id"] = "channel777"
+    return out
+
+
+@pytest.mark.parametrize("requested", ["channel777", "777"])
+def test_a_channel_posting_as_itself_is_a_persona(write_export, requested):
+    data = chat(777, channel_posts(3), name="Il Canale", type="private_supergroup")
+    persona = resolve(write_export, data, requested)
+    assert (persona.id, persona.name) == ("channel777", "Il Canale")
+
+
+def test_a_channel_persona_is_ingested(write_export, tmp_path):
+    from core.io import read_jsonl
+    from core.schema import SftSample
+    from ingest.config import IngestConfig
+    from ingest.ingest import ingest
+
+    export = write_export(chat(777, channel_posts(), name="Il Canale", type="private_supergroup"))
+    out = ingest([export], tmp_path / "data", IngestConfig(persona="channel777", groups=True))
+    samples = list(read_jsonl(out / "sft" / "train.jsonl", SftSample))
+    replies = [m.content for s in samples for m in s.messages if m.role == "assistant"]
+    assert replies and all(r.startswith("risposta") for r in replies)
