@@ -79,6 +79,10 @@ class KtoConfig(StageConfig):
     seed: int = 0
     base_model: str | None = None
     "Base model the run must use; empty = the SFT adapter's. A mismatch with the SFT adapter is an error."
+    rounds: int = 1
+    "KTO rounds. Round k (k >= 2) samples the round k-1 policy on the KTO prompts, relabels the samples "
+    "with kto-data's judges and trains from that policy, with it as the reference. Every round is kept in "
+    "kto/rounds/<k>/; the one with the best eval rewards/margins becomes the output."
 
 
 # --- inputs -------------------------------------------------------------------------------------------------
@@ -91,6 +95,7 @@ class KtoData:
     desirable_weight: float
     undesirable_weight: float
     report_path: Path
+    relabel: dict[str, Any] | None = None  # round k >= 2: how the previous policy's samples were relabelled
 
 
 def check_config(config: KtoConfig, origin: str | Path = "kto config") -> None:
@@ -110,6 +115,8 @@ def check_config(config: KtoConfig, origin: str | Path = "kto config") -> None:
         raise input_error(origin, f"epochs must be in (0, 2], got {config.epochs}: KTO over-fits beyond 2")
     if config.beta <= 0 or config.learning_rate <= 0:
         raise input_error(origin, "beta and learning_rate must be positive")
+    if config.rounds < 1:
+        raise input_error(origin, f"rounds must be at least 1, got {config.rounds}")
 
 
 def load_kto_data(data_dir: Path, config: KtoConfig) -> KtoData:
@@ -274,15 +281,104 @@ def train_kto(
 ) -> Path:
     """KTO from the SFT adapter in `sft_dir` on the KTO data in `data_dir` -> `out_dir` (see module doc).
 
+    With `config.rounds` > 1, round k starts from (and is referenced to) round k-1's policy, on the KTO rows
+    relabelled with that policy's samples; the best round on the eval split is copied to `out_dir`.
     `callbacks`: extra `transformers.TrainerCallback`s (progress in flows, interruptions in tests).
     """
-    started = time.perf_counter()
     data_dir, sft_dir, out_dir = Path(data_dir), Path(sft_dir), Path(out_dir)
     check_config(config)
     require_adapter(sft_dir, "sft")
     base_model = resolve_base_model(sft_dir, config)
     data = load_kto_data(data_dir, config)
+    if config.rounds == 1:
+        return train_round(data, sft_dir, out_dir, config, base_model, resume=resume, callbacks=callbacks)
 
+    rounds_dir = out_dir.parent / f".{out_dir.name}.rounds"
+    if not resume:
+        shutil.rmtree(rounds_dir, ignore_errors=True)
+    policy, summaries = sft_dir, []
+    for k in range(1, config.rounds + 1):
+        round_dir = rounds_dir / str(k)
+        relabel: dict[str, Any] = {}
+        if not (resume and (round_dir / "report.json").is_file()):
+            round_data = (
+                data if k == 1 else relabelled(data_dir, data, policy, base_model, config, k, relabel)
+            )
+            train_round(
+                round_data,
+                policy,
+                round_dir,
+                config,
+                base_model,
+                resume=resume,
+                callbacks=callbacks,
+                round_number=k,
+            )
+        summaries.append(round_summary(round_dir, k))
+        policy = round_dir
+    best = max(summaries, key=lambda r: (r["eval_margin"] is not None, r["eval_margin"] or 0, -r["round"]))
+    with atomic_dir(out_dir) as tmp:
+        best_dir = rounds_dir / str(best["round"])
+        for path in best_dir.iterdir():  # the best round is the run's `kto`: later stages read it as before
+            if path.is_file():
+                shutil.copy2(path, tmp / path.name)
+        shutil.copytree(rounds_dir, tmp / "rounds")
+        report = json.loads((tmp / "report.json").read_text())
+        report["rounds"] = {"count": config.rounds, "best": best["round"], "per_round": summaries}
+        write_report(tmp, report, report_markdown(report))
+    shutil.rmtree(rounds_dir, ignore_errors=True)
+    return out_dir
+
+
+def relabelled(
+    data_dir: Path, data: KtoData, policy: Path, base_model: str, config: KtoConfig, k: int, summary: dict
+) -> KtoData:
+    """Round k's data: the policy-sampled rows replaced by samples of the round k-1 policy, judged again
+    (`align.kto_data.relabel_on_policy`); λD/λU recomputed unless the config sets them."""
+    from align.kto_data import KTODataConfig, kto_weights, relabel_on_policy
+
+    train, info = relabel_on_policy(data_dir, data.train, policy, base_model, k)
+    summary.update(info)
+    n_desirable = sum(row.label for row in train)
+    config_path = data_dir / "config.yaml"
+    ratio_range = (
+        KTODataConfig.load(config_path).weight_ratio_range if config_path.is_file() else (1.0, 4 / 3)
+    )
+    weights = kto_weights(n_desirable, len(train) - n_desirable, ratio_range)
+    lambda_d = config.desirable_weight if config.desirable_weight is not None else weights["desirable_weight"]
+    lambda_u = (
+        config.undesirable_weight if config.undesirable_weight is not None else weights["undesirable_weight"]
+    )
+    return KtoData(train, data.eval, float(lambda_d), float(lambda_u), data.report_path, relabel=summary)
+
+
+def round_summary(round_dir: Path, k: int) -> dict[str, Any]:
+    report = json.loads((round_dir / "report.json").read_text())
+    by_strategy = report.get("rewards_by_strategy") or {}
+    return {
+        "round": k,
+        "eval_margin": report["eval"].get("rewards/margins"),
+        "eval_loss": report["eval"].get("loss"),
+        "final_margin": report["final"].get("rewards/margins"),
+        "reference": report["reference"],
+        "relabel": report.get("relabel") or {},
+        "rewards_by_strategy": {name: values["mean"] for name, values in by_strategy.items()},
+    }
+
+
+def train_round(
+    data: KtoData,
+    sft_dir: Path,
+    out_dir: Path,
+    config: KtoConfig,
+    base_model: str,
+    *,
+    resume: bool = False,
+    callbacks: list | None = None,
+    round_number: int = 1,
+) -> Path:
+    """One KTO training from (and referenced to) the adapter in `sft_dir` -> `out_dir`."""
+    started = time.perf_counter()
     work_dir = out_dir.parent / f".{out_dir.name}.checkpoints"
     checkpoint = _resume_point(work_dir, config, base_model, resume)
     trainer = build_trainer(base_model, sft_dir, data, config, work_dir, callbacks)
@@ -304,6 +400,10 @@ def train_kto(
         config.save_yaml(tmp / "config.yaml")
         report = _report(config, data, base_model, sft_dir, steps, eval_metrics, train_seconds, trainer)
         report["rewards_by_strategy"] = by_strategy
+        if round_number > 1:
+            report["round"] = round_number
+            report["reference"] = f"frozen round {round_number - 1} policy"
+            report["relabel"] = data.relabel or {}
         write_report(tmp, report, report_markdown(report))
     shutil.rmtree(work_dir, ignore_errors=True)
     return out_dir
