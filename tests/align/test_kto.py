@@ -44,15 +44,18 @@ def kto_rows(count: int) -> list[KtoRow]:
     return rows
 
 
-@pytest.fixture
-def kto_data(tmp_path: Path) -> Path:
+def write_kto_data(data: Path, train_count: int = 32) -> Path:
     """DIR/kto as kto-data writes it: train/eval KtoRows and the report with λD/λU."""
-    data = tmp_path / "data" / "kto"
-    write_jsonl(data / "train.jsonl", kto_rows(32))
+    write_jsonl(data / "train.jsonl", kto_rows(train_count))
     write_jsonl(data / "eval.jsonl", kto_rows(4))
     report = {"weights": {"desirable_weight": 1.0, "undesirable_weight": 1.0, "ratio": 1.0}}
     (data / "report.json").write_text(json.dumps(report))
     return data
+
+
+@pytest.fixture
+def kto_data(tmp_path: Path) -> Path:
+    return write_kto_data(tmp_path / "data" / "kto")
 
 
 @pytest.fixture(scope="module")
