@@ -381,13 +381,14 @@ def train_round(
     started = time.perf_counter()
     work_dir = out_dir.parent / f".{out_dir.name}.checkpoints"
     checkpoint = _resume_point(work_dir, config, base_model, resume)
-    trainer = build_trainer(base_model, sft_dir, data, config, work_dir, callbacks)
+    during = [StrategyRewards(data.eval, config)] if config.evaluate and data.eval else []
+    trainer = build_trainer(base_model, sft_dir, data, config, work_dir, [*(callbacks or []), *during])
     trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
     eval_metrics = trainer.evaluate() if trainer.eval_dataset is not None else {}
     by_strategy = strategy_rewards(trainer, data.eval, config) if config.evaluate else {}
     train_seconds = time.perf_counter() - started
 
-    steps = step_metrics(trainer.state.log_history)
+    steps = step_metrics(trainer.state.log_history, during[0].by_step if during else {})
     with atomic_dir(out_dir) as tmp:
         # Only the trained policy: the frozen "ref" copy stays behind.
         trainer.model.save_pretrained(str(tmp), selected_adapters=["default"])
@@ -442,32 +443,97 @@ def _record_base_model(adapter_dir: Path, base_model: str) -> None:
     config_path.write_text(json.dumps(adapter_config, indent=2) + "\n")
 
 
-def step_metrics(log_history: list[dict[str, Any]]) -> list[dict[str, float]]:
-    """One record per logged training step (eval and end-of-training summaries left out)."""
-    return [
-        {"step": entry["step"], **{k: v for k, v in entry.items() if k != "step"}}
+def step_metrics(
+    log_history: list[dict[str, Any]], by_strategy: dict[int, dict[str, float]] | None = None
+) -> list[dict[str, float]]:
+    """One record per logged training step (eval and end-of-training summaries left out), with the eval
+    rows' mean reward per strategy (`rewards/strategy/<name>`) at the steps where it was measured."""
+    by_strategy = by_strategy or {}
+
+    def per_strategy(step: int) -> dict[str, float]:
+        return {f"rewards/strategy/{name}": value for name, value in by_strategy.get(step, {}).items()}
+
+    steps = [
+        {
+            "step": entry["step"],
+            **{k: v for k, v in entry.items() if k != "step"},
+            **per_strategy(entry["step"]),
+        }
         for entry in log_history
         if "loss" in entry and "step" in entry
     ]
+    logged = {entry["step"] for entry in steps}
+    extra = [{"step": step, **per_strategy(step)} for step in sorted(by_strategy) if step not in logged]
+    return sorted(steps + extra, key=lambda entry: entry["step"])
 
 
 def plot_rewards(steps: list[dict[str, float]], path: Path) -> Path:
-    """rewards/chosen, rewards/rejected, rewards/margins and kl per step."""
-    fig, ax = new_figure()
-    x = [entry["step"] for entry in steps]
+    """Left: rewards/chosen, rewards/rejected, rewards/margins and kl per step. Right (when measured): the
+    eval rows' mean reward per strategy over the steps, and its margin against the real replies."""
+    import matplotlib.pyplot as plt
+
+    names = sorted({k for entry in steps for k in entry if k.startswith("rewards/strategy/")})
+    fig, axes = plt.subplots(1, 2 if names else 1, figsize=(12 if names else 7, 4.5), dpi=100, squeeze=False)
+    ax = axes[0][0]
     for name in ("rewards/chosen", "rewards/rejected", "rewards/margins", "kl"):
-        points = [(s, entry[name]) for s, entry in zip(x, steps, strict=True) if name in entry]
+        points = [(entry["step"], entry[name]) for entry in steps if name in entry]
         if points:
             ax.plot(*zip(*points, strict=True), label=name, linestyle="--" if name == "kl" else "-")
     ax.axhline(0, color="grey", linewidth=0.5)
     ax.set_xlabel("optimizer step")
-    ax.set_ylabel("β · log-ratio to the SFT reference")
+    ax.set_ylabel("β · log-ratio to the reference")
     ax.set_title("KTO rewards: desirable (chosen) vs undesirable (rejected)")
     ax.legend()
+    if names:
+        right = axes[0][1]
+        for name in names:
+            points = [(entry["step"], entry[name]) for entry in steps if name in entry]
+            label = name.removeprefix("rewards/strategy/")
+            right.plot(
+                *zip(*points, strict=True), marker="o", label=label, linewidth=2 if label == "real" else 1
+            )
+        right.axhline(0, color="grey", linewidth=0.5)
+        right.set(xlabel="optimizer step", ylabel="mean reward (eval rows)", title="Rewards per strategy")
+        right.legend(fontsize="small")
     return save_figure(fig, path)
 
 
+class StrategyRewards:
+    """A `TrainerCallback` (built on first use: transformers is imported late) that measures the eval rows'
+    mean reward per strategy about `points` times during training (and at the last step): metrics.json and
+    rewards.png then show which negatives the policy learned to push down, and when."""
+
+    def __new__(cls, rows: list[KtoRow], config: KtoConfig, points: int = 5):
+        from transformers import TrainerCallback
+
+        class Callback(TrainerCallback):
+            def __init__(self) -> None:
+                self.by_step: dict[int, dict[str, float]] = {}
+                self.every = 1
+
+            def measure(self, step: int, model, tokenizer) -> None:
+                training = model.training
+                rewards = rewards_per_strategy(model, tokenizer, rows, config)
+                self.by_step[step] = {name: values["mean"] for name, values in rewards.items()}
+                model.train(training)
+
+            def on_train_begin(self, args, state, control, **kwargs):
+                self.every = max(1, state.max_steps // points)  # step 0 needs no measure: every reward is 0
+
+            def on_step_end(self, args, state, control, model=None, processing_class=None, **kwargs):
+                if state.global_step % self.every == 0 or state.global_step == state.max_steps:
+                    self.measure(state.global_step, model, processing_class)
+
+        return Callback()
+
+
 def strategy_rewards(trainer, rows: list[KtoRow], config: KtoConfig) -> dict[str, dict[str, float]]:
+    return rewards_per_strategy(trainer.model, trainer.processing_class, rows, config)
+
+
+def rewards_per_strategy(
+    model, tokenizer, rows: list[KtoRow], config: KtoConfig
+) -> dict[str, dict[str, float]]:
     """Mean KTO reward β·(log π(y|x) − log π_SFT(y|x)) of the eval rows, per strategy (`real` = the
     persona's replies): which negatives the policy learned to push down, and whether the real replies rose.
 
@@ -478,13 +544,10 @@ def strategy_rewards(trainer, rows: list[KtoRow], config: KtoConfig) -> dict[str
 
     from align.context_fit import ReplyScorer
 
-    model = trainer.model
     if not rows or "ref" not in getattr(model, "peft_config", {}):
         return {}
     device = next(model.parameters()).device
-    scorer = ReplyScorer(
-        model, trainer.processing_class, device, config.max_length, config.per_device_batch_size
-    )
+    scorer = ReplyScorer(model, tokenizer, device, config.max_length, config.per_device_batch_size)
     contexts = [row.prompt for row in rows]
     requests = [(i, row.completion[0].content) for i, row in enumerate(rows)]
     scores = {}
@@ -494,6 +557,9 @@ def strategy_rewards(trainer, rows: list[KtoRow], config: KtoConfig) -> dict[str
             model.set_adapter(adapter)
             scores[adapter] = scorer.log_probs(contexts, requests)
     model.set_adapter("default")
+    for name, parameter in model.named_parameters():  # the reference stays frozen
+        if ".ref." in name:
+            parameter.requires_grad_(False)
     rewards: dict[str, list[float]] = {}
     for row, policy, reference in zip(rows, scores["default"], scores["ref"], strict=True):
         rewards.setdefault(row.strategy, []).append(config.beta * float(policy - reference))
