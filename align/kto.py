@@ -10,8 +10,13 @@ feedback, with TRL's `KTOTrainer`.
   so that λD·nD / (λU·nU) sits in the KTO paper's range.
 - Output `RUN/kto/` (written atomically): the LoRA adapter (same base model, rank and target modules as the
   SFT adapter, so vLLM serves it), tokenizer, metrics.json (every logged step: loss, kl, rewards/chosen,
-  rewards/rejected, rewards/margins, ...), rewards.png, config.yaml, report.json + report.md.
+  rewards/rejected, rewards/margins, ..., and at a few steps the eval rows' mean reward per negative strategy,
+  `rewards/strategy/<name>`), rewards.png (both), config.yaml, report.json + report.md.
 - Checkpoints go to `RUN/.kto.checkpoints/` while training; `resume=True` continues from the latest one.
+- `rounds` > 1: round k samples the round k-1 policy on the KTO prompts, relabels those samples with
+  kto-data's judges (`align.kto_data.relabel_on_policy`) and trains from that policy with it as the
+  reference. Every round is kept in `RUN/kto/rounds/<k>/`; the best on the eval split (eval rewards/margins)
+  is copied to `RUN/kto/` itself, so later stages read it as before.
 """
 
 from __future__ import annotations
@@ -294,8 +299,17 @@ def train_kto(
         return train_round(data, sft_dir, out_dir, config, base_model, resume=resume, callbacks=callbacks)
 
     rounds_dir = out_dir.parent / f".{out_dir.name}.rounds"
-    if not resume:
-        shutil.rmtree(rounds_dir, ignore_errors=True)
+    settings = {
+        "config": config.to_dict(),
+        "base_model": base_model,
+        "sft": str(sft_dir),
+        "data": str(data_dir),
+    }
+    marker = rounds_dir / "chatlikeme-kto-rounds.json"
+    if not resume or not marker.is_file() or json.loads(marker.read_text()) != settings:
+        shutil.rmtree(rounds_dir, ignore_errors=True)  # finished rounds are reused only for the same run
+    rounds_dir.mkdir(parents=True, exist_ok=True)
+    marker.write_text(json.dumps(settings))
     policy, summaries = sft_dir, []
     for k in range(1, config.rounds + 1):
         round_dir = rounds_dir / str(k)
@@ -322,7 +336,7 @@ def train_kto(
         for path in best_dir.iterdir():  # the best round is the run's `kto`: later stages read it as before
             if path.is_file():
                 shutil.copy2(path, tmp / path.name)
-        shutil.copytree(rounds_dir, tmp / "rounds")
+        shutil.copytree(rounds_dir, tmp / "rounds", ignore=shutil.ignore_patterns(marker.name, ".*"))
         report = json.loads((tmp / "report.json").read_text())
         report["rounds"] = {"count": config.rounds, "best": best["round"], "per_round": summaries}
         write_report(tmp, report, report_markdown(report))
