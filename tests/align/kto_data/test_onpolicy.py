@@ -143,3 +143,14 @@ def test_without_onpolicy_file_the_report_says_so(tmp_path: Path) -> None:
     report = json.loads((build_kto_data(sft, tmp_path / "kto", config) / "report.json").read_text())
     assert "no onpolicy.jsonl" in report["onpolicy"]["note"]
     assert "inactive" in report["strategies"]["on_policy"]
+
+
+def test_off_context_goes_through_the_same_path() -> None:
+    slots = slots_of(sessions=2)
+    generated = [text for slot in slots for text in (slot.reply, NONSENSE)]
+    context = context_for("off_context", slots, split_slots=slots, scorer=WordScorer, generated=generated)
+    rows = get_strategy("off_context").build(slots, context)
+    assert rows and all(row.completion[0].content == NONSENSE and not row.label for row in rows)
+    assert all("misses the conversation" in row.detail for row in rows)
+    prompts = {(row.sample_id, msgspec.json.encode(row.prompt)) for row in rows}
+    assert len(prompts) == len(rows)  # one sample per prompt here, and never the real reply
