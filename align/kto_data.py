@@ -660,7 +660,7 @@ def build_split(split: Split, tasks: list[Task], inputs: Inputs) -> SplitRows:
     produced: Counter[str] = Counter()
     for task in tqdm([t for t in tasks if t.split == split], desc=f"negatives ({split})", unit="strategy"):
         made = task.strategy.build(task.slots, inputs.context(task))
-        produced[task.strategy.name] += sum(not row.label for row in made)
+        produced[task.strategy.name] += sum(row.strategy != REAL for row in made)  # not on_policy's real rows
         candidates += made
     sources = slot_places(data.positives[split] + data.onpolicy[split])
     cut: Counter[str] = Counter()
