@@ -648,8 +648,26 @@ def report_markdown(report: dict) -> str:
             "",
             "![rewards](rewards.png)",
             *strategy_lines(report.get("rewards_by_strategy") or {}),
+            *round_lines(report.get("rounds") or {}),
         ]
     )
+
+
+def round_lines(rounds: dict[str, Any]) -> list[str]:
+    if not rounds:
+        return []
+    rows = [
+        [r["round"], r["reference"], r["eval_margin"], r["eval_loss"], r["relabel"].get("undesirable", "")]
+        for r in rounds["per_round"]
+    ]
+    return [
+        "",
+        f"## Rounds: round {rounds['best']} of {rounds['count']} is this adapter (best eval rewards/margins)",
+        "",
+        md_table(["round", "reference", "eval margin", "eval loss", "relabelled negatives"], rows),
+        "",
+        "Every round's adapter, metrics and report: `rounds/<k>/`.",
+    ]
 
 
 def strategy_lines(by_strategy: dict[str, dict[str, float]]) -> list[str]:

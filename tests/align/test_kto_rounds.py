@@ -6,14 +6,18 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import msgspec
 import pytest
 import torch
 from transformers import TrainerCallback
 
 from align.kto import KtoConfig, train_kto
+from align.kto_data import relabel_on_policy
+from align.negatives.on_policy import ONPOLICY_PROMPT
+from align.negatives.text import normalize
 from core.io import read_jsonl
 from core.schema import KtoRow
-from tests.align.test_kto import FAST, write_kto_data
+from tests.align.test_kto import FAST, kto_rows, write_kto_data
 from tests.conftest import make_lora_adapter, run_cli
 
 PROBE = "ciao, stasera? ahah si dai 😂"
@@ -99,6 +103,32 @@ def test_rounds_chain_references_and_keep_every_round(
     assert second["reference"] == "frozen round 1 policy"
     assert second["relabel"]["strategy"] == "off_context" and second["relabel"]["samples"] > 0
     assert not (out.parent / ".kto.rounds").exists()
+    assert f"round {rounds['best']} of 2" in (out / "report.md").read_text()
+
+
+def test_relabel_samples_the_policy_on_the_onpolicy_prompts_only(tmp_path: Path, tiny_model: Path) -> None:
+    adapter = make_lora_adapter(tiny_model, tmp_path / "policy", seed=3)
+    rows = kto_rows(8)
+    for row in rows[:4]:  # two on-policy prompts (real reply + an old on-policy negative each)
+        row.detail = ONPOLICY_PROMPT if row.label else row.detail
+        row.strategy = row.strategy if row.label else "on_policy"
+    (tmp_path / "config.yaml").write_text(
+        "generation_backend: transformers\nmax_similarity: 0.5\n"
+        "on_policy:\n  samples_per_prompt: 3\n  max_new_tokens: 8\n  min_persona_probability: 1.0\n"
+    )
+    new, summary = relabel_on_policy(tmp_path, rows, adapter, str(tiny_model), 2)
+    assert summary["strategy"] == "on_policy" and summary["prompts"] == 2 and summary["samples"] == 6
+    assert summary["replaced_rows"] == 2
+    assert [r for r in new if r.strategy != "on_policy"] == [r for r in rows if r.strategy != "on_policy"]
+    onpolicy_prompts = {msgspec.json.encode(r.prompt) for r in rows[:4]}
+    real = {(r.sample_id, msgspec.json.encode(r.prompt)): r.completion[0].content for r in rows if r.label}
+    fresh = [r for r in new if r.strategy == "on_policy"]
+    assert fresh and len(fresh) == summary["undesirable"]  # every sample "too generic" for this judge
+    for row in fresh:
+        assert not row.label and msgspec.json.encode(row.prompt) in onpolicy_prompts
+        assert normalize(row.completion[0].content) != normalize(
+            real[(row.sample_id, msgspec.json.encode(row.prompt))]
+        )
 
 
 def test_rounds_from_the_cli_and_a_bad_value(kto_data: Path, tmp_path: Path) -> None:
