@@ -10,8 +10,13 @@ feedback, with TRL's `KTOTrainer`.
   so that λD·nD / (λU·nU) sits in the KTO paper's range.
 - Output `RUN/kto/` (written atomically): the LoRA adapter (same base model, rank and target modules as the
   SFT adapter, so vLLM serves it), tokenizer, metrics.json (every logged step: loss, kl, rewards/chosen,
-  rewards/rejected, rewards/margins, ...), rewards.png, config.yaml, report.json + report.md.
+  rewards/rejected, rewards/margins, ..., and at a few steps the eval rows' mean reward per negative strategy,
+  `rewards/strategy/<name>`), rewards.png (both), config.yaml, report.json + report.md.
 - Checkpoints go to `RUN/.kto.checkpoints/` while training; `resume=True` continues from the latest one.
+- `rounds` > 1: round k samples the round k-1 policy on the KTO prompts, relabels those samples with
+  kto-data's judges (`align.kto_data.relabel_on_policy`) and trains from that policy with it as the
+  reference. Every round is kept in `RUN/kto/rounds/<k>/`; the best on the eval split (eval rewards/margins)
+  is copied to `RUN/kto/` itself, so later stages read it as before.
 """
 
 from __future__ import annotations
@@ -79,6 +84,10 @@ class KtoConfig(StageConfig):
     seed: int = 0
     base_model: str | None = None
     "Base model the run must use; empty = the SFT adapter's. A mismatch with the SFT adapter is an error."
+    rounds: int = 1
+    "KTO rounds. Round k (k >= 2) samples the round k-1 policy on the KTO prompts, relabels the samples "
+    "with kto-data's judges and trains from that policy, with it as the reference. Every round is kept in "
+    "kto/rounds/<k>/; the one with the best eval rewards/margins becomes the output."
 
 
 # --- inputs -------------------------------------------------------------------------------------------------
@@ -91,6 +100,7 @@ class KtoData:
     desirable_weight: float
     undesirable_weight: float
     report_path: Path
+    relabel: dict[str, Any] | None = None  # round k >= 2: how the previous policy's samples were relabelled
 
 
 def check_config(config: KtoConfig, origin: str | Path = "kto config") -> None:
@@ -110,6 +120,8 @@ def check_config(config: KtoConfig, origin: str | Path = "kto config") -> None:
         raise input_error(origin, f"epochs must be in (0, 2], got {config.epochs}: KTO over-fits beyond 2")
     if config.beta <= 0 or config.learning_rate <= 0:
         raise input_error(origin, "beta and learning_rate must be positive")
+    if config.rounds < 1:
+        raise input_error(origin, f"rounds must be at least 1, got {config.rounds}")
 
 
 def load_kto_data(data_dir: Path, config: KtoConfig) -> KtoData:
@@ -274,24 +286,123 @@ def train_kto(
 ) -> Path:
     """KTO from the SFT adapter in `sft_dir` on the KTO data in `data_dir` -> `out_dir` (see module doc).
 
+    With `config.rounds` > 1, round k starts from (and is referenced to) round k-1's policy, on the KTO rows
+    relabelled with that policy's samples; the best round on the eval split is copied to `out_dir`.
     `callbacks`: extra `transformers.TrainerCallback`s (progress in flows, interruptions in tests).
     """
-    started = time.perf_counter()
     data_dir, sft_dir, out_dir = Path(data_dir), Path(sft_dir), Path(out_dir)
     check_config(config)
     require_adapter(sft_dir, "sft")
     base_model = resolve_base_model(sft_dir, config)
     data = load_kto_data(data_dir, config)
+    if config.rounds == 1:
+        return train_round(data, sft_dir, out_dir, config, base_model, resume=resume, callbacks=callbacks)
 
+    rounds_dir = out_dir.parent / f".{out_dir.name}.rounds"
+    settings = {
+        "config": config.to_dict(),
+        "base_model": base_model,
+        "sft": str(sft_dir),
+        "data": str(data_dir),
+    }
+    marker = rounds_dir / "chatlikeme-kto-rounds.json"
+    if not resume or not marker.is_file() or json.loads(marker.read_text()) != settings:
+        shutil.rmtree(rounds_dir, ignore_errors=True)  # finished rounds are reused only for the same run
+    rounds_dir.mkdir(parents=True, exist_ok=True)
+    marker.write_text(json.dumps(settings))
+    policy, summaries = sft_dir, []
+    for k in range(1, config.rounds + 1):
+        round_dir = rounds_dir / str(k)
+        relabel: dict[str, Any] = {}
+        if not (resume and (round_dir / "report.json").is_file()):
+            round_data = (
+                data if k == 1 else relabelled(data_dir, data, policy, base_model, config, k, relabel)
+            )
+            train_round(
+                round_data,
+                policy,
+                round_dir,
+                config,
+                base_model,
+                resume=resume,
+                callbacks=callbacks,
+                round_number=k,
+            )
+        summaries.append(round_summary(round_dir, k))
+        policy = round_dir
+    best = max(summaries, key=lambda r: (r["eval_margin"] is not None, r["eval_margin"] or 0, -r["round"]))
+    with atomic_dir(out_dir) as tmp:
+        best_dir = rounds_dir / str(best["round"])
+        for path in best_dir.iterdir():  # the best round is the run's `kto`: later stages read it as before
+            if path.is_file():
+                shutil.copy2(path, tmp / path.name)
+        shutil.copytree(rounds_dir, tmp / "rounds", ignore=shutil.ignore_patterns(marker.name, ".*"))
+        report = json.loads((tmp / "report.json").read_text())
+        report["rounds"] = {"count": config.rounds, "best": best["round"], "per_round": summaries}
+        write_report(tmp, report, report_markdown(report))
+    shutil.rmtree(rounds_dir, ignore_errors=True)
+    return out_dir
+
+
+def relabelled(
+    data_dir: Path, data: KtoData, policy: Path, base_model: str, config: KtoConfig, k: int, summary: dict
+) -> KtoData:
+    """Round k's data: the policy-sampled rows replaced by samples of the round k-1 policy, judged again
+    (`align.kto_data.relabel_on_policy`); λD/λU recomputed unless the config sets them."""
+    from align.kto_data import KTODataConfig, kto_weights, relabel_on_policy
+
+    train, info = relabel_on_policy(data_dir, data.train, policy, base_model, k)
+    summary.update(info)
+    n_desirable = sum(row.label for row in train)
+    config_path = data_dir / "config.yaml"
+    ratio_range = (
+        KTODataConfig.load(config_path).weight_ratio_range if config_path.is_file() else (1.0, 4 / 3)
+    )
+    weights = kto_weights(n_desirable, len(train) - n_desirable, ratio_range)
+    lambda_d = config.desirable_weight if config.desirable_weight is not None else weights["desirable_weight"]
+    lambda_u = (
+        config.undesirable_weight if config.undesirable_weight is not None else weights["undesirable_weight"]
+    )
+    return KtoData(train, data.eval, float(lambda_d), float(lambda_u), data.report_path, relabel=summary)
+
+
+def round_summary(round_dir: Path, k: int) -> dict[str, Any]:
+    report = json.loads((round_dir / "report.json").read_text())
+    by_strategy = report.get("rewards_by_strategy") or {}
+    return {
+        "round": k,
+        "eval_margin": report["eval"].get("rewards/margins"),
+        "eval_loss": report["eval"].get("loss"),
+        "final_margin": report["final"].get("rewards/margins"),
+        "reference": report["reference"],
+        "relabel": report.get("relabel") or {},
+        "rewards_by_strategy": {name: values["mean"] for name, values in by_strategy.items()},
+    }
+
+
+def train_round(
+    data: KtoData,
+    sft_dir: Path,
+    out_dir: Path,
+    config: KtoConfig,
+    base_model: str,
+    *,
+    resume: bool = False,
+    callbacks: list | None = None,
+    round_number: int = 1,
+) -> Path:
+    """One KTO training from (and referenced to) the adapter in `sft_dir` -> `out_dir`."""
+    started = time.perf_counter()
     work_dir = out_dir.parent / f".{out_dir.name}.checkpoints"
     checkpoint = _resume_point(work_dir, config, base_model, resume)
-    trainer = build_trainer(base_model, sft_dir, data, config, work_dir, callbacks)
+    during = [StrategyRewards(data.eval, config)] if config.evaluate and data.eval else []
+    trainer = build_trainer(base_model, sft_dir, data, config, work_dir, [*(callbacks or []), *during])
     trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
     eval_metrics = trainer.evaluate() if trainer.eval_dataset is not None else {}
     by_strategy = strategy_rewards(trainer, data.eval, config) if config.evaluate else {}
     train_seconds = time.perf_counter() - started
 
-    steps = step_metrics(trainer.state.log_history)
+    steps = step_metrics(trainer.state.log_history, during[0].by_step if during else {})
     with atomic_dir(out_dir) as tmp:
         # Only the trained policy: the frozen "ref" copy stays behind.
         trainer.model.save_pretrained(str(tmp), selected_adapters=["default"])
@@ -304,6 +415,10 @@ def train_kto(
         config.save_yaml(tmp / "config.yaml")
         report = _report(config, data, base_model, sft_dir, steps, eval_metrics, train_seconds, trainer)
         report["rewards_by_strategy"] = by_strategy
+        if round_number > 1:
+            report["round"] = round_number
+            report["reference"] = f"frozen round {round_number - 1} policy"
+            report["relabel"] = data.relabel or {}
         write_report(tmp, report, report_markdown(report))
     shutil.rmtree(work_dir, ignore_errors=True)
     return out_dir
@@ -342,32 +457,97 @@ def _record_base_model(adapter_dir: Path, base_model: str) -> None:
     config_path.write_text(json.dumps(adapter_config, indent=2) + "\n")
 
 
-def step_metrics(log_history: list[dict[str, Any]]) -> list[dict[str, float]]:
-    """One record per logged training step (eval and end-of-training summaries left out)."""
-    return [
-        {"step": entry["step"], **{k: v for k, v in entry.items() if k != "step"}}
+def step_metrics(
+    log_history: list[dict[str, Any]], by_strategy: dict[int, dict[str, float]] | None = None
+) -> list[dict[str, float]]:
+    """One record per logged training step (eval and end-of-training summaries left out), with the eval
+    rows' mean reward per strategy (`rewards/strategy/<name>`) at the steps where it was measured."""
+    by_strategy = by_strategy or {}
+
+    def per_strategy(step: int) -> dict[str, float]:
+        return {f"rewards/strategy/{name}": value for name, value in by_strategy.get(step, {}).items()}
+
+    steps = [
+        {
+            "step": entry["step"],
+            **{k: v for k, v in entry.items() if k != "step"},
+            **per_strategy(entry["step"]),
+        }
         for entry in log_history
         if "loss" in entry and "step" in entry
     ]
+    logged = {entry["step"] for entry in steps}
+    extra = [{"step": step, **per_strategy(step)} for step in sorted(by_strategy) if step not in logged]
+    return sorted(steps + extra, key=lambda entry: entry["step"])
 
 
 def plot_rewards(steps: list[dict[str, float]], path: Path) -> Path:
-    """rewards/chosen, rewards/rejected, rewards/margins and kl per step."""
-    fig, ax = new_figure()
-    x = [entry["step"] for entry in steps]
+    """Left: rewards/chosen, rewards/rejected, rewards/margins and kl per step. Right (when measured): the
+    eval rows' mean reward per strategy over the steps, and its margin against the real replies."""
+    import matplotlib.pyplot as plt
+
+    names = sorted({k for entry in steps for k in entry if k.startswith("rewards/strategy/")})
+    fig, axes = plt.subplots(1, 2 if names else 1, figsize=(12 if names else 7, 4.5), dpi=100, squeeze=False)
+    ax = axes[0][0]
     for name in ("rewards/chosen", "rewards/rejected", "rewards/margins", "kl"):
-        points = [(s, entry[name]) for s, entry in zip(x, steps, strict=True) if name in entry]
+        points = [(entry["step"], entry[name]) for entry in steps if name in entry]
         if points:
             ax.plot(*zip(*points, strict=True), label=name, linestyle="--" if name == "kl" else "-")
     ax.axhline(0, color="grey", linewidth=0.5)
     ax.set_xlabel("optimizer step")
-    ax.set_ylabel("β · log-ratio to the SFT reference")
+    ax.set_ylabel("β · log-ratio to the reference")
     ax.set_title("KTO rewards: desirable (chosen) vs undesirable (rejected)")
     ax.legend()
+    if names:
+        right = axes[0][1]
+        for name in names:
+            points = [(entry["step"], entry[name]) for entry in steps if name in entry]
+            label = name.removeprefix("rewards/strategy/")
+            right.plot(
+                *zip(*points, strict=True), marker="o", label=label, linewidth=2 if label == "real" else 1
+            )
+        right.axhline(0, color="grey", linewidth=0.5)
+        right.set(xlabel="optimizer step", ylabel="mean reward (eval rows)", title="Rewards per strategy")
+        right.legend(fontsize="small")
     return save_figure(fig, path)
 
 
+class StrategyRewards:
+    """A `TrainerCallback` (built on first use: transformers is imported late) that measures the eval rows'
+    mean reward per strategy about `points` times during training (and at the last step): metrics.json and
+    rewards.png then show which negatives the policy learned to push down, and when."""
+
+    def __new__(cls, rows: list[KtoRow], config: KtoConfig, points: int = 5):
+        from transformers import TrainerCallback
+
+        class Callback(TrainerCallback):
+            def __init__(self) -> None:
+                self.by_step: dict[int, dict[str, float]] = {}
+                self.every = 1
+
+            def measure(self, step: int, model, tokenizer) -> None:
+                training = model.training
+                rewards = rewards_per_strategy(model, tokenizer, rows, config)
+                self.by_step[step] = {name: values["mean"] for name, values in rewards.items()}
+                model.train(training)
+
+            def on_train_begin(self, args, state, control, **kwargs):
+                self.every = max(1, state.max_steps // points)  # step 0 needs no measure: every reward is 0
+
+            def on_step_end(self, args, state, control, model=None, processing_class=None, **kwargs):
+                if state.global_step % self.every == 0 or state.global_step == state.max_steps:
+                    self.measure(state.global_step, model, processing_class)
+
+        return Callback()
+
+
 def strategy_rewards(trainer, rows: list[KtoRow], config: KtoConfig) -> dict[str, dict[str, float]]:
+    return rewards_per_strategy(trainer.model, trainer.processing_class, rows, config)
+
+
+def rewards_per_strategy(
+    model, tokenizer, rows: list[KtoRow], config: KtoConfig
+) -> dict[str, dict[str, float]]:
     """Mean KTO reward β·(log π(y|x) − log π_SFT(y|x)) of the eval rows, per strategy (`real` = the
     persona's replies): which negatives the policy learned to push down, and whether the real replies rose.
 
@@ -378,13 +558,10 @@ def strategy_rewards(trainer, rows: list[KtoRow], config: KtoConfig) -> dict[str
 
     from align.context_fit import ReplyScorer
 
-    model = trainer.model
     if not rows or "ref" not in getattr(model, "peft_config", {}):
         return {}
     device = next(model.parameters()).device
-    scorer = ReplyScorer(
-        model, trainer.processing_class, device, config.max_length, config.per_device_batch_size
-    )
+    scorer = ReplyScorer(model, tokenizer, device, config.max_length, config.per_device_batch_size)
     contexts = [row.prompt for row in rows]
     requests = [(i, row.completion[0].content) for i, row in enumerate(rows)]
     scores = {}
@@ -394,6 +571,9 @@ def strategy_rewards(trainer, rows: list[KtoRow], config: KtoConfig) -> dict[str
             model.set_adapter(adapter)
             scores[adapter] = scorer.log_probs(contexts, requests)
     model.set_adapter("default")
+    for name, parameter in model.named_parameters():  # the reference stays frozen
+        if ".ref." in name:
+            parameter.requires_grad_(False)
     rewards: dict[str, list[float]] = {}
     for row, policy, reference in zip(rows, scores["default"], scores["ref"], strict=True):
         rewards.setdefault(row.strategy, []).append(config.beta * float(policy - reference))
@@ -468,8 +648,26 @@ def report_markdown(report: dict) -> str:
             "",
             "![rewards](rewards.png)",
             *strategy_lines(report.get("rewards_by_strategy") or {}),
+            *round_lines(report.get("rounds") or {}),
         ]
     )
+
+
+def round_lines(rounds: dict[str, Any]) -> list[str]:
+    if not rounds:
+        return []
+    rows = [
+        [r["round"], r["reference"], r["eval_margin"], r["eval_loss"], r["relabel"].get("undesirable", "")]
+        for r in rounds["per_round"]
+    ]
+    return [
+        "",
+        f"## Rounds: round {rounds['best']} of {rounds['count']} is this adapter (best eval rewards/margins)",
+        "",
+        md_table(["round", "reference", "eval margin", "eval loss", "relabelled negatives"], rows),
+        "",
+        "Every round's adapter, metrics and report: `rounds/<k>/`.",
+    ]
 
 
 def strategy_lines(by_strategy: dict[str, dict[str, float]]) -> list[str]:

@@ -45,6 +45,7 @@ from align.negatives.contextual_templates import ContextualTemplatesOptions
 from align.negatives.corruption import CorruptionOptions
 from align.negatives.off_context import OffContextOptions
 from align.negatives.off_persona import OffPersonaOptions
+from align.negatives.on_policy import ONPOLICY_PROMPT, OnPolicyOptions
 from align.negatives.paraphrase import ParaphraseOptions
 from align.negatives.text import check_language, detect_language, normalize, template_bank, trim_to_sentence
 from align.negatives.wrong_context import WrongContextOptions
@@ -57,6 +58,7 @@ from core.schema import ChatMessage, KtoRow, SftSample
 
 SPLITS: tuple[Split, ...] = ("train", "eval")
 REAL = "real"  # the `strategy` of the persona's own replies
+ONPOLICY_FILE = "onpolicy.jsonl"  # ingest's training sessions kept out of SFT (`onpolicy_fraction`)
 SHARE_TOLERANCE = 0.01
 
 # The context-aware strategies carry most of the weight: the easy ones (base sampling, corruption,
@@ -64,8 +66,9 @@ SHARE_TOLERANCE = 0.01
 # capped to a minority share.
 DEFAULT_SHARES = {
     "wrong_context": 0.25,
-    "off_context": 0.25,
-    "off_persona": 0.1,
+    "on_policy": 0.15,
+    "off_context": 0.15,
+    "off_persona": 0.05,
     "arena_votes": 0.1,
     "base_sampling": 0.1,
     "corruption": 0.05,
@@ -126,6 +129,7 @@ class KTODataConfig(StageConfig):
     off_persona: OffPersonaOptions = field(default_factory=OffPersonaOptions)
     wrong_context: WrongContextOptions = field(default_factory=WrongContextOptions)
     off_context: OffContextOptions = field(default_factory=OffContextOptions)
+    on_policy: OnPolicyOptions = field(default_factory=OnPolicyOptions)
 
     def __post_init__(self) -> None:
         for name in self.strategies:
@@ -309,6 +313,8 @@ def effective_shares(config: KTODataConfig, split: Split, available: set[str]) -
 def requirement(strategy: Strategy) -> str:
     if strategy.requires is None:
         return "needs nothing"
+    if strategy.requires == "onpolicy":
+        return f"needs --sft-adapter and {ONPOLICY_FILE} (ingest's onpolicy_fraction)"
     return f"needs --{strategy.requires.replace('_', '-')}"
 
 
@@ -345,7 +351,12 @@ class Task:
     generated: list[str] = field(default_factory=list)
 
 
-def plan_tasks(config: KTODataConfig, positives: dict[Split, list[Slot]], available: set[str]) -> list[Task]:
+def plan_tasks(
+    config: KTODataConfig,
+    positives: dict[Split, list[Slot]],
+    available: set[str],
+    onpolicy: dict[Split, list[Slot]] | None = None,
+) -> list[Task]:
     tasks = []
     for split in SPLITS:
         shares = effective_shares(config, split, available)
@@ -353,7 +364,12 @@ def plan_tasks(config: KTODataConfig, positives: dict[Split, list[Slot]], availa
         for name, target in allocate(budget, shares).items():
             rng = random.Random(f"{config.seed}/{split}/{name}")
             strategy = get_strategy(name)
-            slots = pick_slots(positives[split], target, rng) if strategy.requires != "votes" else []
+            if strategy.requires == "onpolicy":  # every held-out prompt (up to max_prompts), sampled anew
+                pool = (onpolicy or {}).get(split, [])
+                cap = config.on_policy.max_prompts
+                slots = rng.sample(pool, cap) if cap is not None and cap < len(pool) else list(pool)
+            else:
+                slots = pick_slots(positives[split], target, rng) if strategy.requires != "votes" else []
             tasks.append(Task(split, strategy, slots, target, rng))
     return tasks
 
@@ -543,6 +559,8 @@ class SftData:
     other_turns: dict[Split, list[OtherTurn]]
     persona_replies: dict[Split, list[str]]  # every assistant turn of the split, deduplicated, in order
     real_replies: set[str]  # every persona reply of both splits, normalised: no negative may equal one
+    # the persona's replies of sft/onpolicy.jsonl (training sessions SFT never saw), train only
+    onpolicy: dict[Split, list[Slot]] = field(default_factory=lambda: {"train": [], "eval": []})
 
 
 def load_sft_data(sft_dir: Path, config: KTODataConfig) -> SftData:
@@ -558,9 +576,41 @@ def load_sft_data(sft_dir: Path, config: KTODataConfig) -> SftData:
     persona = {split: persona_replies(samples[split]) for split in SPLITS}
     real_replies = {normalize(reply) for split in SPLITS for reply in persona[split]}
     others = {split: other_turns(samples[split], languages) for split in SPLITS}
+    onpolicy: dict[Split, list[Slot]] = {"train": [], "eval": []}
+    if (sft_dir / ONPOLICY_FILE).is_file():
+        held_out = read_jsonl(sft_dir / ONPOLICY_FILE, SftSample)
+        _, held_languages = chat_languages(held_out, persona_language)
+        languages = defaultdict(lambda: persona_language, {**held_languages, **languages})
+        onpolicy["train"] = persona_slots(held_out, languages, config, "train")[0]
     return SftData(
-        samples, persona_language, languages, positives, positive_stats, others, persona, real_replies
+        samples,
+        persona_language,
+        languages,
+        positives,
+        positive_stats,
+        others,
+        persona,
+        real_replies,
+        onpolicy,
     )
+
+
+def onpolicy_report(sft_dir: Path, data: SftData, rows: list[KtoRow], available: set[str]) -> dict[str, Any]:
+    """How many on-policy prompts there were, and how the judges labelled the samples on them."""
+    if not (sft_dir / ONPOLICY_FILE).is_file():
+        return {
+            "prompts": 0,
+            "note": f"no {ONPOLICY_FILE} (a data folder from before ingest's onpolicy_fraction): on_policy "
+            "is inactive; off_context and off_persona sample the SFT model on training prompts as before",
+        }
+    ours = [row for row in rows if row.strategy == "on_policy"]
+    return {
+        "prompts": len(data.onpolicy["train"]),
+        "active": "onpolicy" in available,
+        "undesirable_samples": sum(not row.label for row in ours),
+        "desirable_samples": sum(row.label for row in ours),
+        "real_replies": sum(row.strategy == REAL and row.detail == ONPOLICY_PROMPT for row in rows),
+    }
 
 
 def persona_replies(samples: list[SftSample]) -> list[str]:
@@ -610,9 +660,9 @@ def build_split(split: Split, tasks: list[Task], inputs: Inputs) -> SplitRows:
     produced: Counter[str] = Counter()
     for task in tqdm([t for t in tasks if t.split == split], desc=f"negatives ({split})", unit="strategy"):
         made = task.strategy.build(task.slots, inputs.context(task))
-        produced[task.strategy.name] += len(made)
+        produced[task.strategy.name] += sum(row.strategy != REAL for row in made)  # not on_policy's real rows
         candidates += made
-    sources = slot_places(data.positives[split])
+    sources = slot_places(data.positives[split] + data.onpolicy[split])
     cut: Counter[str] = Counter()
     if config.max_length_ratio is not None:
         candidates = cut_to_length(candidates, sources, config.max_length_ratio, config.min_cut_chars, cut)
@@ -648,7 +698,9 @@ def build_kto_data(
     counts = {split: len(data.positives[split]) for split in SPLITS}
     log(f"{counts['train']} train and {counts['eval']} eval positives ({data.persona_language})")
     available = {name for name, given in (("sft_adapter", sft_adapter), ("votes", votes_db)) if given}
-    tasks = plan_tasks(config, data.positives, available)
+    if sft_adapter is not None and data.onpolicy["train"]:
+        available.add("onpolicy")
+    tasks = plan_tasks(config, data.positives, available, data.onpolicy)
     scorer = LazyScorer(lambda: base_model_for(base_model or config.base_model, sft_adapter))
     inputs = Inputs(data, LazyJudge(data, tasks, config.seed), config, votes_db, scorer)
     for task in tasks:  # bad input (a votes file of the wrong kind) fails now, not after generation
@@ -673,6 +725,7 @@ def build_kto_data(
         "persona_language": data.persona_language,
         "chats_per_language": chats_per_language(data),
         "positives": data.positive_stats,
+        "onpolicy": onpolicy_report(sft_dir, data, splits["train"].rows, available),
         "strategies": strategy_report(config, tasks, splits, available),
         "counts": {split: label_counts(splits[split].rows) for split in SPLITS},
         "weights": weights,
@@ -825,6 +878,18 @@ def plot_lengths(rows: list[KtoRow], path: Path) -> Path:
     return save_figure(fig, path)
 
 
+def onpolicy_line(onpolicy: dict[str, Any]) -> str:
+    if "note" in onpolicy:
+        return onpolicy["note"].capitalize() + "."
+    if not onpolicy["active"]:
+        return f"{onpolicy['prompts']} on-policy prompts, unused (no --sft-adapter or no on_policy share)."
+    return (
+        f"{onpolicy['prompts']} prompts SFT never trained on: their {onpolicy['real_replies']} real replies "
+        f"desirable, {onpolicy['undesirable_samples']} SFT samples a judge rejected undesirable, "
+        f"{onpolicy['desirable_samples']} samples no judge told from the real reply desirable."
+    )
+
+
 def report_markdown(report: dict[str, Any]) -> str:
     weights = report["weights"]
     lines = [
@@ -838,6 +903,10 @@ def report_markdown(report: dict[str, Any]) -> str:
         f"λD = **{weights['desirable_weight']:.4g}**, λU = **{weights['undesirable_weight']:.4g}** for "
         f"nD = {weights['n_desirable']}, nU = {weights['n_undesirable']}: λD·nD / (λU·nU) = "
         f"{weights['ratio']:.4g}, inside [{weights['ratio_range'][0]:.4g}, {weights['ratio_range'][1]:.4g}].",
+        "",
+        "## On-policy samples",
+        "",
+        onpolicy_line(report["onpolicy"]),
         "",
         "## Rows per strategy and label",
         "",
@@ -886,3 +955,79 @@ def report_markdown(report: dict[str, Any]) -> str:
             f"{generation['backend']} backend in {generation['seconds']} s.",
         ]
     return "\n".join(lines)
+
+
+# --- KTO rounds: the previous round's policy, sampled and judged again --------------------------------------
+
+POLICY_SAMPLED = ("on_policy", "off_context", "off_persona")  # rows sampled from the policy being trained
+
+
+def relabel_on_policy(
+    data_dir: Path, rows: list[KtoRow], policy_adapter: Path, base_model: str, round_number: int
+) -> tuple[list[KtoRow], dict[str, Any]]:
+    """The train rows of KTO round `round_number`: the rows the SFT model's samples made (`on_policy`,
+    `off_context`, `off_persona`) are replaced by samples of `policy_adapter` (the previous round's policy)
+    judged by the same judges; every other row stays. On-policy prompts (the real replies marked
+    `on-policy prompt`) are sampled with `on_policy`; a dataset without them (older data folders) with
+    `off_context` on every real reply's prompt."""
+    config_path = Path(data_dir) / "config.yaml"
+    config = KTODataConfig.load(config_path) if config_path.is_file() else KTODataConfig()
+    reals = [row for row in rows if row.label and row.strategy == REAL]
+    onpolicy_reals = [row for row in reals if row.detail == ONPOLICY_PROMPT]
+    name = "on_policy" if onpolicy_reals else "off_context"
+    old = [row for row in rows if row.strategy in POLICY_SAMPLED]
+    kept = [row for row in rows if row.strategy not in POLICY_SAMPLED]
+    language = config.language
+    if language == "auto":
+        language = detect_language([row.completion[0].content for row in reals])
+    all_slots = [real_slot(row, i, language) for i, row in enumerate(reals)]
+    if not all_slots:
+        return rows, {"strategy": None, "note": "no real reply to sample the policy on: rows unchanged"}
+    rng = random.Random(f"{config.seed}/round{round_number}/{name}")
+    target = sum(not row.label for row in old) or max(
+        1, round(config.strategies.get(name, 0.25) * len(reals))
+    )
+    if name == "on_policy":
+        slots = [slot for slot, row in zip(all_slots, reals, strict=True) if row.detail == ONPOLICY_PROMPT]
+    else:
+        slots = pick_slots(all_slots, target, rng)
+    strategy, options = get_strategy(name), getattr(config, name)
+    spec = strategy.generation(slots, options)
+    sampling = dataclasses.replace(spec.sampling, seed=config.seed + round_number)
+    backend = config.generation_backend
+    if backend == "auto":
+        backend = "vllm" if vllm_available() else "transformers"
+    log(f"round {round_number}: sampling {len(spec.prompts)} replies of {policy_adapter} [{backend}]")
+    job = GenerationJob(name, Path(policy_adapter), spec.prompts, sampling)
+    generated = generate(base_model, [job], backend=backend, batch_size=config.generation_batch_size)[name]
+    context = StrategyContext(
+        split="train",
+        target=target,
+        rng=rng,
+        options=options,
+        other_turns=[],
+        persona_replies=list(dict.fromkeys(row.completion[0].content for row in reals)),
+        generated=generated,
+        split_slots=all_slots,
+        scorer=LazyScorer(lambda: base_model),
+    )
+    made = [row for row in strategy.build(slots, context) if row.strategy == name]
+    new, dropped = keep_rows(made, slot_places(all_slots), config.max_similarity)
+    summary = {
+        "strategy": name,
+        "policy": str(policy_adapter),
+        "prompts": len(slots),
+        "samples": len(generated),
+        "replaced_rows": len(old),
+        "undesirable": sum(not row.label for row in new),
+        "desirable_samples": sum(row.label for row in new),
+        "dropped": {reason: n for counts in dropped.values() for reason, n in counts.items()},
+    }
+    return kept + new, summary
+
+
+def real_slot(row: KtoRow, index: int, language: str) -> Slot:
+    """A desirable row as a slot; its session read back from the sample id (`chat/session/window`)."""
+    parts = row.sample_id.split("/")
+    session = int(parts[1]) if len(parts) == 3 and parts[1].isdigit() else -1 - index
+    return Slot(tuple(row.prompt), row.completion[0].content, row.sample_id, row.chat_id, session, language)

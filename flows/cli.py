@@ -259,11 +259,14 @@ def kto(
     resume: Annotated[
         bool, typer.Option("--resume", help="Continue an interrupted run from its latest checkpoint.")
     ] = False,
+    rounds: Annotated[
+        int | None, typer.Option("--rounds", help="KTO rounds, each referenced to the previous policy.")
+    ] = None,
 ) -> None:
     """KTO training (TRL KTOTrainer) starting from, and referenced to, the SFT adapter."""
     from align.kto import KtoConfig, check_config, summary_line, train_kto
 
-    settings = KtoConfig.load(config)
+    settings = KtoConfig.load(config, {"rounds": rounds})
     check_config(settings, config or "KtoConfig defaults")  # before any model is loaded
     print(summary_line(train_kto(data, sft, out, settings, resume=resume)))
 

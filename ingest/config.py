@@ -47,6 +47,11 @@ class IngestConfig(StageConfig):
     """The most recent sessions of every chat, this fraction of them, form the test split: never trained on
     nor used to pick a checkpoint, it is what `chatlikeme eval` reports on (0: an empty `test.jsonl`)."""
 
+    onpolicy_fraction: float = 0.0
+    """This fraction of every chat's training sessions (spread over time) is kept out of SFT and written to
+    `sft/onpolicy.jsonl`: prompts the SFT model never trained on, where `kto-data` samples it on-policy (0:
+    no file; kto-data then samples the SFT model on training prompts)."""
+
     mask_pii: bool = True
     """Replace phone numbers, e-mails, card/IBAN numbers, secret URLs, @usernames and third-party names in
     message text by stable pseudonyms (the mapping goes to DIR/private/pii_mapping.json, mode 0600)."""
@@ -61,7 +66,7 @@ class IngestConfig(StageConfig):
     """Processes decoding an export: 2 (this one and a forked one), 1, or 0 = 2 for exports over 16 MB."""
 
     def __post_init__(self) -> None:
-        for name in ("eval_fraction", "test_fraction"):
+        for name in ("eval_fraction", "test_fraction", "onpolicy_fraction"):
             if not 0 <= (value := getattr(self, name)) < 1:  # also refuses NaN
                 raise ChatLikeMeError(f"{name} must be in [0, 1), got {value}")
         if self.eval_fraction + self.test_fraction >= 1:

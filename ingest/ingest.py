@@ -8,6 +8,7 @@ Output directory (written atomically: it appears complete or not at all):
     messages.parquet          every message of every export, normalized (core.schema.MESSAGES_SCHEMA)
     sft/train.jsonl           core.schema.SftSample per line (PII masked)
     sft/eval.jsonl            the sessions of each chat just before its test sessions (checkpoint selection)
+    sft/onpolicy.jsonl        training sessions kept out of SFT (kto-data's on-policy prompts; may be absent)
     sft/test.jsonl            the most recent sessions of each chat (the final evaluation; may be empty)
     private/pii_mapping.json  pseudonym -> original values (mode 0600; never part of the dataset)
     config.yaml               the resolved IngestConfig
@@ -48,6 +49,7 @@ from ingest.samples import (
     Deduplicator,
     Namer,
     SampleBuilder,
+    onpolicy_sessions,
     reply_lengths,
     split_sessions,
     write_samples,
@@ -96,11 +98,17 @@ def ingest(exports: list[Path], out_dir: Path, config: IngestConfig) -> Path:
         persona_name = config.persona_name or first_name(persona.name) or "the user"
         builder = SampleBuilder(turns, kept, windows, persona.id, Namer(config, persona_name, masker))
         split_windows = split_sessions(turns, windows, config.eval_fraction, config.test_fraction)
+        train_rows, onpolicy_rows = onpolicy_sessions(
+            turns, windows, split_windows[0], config.onpolicy_fraction
+        )
+        split_windows = (train_rows, *split_windows[1:])
         dedup = Deduplicator()  # shared: a sample already written to an older split is not repeated
         written = {
             split: write_samples(tmp / "sft" / f"{split}.jsonl", builder, rows, dedup)
             for split, rows in zip(SPLITS, split_windows, strict=True)
         }  # every split's file is written, empty or not: later stages can rely on it
+        if config.onpolicy_fraction > 0:  # kept out of SFT: kto-data samples the SFT model on these prompts
+            written["onpolicy"] = write_samples(tmp / "sft" / "onpolicy.jsonl", builder, onpolicy_rows, dedup)
         if len(written["train"]) == 0:
             raise ChatLikeMeError(
                 f"{where}: no training sample could be built (persona {persona.id} never answers a contact "

@@ -73,6 +73,11 @@ def _report_data(stats: IngestStats, config: IngestConfig) -> dict[str, Any]:
         "pii_masked": stats.pii,
         "samples": {
             **{split: sum(c[split] for c in per_chat.values()) for split in SPLITS},
+            # Training sessions kept out of SFT (sft/onpolicy.jsonl): SFT never trains on them, kto-data
+            # samples the SFT model on them; None when onpolicy_fraction is 0 (no file).
+            "onpolicy": sum(c["onpolicy"] for c in per_chat.values())
+            if config.onpolicy_fraction > 0
+            else None,
             "per_chat": per_chat,
             "assistant_turns_train": len(replies),
             "reply_chars_median": float(np.median(replies)) if len(replies) else 0.0,

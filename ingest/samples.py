@@ -284,6 +284,28 @@ def split_sessions(
     return train, evaluation, test
 
 
+def onpolicy_sessions(
+    turns: Turns, windows: Windows, train: np.ndarray, fraction: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """The train windows split in two by session: (still train, on-policy). In every chat `fraction` of its
+    training sessions, spread evenly over time, become the on-policy slice (`sft/onpolicy.jsonl`): prompts
+    SFT never trains on, where `kto-data` samples the SFT model. Every chat keeps a training session."""
+    if fraction <= 0 or not len(train):
+        return train, np.zeros(0, np.int64)
+    window_session = turns.session[windows.start[train]]
+    sessions, first = np.unique(window_session, return_index=True)
+    chat = turns.chat[windows.start[train[first]]]
+    chat_starts = np.flatnonzero(starts_of_runs(chat))
+    per_chat = np.diff(np.append(chat_starts, len(sessions)))
+    position = np.arange(len(sessions)) - np.repeat(chat_starts, per_chat)  # 0 = the chat's oldest
+    n_on = np.minimum(_round_half_up(per_chat * fraction), per_chat - 1)
+    n_on, per = np.repeat(n_on, per_chat), np.repeat(per_chat, per_chat)
+    # Evenly spread: the session at position i is picked when floor((i+1)·n/N) steps up from floor(i·n/N).
+    picked = (position + 1) * n_on // np.maximum(per, 1) > position * n_on // np.maximum(per, 1)
+    on = picked[np.searchsorted(sessions, window_session)]
+    return train[~on], train[on]
+
+
 def _held_out_counts(
     per_chat: np.ndarray, latest: np.ndarray, eval_fraction: float, test_fraction: float
 ) -> tuple[np.ndarray, np.ndarray]:

@@ -19,6 +19,7 @@ replies in `ctx.generated`, aligned with the prompts it asked for.
     arena_votes            the arena's votes (both labels), from `chatlikeme arena`'s SQLite file
     wrong_context          real persona replies placed after a conversation they do not fit (scored)
     off_context            SFT-model samples that miss their conversation or copy a stock reply (scored)
+    on_policy              SFT-model samples on prompts SFT never saw (sft/onpolicy.jsonl), every judge
 
 Strategies that judge replies in context call `ctx.scorer()`: the base model as a `ReplyScorer`
 (`align.context_fit`), loaded once for the whole stage on first use.
@@ -54,6 +55,7 @@ STRATEGY_MODULES = (
     "arena_votes",
     "wrong_context",
     "off_context",
+    "on_policy",
 )
 
 
@@ -161,7 +163,9 @@ class Strategy:
     name: str
     build: Build
     generation: Generation | None = None  # model replies it needs, if any
-    requires: Literal["sft_adapter", "votes"] | None = None  # inactive (share passed on) without it
+    requires: Literal["sft_adapter", "votes", "onpolicy"] | None = (
+        None  # inactive (share passed on) without it
+    )
     splits: tuple[Split, ...] = ("train", "eval")  # splits it can produce rows for
     options: type | None = None  # its options dataclass (a field of KTODataConfig named like the strategy)
     human: bool = False  # rows are people's judgements: never second-guessed by the persona judge
@@ -176,7 +180,7 @@ def register(
     name: str,
     *,
     generation: Generation | None = None,
-    requires: Literal["sft_adapter", "votes"] | None = None,
+    requires: Literal["sft_adapter", "votes", "onpolicy"] | None = None,
     splits: tuple[Split, ...] = ("train", "eval"),
     options: type | None = None,
     human: bool = False,

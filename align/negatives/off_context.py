@@ -12,15 +12,17 @@ A sample is undesirable when its relevance is below `max_relevance` nats and bel
 the real reply's own relevance (the persona's real answer to that prompt sets the bar), or when it copies a
 stock reply of the persona (a training reply) while fitting the conversation no better than that. Samples
 equal or near to the real reply are never negatives. The rows are the model's own replies (on-policy): they
-are what it would say, so pushing them down changes what it generates.
+are what it would say, so pushing them down changes what it generates. Sampling, scoring and rows go through
+`align.negatives.policy_samples`, the path `off_persona` and `on_policy` share.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from align.negatives import GenerationSpec, ModelOptions, Slot, StrategyContext, register
-from align.negatives.text import normalize, trim_to_sentence
+from align.negatives import ModelOptions, Slot, StrategyContext, register
+from align.negatives.policy_samples import context_relevance, policy_samples, sft_generation, verdict_rows
+from align.negatives.text import normalize
 from core.schema import KtoRow
 
 
@@ -39,71 +41,32 @@ class OffContextOptions(ModelOptions):
     max_new_tokens: int = 32
 
 
-def generation(slots: list[Slot], options: OffContextOptions) -> GenerationSpec:
-    prompts = [list(slot.prompt) for slot in slots for _ in range(options.samples_per_prompt)]
-    return GenerationSpec("sft", prompts, options.sampling())
+def context_verdict(
+    text: str, relevance: float, real: float, stock: set[str], options: OffContextOptions
+) -> str | None:
+    """Why a sample misses its conversation (None: it does not); `off_context` and `on_policy` share it."""
+    copied = normalize(text) in stock
+    if copied and relevance < real:
+        return f"copies a persona reply: relevance {relevance:.1f} nats (real reply {real:.1f})"
+    if relevance < options.max_relevance and relevance < options.relative_to_real * real:
+        return f"misses the conversation: relevance {relevance:.1f} nats (real reply {real:.1f})"
+    return None
 
 
 @register(
-    "off_context", generation=generation, requires="sft_adapter", options=OffContextOptions, judged=True
+    "off_context", generation=sft_generation, requires="sft_adapter", options=OffContextOptions, judged=True
 )
 def build(slots: list[Slot], ctx: StrategyContext) -> list[KtoRow]:
     options: OffContextOptions = ctx.options
-    pool = ctx.split_slots
-    if ctx.scorer is None or not ctx.generated or len({s.conversation for s in pool}) < 2:
+    samples = policy_samples(slots, ctx)
+    scored = context_relevance(slots, samples, ctx, options.distractors) if samples else None
+    if scored is None:
         return []
-    per_slot = len(ctx.generated) // len(slots)
-    samples = [trim_to_sentence(reply, options.max_chars) for reply in ctx.generated]
-    candidates = [
-        i
-        for i, sample in enumerate(samples)
-        if normalize(sample) and normalize(sample) != normalize(slots[i // per_slot].reply)
-    ]
-    if not candidates:
-        return []
-    # Every candidate and its slot's real reply, scored after the slot's prompt and after the distractors;
-    # each conversation is encoded once (requests name contexts by their place in `places`).
-    places: dict[int, int] = {}
-    contexts: list[list] = []
-    requests: list[tuple[int, str]] = []
-    layout: dict[int, list[int]] = {}  # slot index -> its context, then its distractors' contexts
-    for s, slot in enumerate(slots):
-        others = [d for d in pool if d.conversation != slot.conversation]
-        chosen = ctx.rng.sample(others, min(options.distractors, len(others)))
-        layout[s] = []
-        for source in (slot, *chosen):
-            if id(source) not in places:
-                places[id(source)] = len(contexts)
-                contexts.append(list(source.prompt))
-            layout[s].append(places[id(source)])
-    texts = {i: samples[i] for i in candidates} | {-1 - s: slot.reply for s, slot in enumerate(slots)}
-    order = []
-    for key, text in texts.items():
-        order.append(key)
-        requests += [(context, text) for context in layout[key // per_slot if key >= 0 else -1 - key]]
-    scores = ctx.scorer().log_probs(contexts, requests)
-    relevance, offset = {}, 0
-    for key in order:
-        count = len(layout[key // per_slot if key >= 0 else -1 - key])
-        own, others = scores[offset], scores[offset + 1 : offset + count]
-        relevance[key] = float(own - others.mean()) if len(others) else 0.0
-        offset += count
-
+    relevance, real = scored
     stock = {normalize(reply) for reply in ctx.persona_replies}
-    picked = []
-    for i in candidates:
-        real = relevance[-1 - i // per_slot]
-        low = relevance[i] < options.max_relevance and relevance[i] < options.relative_to_real * real
-        copied_stock = normalize(samples[i]) in stock and relevance[i] < real
-        if low or copied_stock:
-            picked.append(i)
-    ctx.rng.shuffle(picked)
-    rows = []
-    for i in picked[: ctx.target]:
-        slot = slots[i // per_slot]
-        reason = "copies a persona reply" if normalize(samples[i]) in stock else "misses the conversation"
-        detail = (
-            f"{reason}: relevance {relevance[i]:.1f} nats (real reply {relevance[-1 - i // per_slot]:.1f})"
-        )
-        rows.append(slot.negative(samples[i], "off_context", detail))
-    return rows
+    rejected = {}
+    for i, sample in enumerate(samples):
+        why = context_verdict(sample.text, relevance[i], real[sample.slot], stock, options)
+        if why is not None:
+            rejected[i] = why
+    return verdict_rows(slots, samples, rejected, "off_context", ctx)

@@ -9,18 +9,18 @@ emoji the persona never uses, a reply too long or too tidy), which is what KTO s
 and they are as long and as informal as the persona's replies, so KTO cannot simply learn "shorter is
 better" from them.
 
-The general persona filter of the stage (`max_persona_probability`) does not second-guess these rows: that
-judge contrasts the persona with formal, generic text, and scores most SFT replies persona-like.
+Sampling, judging and rows go through `align.negatives.policy_samples`, shared with `off_context` and
+`on_policy`. The general persona filter of the stage (`max_persona_probability`) does not second-guess
+these rows: that judge contrasts the persona with formal, generic text, and scores most SFT replies
+persona-like.
 """
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass
 
-from align.negatives import GenerationSpec, ModelOptions, Slot, StrategyContext, register
-from align.negatives.text import normalize, trim_to_sentence
-from align.style import out_of_fold_probabilities
+from align.negatives import ModelOptions, Slot, StrategyContext, register
+from align.negatives.policy_samples import persona_probabilities, policy_samples, sft_generation, verdict_rows
 from core.schema import KtoRow
 
 
@@ -34,36 +34,16 @@ class OffPersonaOptions(ModelOptions):
     top_p: float = 0.95
 
 
-def generation(slots: list[Slot], options: OffPersonaOptions) -> GenerationSpec:
-    prompts = [list(slot.prompt) for slot in slots for _ in range(options.samples_per_prompt)]
-    return GenerationSpec("sft", prompts, options.sampling())
-
-
 @register(
-    "off_persona", generation=generation, requires="sft_adapter", options=OffPersonaOptions, judged=True
+    "off_persona", generation=sft_generation, requires="sft_adapter", options=OffPersonaOptions, judged=True
 )
 def build(slots: list[Slot], ctx: StrategyContext) -> list[KtoRow]:
     options: OffPersonaOptions = ctx.options
-    replies = [trim_to_sentence(reply, options.max_chars) for reply in ctx.generated]
-    scored = [i for i, reply in enumerate(replies) if normalize(reply)]
-    if len(scored) < 2 or len(ctx.persona_replies) < 2:
+    samples = policy_samples(slots, ctx)
+    probabilities = persona_probabilities(samples, ctx)
+    if probabilities is None:
         return []
-    persona, sft_replies = ctx.persona_replies, [replies[i] for i in scored]
-    scores = out_of_fold_probabilities(persona, sft_replies, seed=ctx.rng.randrange(2**31))
-    probabilities = dict(zip(scored, scores[len(persona) :], strict=True))
-    # Off-persona candidates in random order, each prompt's first pick before any prompt's second: the
-    # negatives cover as many prompts as possible.
-    per_slot = len(replies) // len(slots)
-    candidates = [i for i in scored if probabilities[i] < options.threshold]
-    ctx.rng.shuffle(candidates)
-    picks_of_slot: Counter[int] = Counter()
-    ranked = []
-    for i in candidates:
-        ranked.append((picks_of_slot[i // per_slot], i))
-        picks_of_slot[i // per_slot] += 1
-    ordered = [i for _, i in sorted(ranked, key=lambda pair: pair[0])]
-    rows = []
-    for i in ordered[: ctx.target]:
-        detail = f"judge: persona probability {probabilities[i]:.2f}"
-        rows.append(slots[i // per_slot].negative(replies[i], "off_persona", detail))
-    return rows
+    rejected = {
+        i: f"judge: persona probability {p:.2f}" for i, p in enumerate(probabilities) if p < options.threshold
+    }
+    return verdict_rows(slots, samples, rejected, "off_persona", ctx)

@@ -44,15 +44,18 @@ def kto_rows(count: int) -> list[KtoRow]:
     return rows
 
 
-@pytest.fixture
-def kto_data(tmp_path: Path) -> Path:
+def write_kto_data(data: Path, train_count: int = 32) -> Path:
     """DIR/kto as kto-data writes it: train/eval KtoRows and the report with λD/λU."""
-    data = tmp_path / "data" / "kto"
-    write_jsonl(data / "train.jsonl", kto_rows(32))
+    write_jsonl(data / "train.jsonl", kto_rows(train_count))
     write_jsonl(data / "eval.jsonl", kto_rows(4))
     report = {"weights": {"desirable_weight": 1.0, "undesirable_weight": 1.0, "ratio": 1.0}}
     (data / "report.json").write_text(json.dumps(report))
     return data
+
+
+@pytest.fixture
+def kto_data(tmp_path: Path) -> Path:
+    return write_kto_data(tmp_path / "data" / "kto")
 
 
 @pytest.fixture(scope="module")
@@ -100,6 +103,10 @@ def test_kto_pushes_desirable_up_and_undesirable_down(
     negatives = [values["mean"] for name, values in by_strategy.items() if name != "real"]
     assert negatives and max(negatives) < 0
     assert (out / "rewards_by_strategy.png").stat().st_size > 0
+    # metrics.json (and rewards.png) follow the rewards per strategy during training, the last step included.
+    measured = [s for s in steps if "rewards/strategy/real" in s]
+    assert measured and measured[-1]["step"] == 8 and "rewards/strategy/formal" in measured[-1]
+    assert measured[-1]["rewards/strategy/real"] > measured[-1]["rewards/strategy/formal"]
     assert "Rewards per strategy" in (out / "report.md").read_text()
 
 

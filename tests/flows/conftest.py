@@ -70,6 +70,7 @@ def tiny_pipeline_config(workdir: Path, tiny_model: Path, **changes: Any) -> Pip
                 "generation_backend": "transformers",
                 "base_sampling": {"max_new_tokens": 8},
                 "off_persona": {"max_new_tokens": 8, "samples_per_prompt": 1},
+                "on_policy": {"max_new_tokens": 8, "samples_per_prompt": 1, "max_prompts": 8},
             }
         },
         "kto": {

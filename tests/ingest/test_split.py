@@ -63,6 +63,28 @@ def test_test_is_newest_eval_just_before_it_train_the_rest(tmp_path, write_expor
     assert not (ids[0] & ids[1] or ids[0] & ids[2] or ids[1] & ids[2])
 
 
+def test_onpolicy_slice_is_spread_over_train_sessions_and_never_in_train(tmp_path, write_export):
+    chats = [chat(2002, sessions(20)), chat(3003, sessions(3, contact=3003), name="Tommi")]
+    samples, report, out = run(
+        tmp_path, write_export, chats, eval_fraction=0.2, test_fraction=0.1, onpolicy_fraction=0.25
+    )
+    onpolicy = read_jsonl(out / "sft" / "onpolicy.jsonl", SftSample)
+    held = sessions_by_chat(onpolicy)
+    # user2002: 14 training sessions, a quarter (3.5 -> 4) spread over time; user3003: 2 -> 1, one kept
+    assert held == {"user2002": [3, 6, 10, 13], "user3003": [1]}
+    assert sessions_by_chat(samples["train"])["user3003"] == [0]
+    train = sessions_by_chat(samples["train"])
+    assert train["user2002"] == [k for k in range(14) if k not in held["user2002"]]
+    assert not {s.id for s in onpolicy} & {s.id for split in SPLITS for s in samples[split]}
+    assert report["samples"]["onpolicy"] == 5
+    assert report["samples"]["per_chat"]["user2002"]["onpolicy"] == 4
+
+
+def test_no_onpolicy_file_without_a_fraction(tmp_path, write_export):
+    _, report, out = run(tmp_path, write_export, [chat(2002, sessions(10))])
+    assert not (out / "sft" / "onpolicy.jsonl").exists() and report["samples"]["onpolicy"] is None
+
+
 def test_default_fractions_hold_out_a_tenth_each(tmp_path, write_export):
     samples, _, _ = run(tmp_path, write_export, [chat(2002, sessions(30))])
     assert [len(samples[split]) for split in SPLITS] == [24, 3, 3]

@@ -14,9 +14,9 @@ from align.negatives.contamination import usable_turns
 from align.negatives.contextual_templates import topic_of
 from align.negatives.corruption import delete_words, insert_words, shuffle_words
 from align.negatives.off_persona import OffPersonaOptions
-from align.negatives.off_persona import generation as sft_generation
 from align.negatives.paraphrase import ParaphraseOptions
 from align.negatives.paraphrase import generation as paraphrase_generation
+from align.negatives.policy_samples import sft_generation
 from align.negatives.text import detect_language, normalize, strip_tone, template_bank
 from align.style import EMOJI, LAUGHTER
 from core.schema import ChatMessage
