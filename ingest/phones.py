@@ -1,0 +1,213 @@
+"""Phone numbers in chat text, with Google's libphonenumber (`phonenumbers`), and the regions to read them in.
+
+International numbers (`+39 333 1234567`, `0039 ...`) are recognised anywhere. National forms (`333 1234567`,
+`0151 23456789`, an 8-digit `91234567`) only mean something in a region: they are checked against the
+regions in use (`IngestConfig.pii_regions`, or `guess_regions` from the export). A candidate is a phone
+number when libphonenumber finds it valid in one of them, or merely possible when it is written the way
+phone numbers are (`(555) 123-4567`, `07700 900123`).
+
+False-positive guards come first: dates (12/03/2021, 2021-03-12, 20211231), year ranges (2015/2016),
+amounts with thousands separators (1.500.000), exposure times and fractions (1/3200); times (12:30) and
+decimals never form a candidate.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+import phonenumbers
+import pyarrow as pa
+import pyarrow.compute as pc
+from phonenumbers import Leniency, PhoneNumberMatcher
+
+# Used when the export says nothing about where its people live, and always added to the guessed ones.
+DEFAULT_REGIONS = ("US", "GB", "DE", "FR", "IT", "ES")
+
+# A run of 7+ digits with the separators phone numbers are written with (space, -, ., /, parentheses);
+# never glued to a word, a "+" handled apart, nor to a decimal/time part (12:30, 3.5).
+CANDIDATE = r"(?<![\w+/.,:-])\+?\(?\d(?:[ \-./()\u00a0]{0,2}\d){6,18}\)?(?![\w/]|[.,:]\d)"
+
+_DATE = re.compile(
+    r"\d{1,2}([./-])\d{1,2}\1\d{2,4}|\d{4}([./-])\d{1,2}\2\d{1,2}|(?:19|20)\d\d(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])"
+)
+_YEAR_RANGE = re.compile(r"(?:1[89]|20)\d\d(?: ?[/\-]? ?(?:1[89]|20)\d\d)+|(?:1[89]|20)\d\d ?[/\-] ?\d\d")
+_AMOUNT = re.compile(r"[1-9]\d{0,2}(?:([.'])\d{3})(?:\1\d{3})*")
+_FRACTION = re.compile(r"1/\d+")
+_PHONE_LAYOUT = re.compile(r"\+|\(\d{2,5}\)|0\d{1,5}[ \-/]\d")  # "+..", "(555) ..", "07700 900123"
+_NON_DIGITS = re.compile(r"\D")
+
+
+def not_a_phone(raw: str) -> bool:
+    """Dates, year ranges, amounts, fractions: digit runs that libphonenumber could take for a number."""
+    return any(p.fullmatch(raw) for p in (_DATE, _YEAR_RANGE, _AMOUNT, _FRACTION))
+
+
+class PhoneFinder:
+    """Decides which number candidates are phone numbers, in the given regions (ISO 3166 codes)."""
+
+    def __init__(self, regions: Iterable[str]) -> None:
+        self.regions = list(dict.fromkeys(r.upper() for r in regions))
+
+    def is_phone(self, raw: str) -> bool:
+        raw = raw.strip("() ") if raw.count("(") != raw.count(")") else raw
+        if not_a_phone(raw):
+            return False
+        digits = _NON_DIGITS.sub("", raw)
+        if not 7 <= len(digits) <= 15:
+            return False
+        if raw.startswith("+") or digits.startswith("00"):
+            number = _parse("+" + digits.removeprefix("00"), None)
+            return number is not None and phonenumbers.is_possible_number(number)
+        layout = bool(_PHONE_LAYOUT.match(raw))
+        for region in self.regions:
+            number = _parse(raw, region)
+            if number is None:
+                continue
+            if phonenumbers.is_valid_number(number) or (layout and phonenumbers.is_possible_number(number)):
+                return True
+        return False
+
+    def spans(self, raw: str) -> list[tuple[int, int]]:
+        """Phone numbers inside a candidate that is not one as a whole (two numbers, a number and a count)."""
+        found: list[tuple[int, int]] = []
+        for region in self.regions:
+            for match in PhoneNumberMatcher(raw, region, leniency=Leniency.VALID):
+                span = (match.start, match.end)
+                if not not_a_phone(match.raw_string) and not any(
+                    s < span[1] and span[0] < e for s, e in found
+                ):
+                    found.append(span)
+        return sorted(found)
+
+
+def _parse(raw: str, region: str | None) -> phonenumbers.PhoneNumber | None:
+    try:
+        return phonenumbers.parse(raw, region)
+    except phonenumbers.NumberParseException:
+        return None
+
+
+def region_of(phone_number: str) -> str | None:
+    """The region of an international number ("+45 20 12 34 56" -> "DK"); None when it cannot tell."""
+    digits = _NON_DIGITS.sub("", phone_number)
+    number = _parse("+" + digits.removeprefix("00"), None) if digits else None
+    if number is None:
+        return None
+    region = phonenumbers.region_code_for_number(number)
+    return region if region and region != "ZZ" else None
+
+
+# --- guessing the regions of an export ----------------------------------------------------------------
+
+# Distinctive everyday words per language, and the regions whose national number formats go with it.
+_LANGUAGES: dict[str, tuple[tuple[str, ...], frozenset[str]]] = {
+    "it": (
+        ("IT",),
+        frozenset(
+            [
+                "che",
+                "non",
+                "sono",
+                "perché",
+                "anche",
+                "ciao",
+                "però",
+                "cosa",
+                "hai",
+                "ho",
+                "sei",
+                "della",
+                "molto",
+            ]
+        ),
+    ),
+    "es": (
+        ("ES", "MX", "AR"),
+        frozenset(["que", "pero", "qué", "hola", "muy", "también", "tengo", "porque", "está", "estoy"]),
+    ),
+    "pt": (
+        ("PT", "BR"),
+        frozenset(["não", "você", "obrigado", "muito", "também", "tenho", "isso", "então", "está"]),
+    ),
+    "fr": (
+        ("FR", "BE", "CH"),
+        frozenset(["je", "pas", "avec", "les", "mais", "oui", "vous", "c'est", "très", "merci"]),
+    ),
+    "de": (
+        ("DE", "AT", "CH"),
+        frozenset(["ich", "nicht", "und", "das", "ist", "auch", "wir", "mit", "aber", "danke"]),
+    ),
+    "en": (("GB", "US"), frozenset(["the", "and", "you", "what", "with", "but", "have", "this", "thanks"])),
+    "nl": (("NL", "BE"), frozenset(["het", "niet", "een", "ik", "maar", "dank", "wat", "ook", "zijn"])),
+    "da": (("DK",), frozenset(["jeg", "ikke", "hvad", "også", "tak", "hvordan", "hvorfor"])),
+    "no": (("NO",), frozenset(["jeg", "ikke", "hva", "også", "takk", "hvordan", "hvorfor"])),
+    "sv": (("SE",), frozenset(["jag", "inte", "vad", "också", "tack", "hur", "varför"])),
+    "pl": (("PL",), frozenset(["nie", "jest", "się", "że", "jak", "ale", "dzięki", "czy"])),
+}
+_WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?")
+_CYRILLIC = re.compile(r"[а-яё]", re.IGNORECASE)
+_UKRAINIAN = re.compile(r"[іїєґ]", re.IGNORECASE)
+
+
+def chat_languages(texts: Iterable[str], min_hits: int = 5) -> list[str]:
+    """The languages a sample of one chat's texts is written in (cheap: distinctive everyday words)."""
+    hits: Counter[str] = Counter()
+    for text in texts:
+        if _CYRILLIC.search(text):
+            hits["uk" if _UKRAINIAN.search(text) else "ru"] += 1
+        for word in _WORD.findall(text.casefold()):
+            for language, (_, words) in _LANGUAGES.items():
+                if word in words:
+                    hits[language] += 1
+    if not hits:
+        return []
+    top = hits.most_common(1)[0][1]
+    return [lang for lang, n in hits.most_common() if n >= min_hits and n * 3 >= top]
+
+
+_SCRIPT_REGIONS = {"ru": ("RU",), "uk": ("UA",)}
+
+
+def guess_regions(phone_numbers: Iterable[str], languages: Iterable[str]) -> list[str]:
+    """The regions to read national numbers in: those of the owner's and contacts' phone numbers (most
+    frequent first), those of the chats' languages, then `DEFAULT_REGIONS`."""
+    counted = Counter(r for p in phone_numbers if (r := region_of(p)))
+    regions = [r for r, _ in counted.most_common()]
+    for language in languages:
+        regions += _SCRIPT_REGIONS.get(language) or _LANGUAGES.get(language, ((), frozenset()))[0]
+    regions += DEFAULT_REGIONS
+    return list(dict.fromkeys(regions))
+
+
+def check_regions(regions: Iterable[str]) -> list[str]:
+    """Upper-cased region codes; ValueError naming the unknown ones."""
+    upper = [r.upper() for r in regions]
+    unknown = [r for r in upper if r not in phonenumbers.SUPPORTED_REGIONS]
+    if unknown:
+        raise ValueError(f"unknown phone region(s) {', '.join(unknown)} (use ISO 3166 codes like IT, DE, DK)")
+    return upper
+
+
+def export_regions(exports: Iterable[Any], messages: pa.Table, per_chat: int = 300) -> list[str]:
+    """`guess_regions` for an ingest: the phone numbers of the exports (`Export.phone_numbers`) and the
+    languages of up to `per_chat` texts of every personal or group chat."""
+    phone_numbers = [p for export in exports for p in export.phone_numbers]
+    languages: Counter[str] = Counter()
+    if messages.num_rows:
+        chats = pc.dictionary_encode(messages["chat_id"].combine_chunks()).indices.to_numpy(
+            zero_copy_only=False
+        )
+        people = pc.is_in(messages["chat_type"], pa.array(["personal_chat", *GROUP_CHAT_TYPES]))
+        people = pc.fill_null(people, False).to_numpy(zero_copy_only=False)
+        texts = messages["text"]
+        for chat in np.unique(chats[people]):
+            rows = np.flatnonzero(chats == chat)[:per_chat]
+            languages.update(chat_languages(texts.take(pa.array(rows)).to_pylist()))
+    return guess_regions(phone_numbers, [lang for lang, _ in languages.most_common()])
+
+
+GROUP_CHAT_TYPES = ("private_group", "private_supergroup", "public_supergroup")
