@@ -22,14 +22,13 @@ import numpy as np
 import phonenumbers
 import pyarrow as pa
 import pyarrow.compute as pc
-from phonenumbers import Leniency, PhoneNumberMatcher
 
 # Used when the export says nothing about where its people live, and always added to the guessed ones.
 DEFAULT_REGIONS = ("US", "GB", "DE", "FR", "IT", "ES")
 
 # A run of 7+ digits with the separators phone numbers are written with (space, -, ., /, parentheses);
 # never glued to a word, a "+" handled apart, nor to a decimal/time part (12:30, 3.5).
-CANDIDATE = r"(?<![\w+/.,:-])\+?\(?\d(?:[ \-./()\u00a0]{0,2}\d){6,18}\)?(?![\w/]|[.,:]\d)"
+CANDIDATE = r"(?<![\w+/.,:-])\+?\(?\d(?:[ \-./()\u00a0]{0,2}\d){6,30}\)?(?![\w/]|[.,:]\d)"
 
 _DATE = re.compile(
     r"\d{1,2}([./-])\d{1,2}\1\d{2,4}|\d{4}([./-])\d{1,2}\2\d{1,2}|(?:19|20)\d\d(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])"
@@ -37,13 +36,15 @@ _DATE = re.compile(
 _YEAR_RANGE = re.compile(r"(?:1[89]|20)\d\d(?: ?[/\-]? ?(?:1[89]|20)\d\d)+|(?:1[89]|20)\d\d ?[/\-] ?\d\d")
 _AMOUNT = re.compile(r"[1-9]\d{0,2}(?:([.'])\d{3})(?:\1\d{3})*")
 _FRACTION = re.compile(r"1/\d+")
+_DECIMAL = re.compile(r"[1-9]\d?\.\d+")
 _PHONE_LAYOUT = re.compile(r"\+|\(\d{2,5}\)|0\d{1,5}[ \-/]\d")  # "+..", "(555) ..", "07700 900123"
 _NON_DIGITS = re.compile(r"\D")
+_GROUP = re.compile(r"\+?\(?\d+\)?")
 
 
 def not_a_phone(raw: str) -> bool:
     """Dates, year ranges, amounts, fractions: digit runs that libphonenumber could take for a number."""
-    return any(p.fullmatch(raw) for p in (_DATE, _YEAR_RANGE, _AMOUNT, _FRACTION))
+    return any(p.fullmatch(raw) for p in (_DATE, _YEAR_RANGE, _AMOUNT, _FRACTION, _DECIMAL))
 
 
 class PhoneFinder:
@@ -51,6 +52,9 @@ class PhoneFinder:
 
     def __init__(self, regions: Iterable[str]) -> None:
         self.regions = list(dict.fromkeys(r.upper() for r in regions))
+        # Regions whose national numbers are dialled with a trunk "0" (DE 0151..., GB 07700...): there a
+        # number written without it is not a national number ("20123456" is no German phone number).
+        self._trunk_zero = {r for r in self.regions if _national_prefix(r) == "0"}
 
     def is_phone(self, raw: str) -> bool:
         raw = raw.strip("() ") if raw.count("(") != raw.count(")") else raw
@@ -64,6 +68,8 @@ class PhoneFinder:
             return number is not None and phonenumbers.is_possible_number(number)
         layout = bool(_PHONE_LAYOUT.match(raw))
         for region in self.regions:
+            if region in self._trunk_zero and not digits.startswith("0"):
+                continue
             number = _parse(raw, region)
             if number is None:
                 continue
@@ -72,16 +78,24 @@ class PhoneFinder:
         return False
 
     def spans(self, raw: str) -> list[tuple[int, int]]:
-        """Phone numbers inside a candidate that is not one as a whole (two numbers, a number and a count)."""
+        """Phone numbers inside a candidate that is not one as a whole (two numbers, a number and a count):
+        from each group of digits, the longest run of groups that is a phone number."""
+        groups = [m.span() for m in _GROUP.finditer(raw)]
         found: list[tuple[int, int]] = []
-        for region in self.regions:
-            for match in PhoneNumberMatcher(raw, region, leniency=Leniency.VALID):
-                span = (match.start, match.end)
-                if not not_a_phone(match.raw_string) and not any(
-                    s < span[1] and span[0] < e for s, e in found
-                ):
-                    found.append(span)
-        return sorted(found)
+        i = 0
+        while i < len(groups):
+            for j in range(len(groups) - 1, i - 1, -1):
+                if (i, j) != (0, len(groups) - 1) and self.is_phone(raw[groups[i][0] : groups[j][1]]):
+                    found.append((groups[i][0], groups[j][1]))
+                    i = j
+                    break
+            i += 1
+        return found
+
+
+def _national_prefix(region: str) -> str | None:
+    metadata = phonenumbers.PhoneMetadata.metadata_for_region(region)
+    return metadata.national_prefix if metadata else None
 
 
 def _parse(raw: str, region: str | None) -> phonenumbers.PhoneNumber | None:

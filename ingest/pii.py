@@ -331,9 +331,10 @@ class PiiMasker:
         if len(_NON_DIGITS.sub("", value)) < 14:
             return value
         spans = self.phones.spans(value)
-        for start, end in reversed(spans):
-            self.counts["PHONE"] += 1
-            value = value[:start] + self.pseudonym("PHONE", value[start:end]) + value[end:]
+        names = [self.pseudonym("PHONE", value[start:end]) for start, end in spans]  # numbered in order
+        self.counts["PHONE"] += len(spans)
+        for (start, end), name in zip(reversed(spans), reversed(names), strict=True):
+            value = value[:start] + name + value[end:]
         return value
 
     def _replace(self, match: re.Match[str]) -> str:
