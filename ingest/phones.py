@@ -25,6 +25,7 @@ import pyarrow.compute as pc
 
 # Used when the export says nothing about where its people live, and always added to the guessed ones.
 DEFAULT_REGIONS = ("US", "GB", "DE", "FR", "IT", "ES")
+MAX_PHONE_REGIONS = 5
 
 # A run of 7+ digits with the separators phone numbers are written with (space, -, ., /, parentheses);
 # never glued to a word, a "+" handled apart, nor to a decimal/time part (12:30, 3.5).
@@ -162,21 +163,25 @@ _LANGUAGES: dict[str, tuple[tuple[str, ...], frozenset[str]]] = {
     "sv": (("SE",), frozenset(["jag", "inte", "vad", "också", "tack", "hur", "varför"])),
     "pl": (("PL",), frozenset(["nie", "jest", "się", "że", "jak", "ale", "dzięki", "czy"])),
 }
+_WORD_LANGUAGES: dict[str, tuple[str, ...]] = {}
+for _language, (_, _words) in _LANGUAGES.items():
+    for _word in _words:
+        _WORD_LANGUAGES[_word] = (*_WORD_LANGUAGES.get(_word, ()), _language)
 _WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?")
 _CYRILLIC = re.compile(r"[а-яё]", re.IGNORECASE)
 _UKRAINIAN = re.compile(r"[іїєґ]", re.IGNORECASE)
 
 
-def chat_languages(texts: Iterable[str], min_hits: int = 5) -> list[str]:
+def chat_languages(texts: Iterable[str | None], min_hits: int = 5) -> list[str]:
     """The languages a sample of one chat's texts is written in (cheap: distinctive everyday words)."""
     hits: Counter[str] = Counter()
     for text in texts:
+        if not text:
+            continue
         if _CYRILLIC.search(text):
             hits["uk" if _UKRAINIAN.search(text) else "ru"] += 1
         for word in _WORD.findall(text.casefold()):
-            for language, (_, words) in _LANGUAGES.items():
-                if word in words:
-                    hits[language] += 1
+            hits.update(_WORD_LANGUAGES.get(word, ()))
     if not hits:
         return []
     top = hits.most_common(1)[0][1]
@@ -187,10 +192,10 @@ _SCRIPT_REGIONS = {"ru": ("RU",), "uk": ("UA",)}
 
 
 def guess_regions(phone_numbers: Iterable[str], languages: Iterable[str]) -> list[str]:
-    """The regions to read national numbers in: those of the owner's and contacts' phone numbers (most
-    frequent first), those of the chats' languages, then `DEFAULT_REGIONS`."""
+    """The regions to read national numbers in: those of the owner's and contacts' phone numbers (the
+    `MAX_PHONE_REGIONS` most frequent), those of the chats' languages, then `DEFAULT_REGIONS`."""
     counted = Counter(r for p in phone_numbers if (r := region_of(p)))
-    regions = [r for r, _ in counted.most_common()]
+    regions = [r for r, _ in counted.most_common(MAX_PHONE_REGIONS)]  # a few: each one adds false positives
     for language in languages:
         regions += _SCRIPT_REGIONS.get(language) or _LANGUAGES.get(language, ((), frozenset()))[0]
     regions += DEFAULT_REGIONS
@@ -208,19 +213,23 @@ def check_regions(regions: Iterable[str]) -> list[str]:
 
 def export_regions(exports: Iterable[Any], messages: pa.Table, per_chat: int = 300) -> list[str]:
     """`guess_regions` for an ingest: the phone numbers of the exports (`Export.phone_numbers`) and the
-    languages of up to `per_chat` texts of every personal or group chat."""
+    languages of the first `per_chat` texts of every personal or group chat."""
     phone_numbers = [p for export in exports for p in export.phone_numbers]
     languages: Counter[str] = Counter()
-    if messages.num_rows:
-        chats = pc.dictionary_encode(messages["chat_id"].combine_chunks()).indices.to_numpy(
-            zero_copy_only=False
-        )
-        people = pc.is_in(messages["chat_type"], pa.array(["personal_chat", *GROUP_CHAT_TYPES]))
-        people = pc.fill_null(people, False).to_numpy(zero_copy_only=False)
-        texts = messages["text"]
-        for chat in np.unique(chats[people]):
-            rows = np.flatnonzero(chats == chat)[:per_chat]
-            languages.update(chat_languages(texts.take(pa.array(rows)).to_pylist()))
+    people = pc.is_in(messages["chat_type"], pa.array(["personal_chat", *GROUP_CHAT_TYPES]))
+    rows = np.flatnonzero(pc.fill_null(people, False).to_numpy(zero_copy_only=False))
+    if len(rows):
+        encoded = pc.dictionary_encode(messages["chat_id"].take(pa.array(rows)).combine_chunks())
+        chats = encoded.indices.to_numpy(zero_copy_only=False)
+        order = np.argsort(chats, kind="stable")
+        starts = np.flatnonzero(np.r_[True, chats[order][1:] != chats[order][:-1]])
+        ends = np.r_[starts[1:], len(order)]
+        picked = [order[a : min(b, a + per_chat)] for a, b in zip(starts, ends, strict=True)]
+        texts = messages["text"].take(pa.array(rows[np.concatenate(picked)])).to_pylist()
+        at = 0
+        for chat_rows in picked:
+            languages.update(chat_languages(texts[at : at + len(chat_rows)]))
+            at += len(chat_rows)
     return guess_regions(phone_numbers, [lang for lang, _ in languages.most_common()])
 
 

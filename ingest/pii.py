@@ -3,19 +3,22 @@
 Masked, not dropped: the conversation keeps its shape ("call me at <PHONE_1>") and the same value always gets
 the same pseudonym, so a model still learns that a number or a name was there. What is masked:
 
-    phone numbers          <PHONE_n>     +39 333 123 4567, 06 1234 5678 (9-15 digits with separators)
+    Telegram's entities    by type       phone, email, mention, mention_name, bank_card, private text_link:
+                                         masked whatever the rules below think
+    phone numbers          <PHONE_n>     libphonenumber: +.. anywhere, national forms in the regions in use
+                                         (ingest/phones.py, with guards for dates, years, amounts, times)
     e-mail addresses       <EMAIL_n>
-    payment card numbers   <CARD_n>      13-19 digits that pass the Luhn check
-    IBANs                  <IBAN_n>      that pass the ISO 13616 mod-97 check
+    payment card numbers   <CARD_n>      13-19 digits that pass the Luhn check (python-stdnum)
+    IBANs                  <IBAN_n>      that pass the ISO 13616 checks (python-stdnum)
     URLs carrying secrets  <URL_n>       tokens/keys/passwords in the query, invite links, long random ids
     @usernames             <USERNAME_n>
-    third-party names      <PERSON_n>    every name the export knows (senders, chats, contacts), but the
-                                         persona's own
+    third-party names      <PERSON_n>    the names of the people the persona talks with in any case; other
+                                         people of the export (other chats, mention_name) when capitalised
 
 The mapping pseudonym -> original values is written apart, with file mode 0600, never into the dataset.
 
 Speed: most chat messages contain nothing to mask. One vectorized RE2 pass (pyarrow) finds the few texts that
-could (digits, "@", "http", a known name); only those go through the exact Python rules.
+could (digits, "@", "http", a known name, a tagged entity); only those go through the exact Python rules.
 """
 
 from __future__ import annotations
