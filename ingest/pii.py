@@ -306,8 +306,9 @@ class PiiMasker:
                 continue
             # a mention_name gets the pseudonym of the person's first name
             pseudonym = self.person(value) if category == "PERSON" else self.pseudonym(category, value)
-            self.counts[category] += text.count(value)
-            text = text.replace(value, pseudonym)
+            # whole words only: a mention_name "Al" must not eat the "Al" of "Also"
+            text, n = re.subn(rf"(?<!\w){re.escape(value)}(?!\w)", lambda _: pseudonym, text)
+            self.counts[category] += n
         return text
 
     def mapping(self) -> dict[str, list[str]]:

@@ -142,6 +142,17 @@ def test_entities_are_masked_whatever_the_rules_think():
     assert masker.mapping()["<PERSON_1>"] == ["Anna"]  # a mention_name takes the person's pseudonym
 
 
+def test_entities_replace_whole_words_only():
+    masker = PiiMasker(regions=["IT"])
+    masked = masker.mask("Al dice: Also ok", [{"type": "mention_name", "text": "Al"}])
+    assert masked == "<PERSON_1> dice: Also ok"
+
+
+def test_pii_regions_config_key():
+    assert IngestConfig.from_dict({"pii_regions": ["dk", "Sg"]}).pii_regions == ["DK", "SG"]
+    assert IngestConfig().pii_regions == []
+
+
 def test_mask_array_uses_the_entities_of_each_row():
     texts = pa.array(["ciao", "chiama 12345678", "12345678 no"])
     entities = pa.array(
