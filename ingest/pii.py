@@ -307,7 +307,7 @@ class PiiMasker:
             # a mention_name gets the pseudonym of the person's first name
             pseudonym = self.person(value) if category == "PERSON" else self.pseudonym(category, value)
             # whole words only: a mention_name "Al" must not eat the "Al" of "Also"
-            text, n = re.subn(rf"(?<!\w){re.escape(value)}(?!\w)", lambda _: pseudonym, text)
+            text, n = re.subn(rf"(?<!\w){re.escape(value)}(?!\w)", lambda _, p=pseudonym: p, text)
             self.counts[category] += n
         return text
 
