@@ -7,8 +7,9 @@ number when libphonenumber finds it valid in one of them, or merely possible whe
 phone numbers are (`(555) 123-4567`, `07700 900123`).
 
 False-positive guards come first: dates (12/03/2021, 2021-03-12, 20211231), year ranges (2015/2016),
-amounts with thousands separators (1.500.000), exposure times and fractions (1/3200); times (12:30) and
-decimals never form a candidate.
+amounts with thousands separators (1.500.000), exposure times and fractions (1/3200), decimals (3.14159),
+national numbers right after a word that says what they are ("ordine 4829173645", "codice", "ID");
+times (12:30) never form a candidate.
 """
 
 from __future__ import annotations
@@ -40,6 +41,12 @@ _FRACTION = re.compile(r"1/\d+")
 _DECIMAL = re.compile(r"[1-9]\d?\.\d+")
 _PHONE_LAYOUT = re.compile(r"\+|\(\d{2,5}\)|0\d{1,5}[ \-/]\d")  # "+..", "(555) ..", "07700 900123"
 _NON_DIGITS = re.compile(r"\D")
+# Words right before a number that say what it is when it is not a phone number ("ordine 4829173645").
+_NOT_PHONE_CONTEXT = re.compile(
+    r"(?<!\w)(?:ordine|order|codice|code|tracking|spedizione|fattura|invoice|ticket|pratica|protocollo|"
+    r"matricola|p\.? ?iva|partita iva|isbn|serial|seriale|otp|pin|id|#)\W{0,4}$",
+    re.IGNORECASE,
+)
 _GROUP = re.compile(r"\+?\(?\d+\)?")
 
 
@@ -56,25 +63,41 @@ class PhoneFinder:
         # Regions whose national numbers are dialled with a trunk "0" (DE 0151..., GB 07700...): there a
         # number written without it is not a national number ("20123456" is no German phone number).
         self._trunk_zero = {r for r in self.regions if _national_prefix(r) == "0"}
+        self._cache: dict[tuple[str, bool, bool], bool] = {}  # chats repeat their numbers
 
-    def is_phone(self, raw: str) -> bool:
+    def is_phone(self, raw: str, before: str = "") -> bool:
+        """Whether the candidate `raw` is a phone number; `before`: the text just before it ("ordine n°")."""
         raw = raw.strip("() ") if raw.count("(") != raw.count(")") else raw
         if not_a_phone(raw):
             return False
         digits = _NON_DIGITS.sub("", raw)
         if not 7 <= len(digits) <= 15:
             return False
-        if raw.startswith("+") or digits.startswith("00"):
+        international = raw.startswith("+") or digits.startswith("00")
+        if not international and before and _NOT_PHONE_CONTEXT.search(before):
+            return False
+        key = (digits, international, bool(_PHONE_LAYOUT.match(raw)))
+        found = self._cache.get(key)
+        if found is None:
+            if len(self._cache) > 100_000:
+                self._cache.clear()
+            found = self._cache[key] = self._check(*key)
+        return found
+
+    def _check(self, digits: str, international: bool, layout: bool) -> bool:
+        if international:
             number = _parse("+" + digits.removeprefix("00"), None)
             return number is not None and phonenumbers.is_possible_number(number)
-        layout = bool(_PHONE_LAYOUT.match(raw))
         for region in self.regions:
             if region in self._trunk_zero and not digits.startswith("0"):
                 continue
-            number = _parse(raw, region)
+            number = _parse(digits, region)
             if number is None:
                 continue
-            if phonenumbers.is_valid_number(number) or (layout and phonenumbers.is_possible_number(number)):
+            # is_valid_number_for_region: is_valid_number would look the region up again (25 regions share +1)
+            if phonenumbers.is_valid_number_for_region(number, region) or (
+                layout and phonenumbers.is_possible_number(number)
+            ):
                 return True
         return False
 

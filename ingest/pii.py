@@ -324,11 +324,11 @@ class PiiMasker:
         os.chmod(path, 0o600)
         return path
 
-    def _number_category(self, value: str) -> str | None:
+    def _number_category(self, value: str, before: str = "") -> str | None:
         digits = _NON_DIGITS.sub("", value)
         if 13 <= len(digits) <= 19 and not value.startswith("+") and luhn.is_valid(digits):
             return "CARD"
-        return "PHONE" if self.phones.is_phone(value) else None
+        return "PHONE" if self.phones.is_phone(value, before) else None
 
     def _phones_inside(self, value: str) -> str:
         """A number candidate that is not one number: the phone numbers libphonenumber finds inside it."""
@@ -349,7 +349,7 @@ class PiiMasker:
                 return value
             category = "URL"
         elif category == "number":
-            category = self._number_category(value)
+            category = self._number_category(value, match.string[max(0, match.start() - 24) : match.start()])
             if category is None:
                 return self._phones_inside(value)
         elif category == "iban":

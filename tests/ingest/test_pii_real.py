@@ -89,6 +89,9 @@ def test_international_numbers_are_masked_in_any_region(line):
         "il punteggio è finito 2-1, 3-0, 0-0",
         "ordine n. 123 spedito",
         "1920x1080 a 60 fps",
+        "codice ordine 4829173645, arriva lunedì",
+        "tracking: 3331234567",
+        "il mio ID 0612345678 per il portale",
     ],
 )
 def test_dates_years_amounts_times_and_exposures_are_not_phones(line):
