@@ -246,34 +246,44 @@ def pii_masker(
     exports: list[Export], messages: pa.Table, persona: Persona, config: IngestConfig
 ) -> PiiMasker:
     """The masker of this ingest: the export's names, `pii_keep_words`, the phone regions (set or guessed)."""
-    names, capitalised = _third_party_names(exports, messages, persona, config)
+    names = _third_party_names(exports, messages, persona, config)
+    others = _other_people_names(messages, names, persona, config, exports)
+    others = [n for n in others if n not in common_words(messages["text"], others)]
     regions = config.pii_regions or export_regions(exports, messages)
-    capitalised = [n for n in capitalised if n not in common_words(messages["text"], capitalised)]
-    return PiiMasker(names, config.pii_keep_words, regions, capitalised)
+    return PiiMasker(names, config.pii_keep_words, regions, others)
 
 
 def _third_party_names(
     exports: list[Export], messages: pa.Table, persona: Persona, config: IngestConfig
-) -> tuple[list[str], list[str]]:
-    """Every name the export knows for people other than the persona, as name tokens, in two sets:
-    those of the people the persona talks with (senders of personal and group chats, names of personal
-    chats, the contact list), masked in any case; and the other people of the export (senders of any
-    other chat, `mention_name` entities), masked when written with a capital."""
+) -> list[str]:
+    """Every name the export knows for people other than the persona: senders of personal and group chats,
+    names of personal chats, the contact list."""
     people_chats = pc.is_in(messages["chat_type"], pa.array(sorted(PERSONAL_TYPES | GROUP_TYPES)))
     others = pc.and_(people_chats, pc.invert(messages["is_persona"]))
     names = set(pc.unique(pc.filter(messages["sender_name"], others)).to_pylist())
     names |= {c.name for e in exports for c in e.chats if c.type in PERSONAL_TYPES and c.name}
     names |= {name for export in exports for name in export.contact_names}
+    own = _own_name_tokens(exports, persona, config)
+    tokens = {t for name in names if name for t in name_tokens(name)}
+    return sorted(t for t in tokens if t.casefold() not in own)
+
+
+def _other_people_names(
+    messages: pa.Table, known: list[str], persona: Persona, config: IngestConfig, exports: list[Export]
+) -> list[str]:
+    """The name tokens of the other people of the export (senders of any other chat, `mention_name`
+    entities), not already `known`: masked in text only when written with a capital."""
     people = pc.and_(pc.invert(messages["is_persona"]), pc.starts_with(messages["sender_id"], "user"))
-    more = set(pc.unique(pc.filter(messages["sender_name"], pc.fill_null(people, False))).to_pylist())
-    more |= mentioned_names(messages["entities"])
+    names = set(pc.unique(pc.filter(messages["sender_name"], pc.fill_null(people, False))).to_pylist())
+    names |= mentioned_names(messages["entities"])
+    skip = _own_name_tokens(exports, persona, config) | {k.casefold() for k in known}
+    return sorted({t for name in names if name for t in name_tokens(name) if t.casefold() not in skip})
+
+
+def _own_name_tokens(exports: list[Export], persona: Persona, config: IngestConfig) -> set[str]:
     own = {t.casefold() for t in name_tokens(persona.name)}
     own |= {t.casefold() for e in exports for t in name_tokens(e.owner_name)}
-    own |= {t.casefold() for t in name_tokens(config.persona_name)}
-    tokens = {t for name in names if name for t in name_tokens(name) if t.casefold() not in own}
-    folded = {t.casefold() for t in tokens}
-    capitalised = {t for n in more if n for t in name_tokens(n) if t.casefold() not in own | folded}
-    return sorted(tokens), sorted(capitalised)
+    return own | {t.casefold() for t in name_tokens(config.persona_name)}
 
 
 def _samples_per_chat(
