@@ -29,8 +29,8 @@ DEFAULT_REGIONS = ("US", "GB", "DE", "FR", "IT", "ES")
 MAX_PHONE_REGIONS = 5
 
 # A run of 7+ digits with the separators phone numbers are written with (space, -, ., /, parentheses);
-# never glued to a word, a "+" handled apart, nor to a decimal/time part (12:30, 3.5).
-CANDIDATE = r"(?<![\w+/.,:-])\+?\(?\d(?:[ \-./()\u00a0]{0,2}\d){6,30}\)?(?![\w/]|[.,:]\d)"
+# never glued to a word nor to the digits of a decimal/time/date part (12:30, 3.5), "tel:333..." is fine.
+CANDIDATE = r"(?<![\w+])(?<!\d[/.,:-])\+?\(?\d(?:[ \-./()\u00a0]{0,2}\d){6,30}\)?(?![\w/]|[.,:]\d)"
 
 _DATE = re.compile(
     r"\d{1,2}([./-])\d{1,2}\1\d{2,4}|\d{4}([./-])\d{1,2}\2\d{1,2}|(?:19|20)\d\d(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])"

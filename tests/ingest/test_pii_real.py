@@ -38,6 +38,8 @@ from tests.ingest.telegram_builders import ME, chat, dialogue, full_export, msg
         ("SG", "can reach me at 9123 4567 after 6", "9123 4567"),
         ("NO", "nummeret mitt er 41234567", "41234567"),
         ("HK", "51234567", "51234567"),
+        ("IT", "tel:3331234567", "3331234567"),
+        ("DE", "Tel.0151 23456789, Fax -", "0151 23456789"),
     ],
 )
 def test_national_numbers_of_the_regions_in_use_are_masked(region, line, number):
