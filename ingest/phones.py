@@ -234,7 +234,7 @@ def check_regions(regions: Iterable[str]) -> list[str]:
     return upper
 
 
-def export_regions(exports: Iterable[Any], messages: pa.Table, per_chat: int = 300) -> list[str]:
+def export_regions(exports: Iterable[Any], messages: pa.Table, per_chat: int = 200) -> list[str]:
     """`guess_regions` for an ingest: the phone numbers of the exports (`Export.phone_numbers`) and the
     languages of the first `per_chat` texts of every personal or group chat."""
     phone_numbers = [p for export in exports for p in export.phone_numbers]

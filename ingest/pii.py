@@ -181,7 +181,7 @@ def mentioned_names(entities: pa.ChunkedArray | pa.Array) -> set[str]:
     return set(pc.unique(named).to_pylist())
 
 
-def common_words(texts: pa.ChunkedArray | pa.Array, names: Iterable[str], sample: int = 20_000) -> set[str]:
+def common_words(texts: pa.ChunkedArray | pa.Array, names: Iterable[str], sample: int = 5_000) -> set[str]:
     """The names that a sample of the texts also uses in lower case, as ordinary words ("will", "rosa"):
     masking their capitalised form at the start of a sentence would mangle text for nothing."""
     lowered = {n.casefold(): n for n in names if n}
