@@ -54,7 +54,7 @@ from ingest.samples import (
 from ingest.telegram_export import (
     GROUP_TYPES,
     PERSONAL_TYPES,
-    TABLE_SCHEMA,
+    READ_SCHEMA,
     Export,
     gc_paused,
     read_export,
@@ -179,7 +179,7 @@ def merge_exports(exports: list[Export]) -> tuple[pa.Table, Counter[str]]:
     """One table for all exports: a message present twice (same chat and id) is kept once, from the newest
     export; rows sorted by chat, then time. Each chat takes its name from the newest export."""
     newest_first = sorted(exports, key=_newest_message)  # oldest export first, newest last
-    table = pa.concat_tables([with_optional_columns(e.messages, TABLE_SCHEMA) for e in newest_first])
+    table = pa.concat_tables([with_optional_columns(e.messages, READ_SCHEMA) for e in newest_first])
     counts: Counter[str] = Counter()
     if table.num_rows == 0:
         return table, counts

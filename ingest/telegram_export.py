@@ -29,7 +29,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from core.errors import ChatLikeMeError, input_error
-from core.schema import ENTITY_TYPE, MESSAGES_SCHEMA
+from core.schema import ENTITY_TYPE, MESSAGES_SCHEMA, OPTIONAL_COLUMNS
 from ingest.fork_map import can_fork, fork_map
 from ingest.pii import url_has_secret
 
@@ -162,8 +162,12 @@ PLACEHOLDERS = {
 PII_ENTITY_TYPES = frozenset({"phone", "email", "mention", "mention_name", "bank_card", "text_link"})
 _PRIVATE_LINK = re.compile(r"^(?:https?://)?(?:t\.me|telegram\.me|telegram\.dog)/|^tg://", re.IGNORECASE)
 
-# What reading gives: the stored message table without `is_persona` (known only once the persona is).
-TABLE_SCHEMA = pa.schema([f for f in MESSAGES_SCHEMA if f.name != "is_persona"])
+# What every reader gives: the stored message table without `is_persona` (known only once the persona is)
+# and without the optional columns (core.schema.OPTIONAL_COLUMNS); READ_SCHEMA: with them, as merged.
+TABLE_SCHEMA = pa.schema(
+    [f for f in MESSAGES_SCHEMA if f.name != "is_persona" and f.name not in OPTIONAL_COLUMNS]
+)
+READ_SCHEMA = pa.schema([f for f in MESSAGES_SCHEMA if f.name != "is_persona"])
 
 
 @dataclass
@@ -182,7 +186,7 @@ class Export:
     owner_id: str | None  # "user<personal_information.user_id>"
     owner_name: str | None
     chats: list[ChatInfo]
-    messages: pa.Table  # TABLE_SCHEMA, in file order
+    messages: pa.Table  # TABLE_SCHEMA (+ optional columns: READ_SCHEMA for Telegram), in file order
     contact_names: list[str] = field(default_factory=list)  # from the export's contact list
     phone_numbers: list[str] = field(default_factory=list)  # the owner's, then the contacts' (PII regions)
 
@@ -251,7 +255,7 @@ def _read_mapped(
     chats = [(i, chat, key) for i, (chat, key) in enumerate(zip(raw_chats, keys, strict=True))]
     tables = _decode_chats(path, chats, timezone, data, progress, workers)
     infos = [ChatInfo(key, chat.type, chat.name, tables[i].num_rows) for i, chat, key in chats]
-    messages = pa.concat_tables([tables[i] for i, _, _ in chats]) if chats else TABLE_SCHEMA.empty_table()
+    messages = pa.concat_tables([tables[i] for i, _, _ in chats]) if chats else READ_SCHEMA.empty_table()
     contacts = [
         " ".join(filter(None, [c.first_name, c.last_name]))
         for c in (export.contacts.contacts if export.contacts else [])
@@ -482,7 +486,7 @@ def _columns(
                 pa.list_(ENTITY_TYPE),
             ),
         },
-        schema=TABLE_SCHEMA,
+        schema=READ_SCHEMA,
     )
 
 

@@ -16,7 +16,7 @@ from ingest.config import IngestConfig
 from ingest.ingest import ingest, merge_exports
 from ingest.phones import DEFAULT_REGIONS, PhoneFinder, chat_languages, guess_regions, region_of
 from ingest.pii import PiiMasker, common_words, mentioned_names
-from ingest.telegram_export import TABLE_SCHEMA, read_export
+from ingest.telegram_export import READ_SCHEMA, TABLE_SCHEMA, read_export
 from tests.conftest import run_cli
 from tests.ingest.telegram_builders import ME, chat, dialogue, full_export, msg
 
@@ -223,16 +223,17 @@ def test_ingest_masks_tagged_local_numbers_end_to_end(tmp_path, write_export):
 def test_tables_without_the_optional_column_still_read(write_export):
     table = read_export(write_export(full_export([chat(2002, dialogue(3))]))).messages
     old = table.drop_columns(["entities"])
-    again = with_optional_columns(old, TABLE_SCHEMA)
-    assert again.schema.equals(TABLE_SCHEMA) and again["entities"].null_count == again.num_rows
+    again = with_optional_columns(old, READ_SCHEMA)
+    assert again.schema.equals(READ_SCHEMA) and again["entities"].null_count == again.num_rows
     with pytest.raises(KeyError, match="text"):
-        with_optional_columns(old.drop_columns(["text"]), TABLE_SCHEMA)
+        with_optional_columns(old.drop_columns(["text"]), READ_SCHEMA)
 
 
 def test_an_export_without_entities_merges_with_one_that_has_them(write_export):
     first = read_export(write_export(full_export([chat(2002, dialogue(3))])))
     second = read_export(write_export(full_export([chat(2003, dialogue(3, contact=2003))])))
     second.messages = second.messages.drop_columns(["entities"])  # e.g. another reader, an older file
+    assert second.messages.schema.equals(TABLE_SCHEMA)  # what every reader must give
     merged, _ = merge_exports([first, second])
     assert merged.num_rows == 12 and "entities" in merged.column_names
 
