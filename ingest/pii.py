@@ -332,7 +332,7 @@ class PiiMasker:
 
     def _phones_inside(self, value: str) -> str:
         """A number candidate that is not one number: the phone numbers libphonenumber finds inside it."""
-        if len(_NON_DIGITS.sub("", value)) < 14:
+        if len(_NON_DIGITS.sub("", value)) < 8 or not any(ch in value for ch in " -./()\u00a0"):
             return value
         spans = self.phones.spans(value)
         names = [self.pseudonym("PHONE", value[start:end]) for start, end in spans]  # numbered in order

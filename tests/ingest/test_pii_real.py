@@ -107,6 +107,20 @@ def test_two_numbers_in_one_run_are_both_masked():
     assert masked == "numeri: <PHONE_1> <PHONE_2> grazie"
 
 
+@pytest.mark.parametrize(
+    ("line", "masked"),
+    [
+        ("chiama 0612345678 02 volte", "chiama <PHONE_1> 02 volte"),
+        ("il 12/03/2021 3331234567 mi ha chiamato", "il 12/03/2021 <PHONE_1> mi ha chiamato"),
+        ("stagione 2015/2016 ok", "stagione 2015/2016 ok"),
+    ],
+)
+def test_a_number_next_to_other_digits_is_still_found(line, masked):
+    assert PiiMasker(regions=["IT"]).mask(line) == masked
+    # "333 1234567 2" is itself a valid Italian number: masked whole, the number does not leak either way
+    assert "1234567" not in PiiMasker(regions=["IT"]).mask("chiama 333 1234567 2 volte")
+
+
 def test_phone_finder_regions_are_normalised():
     assert PhoneFinder(["it", "DE", "it"]).regions == ["IT", "DE"]
 
