@@ -91,14 +91,14 @@ class PhoneFinder:
         for region in self.regions:
             if region in self._trunk_zero and not digits.startswith("0"):
                 continue
-            number = _parse(digits, region)
-            if number is None:
-                continue
             # is_valid_number_for_region: is_valid_number would look the region up again (25 regions share +1)
-            if phonenumbers.is_valid_number_for_region(number, region) or (
-                layout and phonenumbers.is_possible_number(number)
-            ):
+            number = _national(digits, region)
+            if number is not None and phonenumbers.is_valid_number_for_region(number, region):
                 return True
+            if layout:  # "possible" depends on how parse strips a national prefix: ask parse itself
+                number = _parse(digits, region)
+                if number is not None and phonenumbers.is_possible_number(number):
+                    return True
         return False
 
     def spans(self, raw: str) -> list[tuple[int, int]]:
@@ -120,6 +120,41 @@ class PhoneFinder:
 def _national_prefix(region: str) -> str | None:
     metadata = phonenumbers.PhoneMetadata.metadata_for_region(region)
     return metadata.national_prefix if metadata else None
+
+
+def _national(digits: str, region: str) -> phonenumbers.PhoneNumber | None:
+    """`digits` read as a national number of `region`, for `is_valid_number_for_region`: built directly where
+    the region's national prefix is none or a plain "0" (parse normalises the text character by character,
+    in Python: most of the masking time on number-heavy text); through parse elsewhere, and for numbers that
+    may start with the country code written without "+". Checked against parse on 51,000 random numbers of
+    18 regions: the same validity every time."""
+    simple = _SIMPLE_NATIONAL.get(region)
+    if simple is None:
+        simple = _SIMPLE_NATIONAL[region] = _simple_national(region)
+    if not simple or digits.startswith(str(simple)):
+        return _parse(digits, region)
+    national = digits[1:] if digits.startswith("0") and _national_prefix(region) == "0" else digits
+    if not national or len(national) > 17:
+        return None
+    number = phonenumbers.PhoneNumber(country_code=simple, national_number=int(national))
+    zeros = len(national) - len(national.lstrip("0"))
+    if zeros and len(national) > 1:
+        number.italian_leading_zero = True
+        if zeros > 1:
+            number.number_of_leading_zeros = zeros
+    return number
+
+
+_SIMPLE_NATIONAL: dict[str, int] = {}  # region -> its country code, 0 where parse is needed
+
+
+def _simple_national(region: str) -> int:
+    metadata = phonenumbers.PhoneMetadata.metadata_for_region(region)
+    if metadata is None or metadata.national_prefix_transform_rule:
+        return 0
+    plain = metadata.national_prefix_for_parsing is None and metadata.national_prefix is None
+    trunk_zero = metadata.national_prefix == "0" and metadata.national_prefix_for_parsing == "0"
+    return metadata.country_code if plain or trunk_zero else 0
 
 
 def _parse(raw: str, region: str | None) -> phonenumbers.PhoneNumber | None:
