@@ -23,6 +23,7 @@ could (digits, "@", "http", a known name, a tagged entity); only those go throug
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -165,6 +166,7 @@ def luhn_valid(digits: str) -> bool:
     return luhn.is_valid(digits)
 
 
+@functools.lru_cache(maxsize=65_536)  # chats repeat their IBANs; stdnum's checks are thorough, not cheap
 def iban_valid(iban: str) -> bool:
     """ISO 13616: the country's length and format, and the mod-97 check digits (python-stdnum)."""
     return stdnum_iban.is_valid(iban)
