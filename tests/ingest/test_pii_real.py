@@ -295,6 +295,23 @@ def test_owner_phone_of_a_full_export_sets_the_regions(tmp_path, write_export):
     assert "DK" in (out / "report.md").read_text()
 
 
+def test_language_of_a_single_chat_export_sets_the_regions(tmp_path, write_export):
+    """No owner, no contacts: the chat's language (Danish) brings DK, and its 8-digit numbers are masked."""
+    danish = ["hej, hvad laver du?", "jeg ved ikke", "tak for i går", "hvorfor ikke", "også mig"]
+    messages = []
+    for i in range(15):
+        messages.append(msg(2 * i + 1, 2 * i, 2002, danish[i % 5]))
+        messages.append(msg(2 * i + 2, 2 * i + 1, ME, f"{danish[(i + 1) % 5]} ahah"))
+    messages += [msg(40, 40, 2002, "ring til mig på 20123456"), msg(41, 41, ME, "31234567 er mit nye nummer")]
+    export = write_export(chat(2002, messages, name="Lars Nielsen"), name="chat.json")
+    config = IngestConfig(persona=f"user{ME}", eval_fraction=0, test_fraction=0)
+    out = ingest([export], tmp_path / "out", config)
+    report = json.loads((out / "report.json").read_text())
+    assert report["pii_regions"][0] == "DK"
+    text = (out / "sft" / "train.jsonl").read_text()
+    assert "20123456" not in text and "31234567" not in text and "<PHONE_2>" in text
+
+
 def test_pii_region_flag_and_bad_regions(tmp_path, write_export):
     export = write_export(full_export([chat(2002, dialogue(15))]), name="result.json")
     out = tmp_path / "out"
