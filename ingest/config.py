@@ -65,12 +65,6 @@ class IngestConfig(StageConfig):
     """Processes decoding an export: 2 (this one and a forked one), 1, or 0 = 2 for exports over 16 MB."""
 
     def __post_init__(self) -> None:
-        from ingest.phones import check_regions
-
-        try:
-            self.pii_regions = check_regions(self.pii_regions)
-        except ValueError as exc:
-            raise ChatLikeMeError(f"pii_regions: {exc}") from None
         for name in ("eval_fraction", "test_fraction"):
             if not 0 <= (value := getattr(self, name)) < 1:  # also refuses NaN
                 raise ChatLikeMeError(f"{name} must be in [0, 1), got {value}")
@@ -79,3 +73,9 @@ class IngestConfig(StageConfig):
                 f"eval_fraction + test_fraction must be below 1 (the rest is the train split), "
                 f"got {self.eval_fraction} + {self.test_fraction}"
             )
+        from ingest.phones import check_regions
+
+        try:
+            self.pii_regions = check_regions(self.pii_regions)
+        except ValueError as exc:
+            raise ChatLikeMeError(f"pii_regions: {exc}") from None

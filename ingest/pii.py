@@ -300,19 +300,6 @@ class PiiMasker:
         mask[rows[changed]] = True
         return pc.replace_with_mask(texts, pa.array(mask), pa.array([after[i] for i in changed], texts.type))
 
-    def _mask_entities(self, text: str, entities: Iterable[dict[str, str]]) -> str:
-        categories = ENTITY_CATEGORIES
-        found = {(e["text"], categories[e["type"]]) for e in entities if e.get("type") in categories}
-        for value, category in sorted(found, key=lambda vc: len(vc[0]), reverse=True):
-            if not value.strip() or value not in text:
-                continue
-            # a mention_name gets the pseudonym of the person's first name
-            pseudonym = self.person(value) if category == "PERSON" else self.pseudonym(category, value)
-            # whole words only: a mention_name "Al" must not eat the "Al" of "Also"
-            text, n = re.subn(rf"(?<!\w){re.escape(value)}(?!\w)", lambda _, p=pseudonym: p, text)
-            self.counts[category] += n
-        return text
-
     def mapping(self) -> dict[str, list[str]]:
         return dict(self._originals)
 
@@ -342,6 +329,19 @@ class PiiMasker:
         for (start, end), name in zip(reversed(spans), reversed(names), strict=True):
             value = value[:start] + name + value[end:]
         return value
+
+    def _mask_entities(self, text: str, entities: Iterable[dict[str, str]]) -> str:
+        categories = ENTITY_CATEGORIES
+        found = {(e["text"], categories[e["type"]]) for e in entities if e.get("type") in categories}
+        for value, category in sorted(found, key=lambda vc: len(vc[0]), reverse=True):
+            if not value.strip() or value not in text:
+                continue
+            # a mention_name gets the pseudonym of the person's first name
+            pseudonym = self.person(value) if category == "PERSON" else self.pseudonym(category, value)
+            # whole words only: a mention_name "Al" must not eat the "Al" of "Also"
+            text, n = re.subn(rf"(?<!\w){re.escape(value)}(?!\w)", lambda _, p=pseudonym: p, text)
+            self.counts[category] += n
+        return text
 
     def _replace(self, match: re.Match[str]) -> str:
         category = match.lastgroup
