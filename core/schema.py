@@ -47,6 +47,9 @@ class KtoRow(msgspec.Struct, omit_defaults=True):
     detail: str = ""  # how the strategy made it (e.g. "shuffle+formalize", "judge p=0.12", "vote: b_better")
 
 
+# One text entity: Telegram's type ("phone", "mention_name", ...) and the text it covers.
+ENTITY_TYPE = pa.struct([pa.field("type", pa.string()), pa.field("text", pa.string())])
+
 # The normalized message table every export format is converted into (one row per message).
 MESSAGES_SCHEMA = pa.schema(
     [
@@ -63,5 +66,30 @@ MESSAGES_SCHEMA = pa.schema(
         pa.field("reply_to", pa.int64()),  # id of the message this one replies to (same chat)
         pa.field("forwarded", pa.bool_(), nullable=False),
         pa.field("action", pa.string()),  # service messages: phone_call, pin_message, ... (else null)
+        # Optional (see OPTIONAL_COLUMNS): the PII-relevant text entities Telegram tagged in the message
+        # (phone, email, mention, mention_name, bank_card, text_link to a private link), as they appear in
+        # `text`; null when there are none or the source did not say.
+        pa.field("entities", pa.list_(ENTITY_TYPE)),
     ]
 )
+
+# Columns that older messages.parquet files and other readers (WhatsApp, ...) may lack: read as all-null.
+OPTIONAL_COLUMNS = frozenset({"entities"})
+
+
+def with_optional_columns(table: pa.Table, schema: pa.Schema = MESSAGES_SCHEMA) -> pa.Table:
+    """`table` in `schema`'s column order, with every missing optional column added as nulls.
+
+    A table written before a column existed (or by a reader that has no such data) still reads; a missing
+    required column is an error (KeyError naming it)."""
+    if table.schema.equals(schema):
+        return table
+    columns = []
+    for f in schema:
+        if f.name in table.column_names:
+            columns.append(table[f.name])
+        elif f.name in OPTIONAL_COLUMNS:
+            columns.append(pa.nulls(table.num_rows, f.type))
+        else:
+            raise KeyError(f"messages table without the required column {f.name!r}")
+    return pa.table(columns, schema=schema)

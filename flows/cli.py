@@ -105,6 +105,14 @@ def ingest(
         str | None,
         typer.Option("--prompt-names", help="How contacts are named: first_name, full_name or pseudonym."),
     ] = None,
+    pii_region: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--pii-region",
+            help="Region (IT, DE, DK, ...) whose national phone numbers are masked; repeatable. "
+            "Default: guessed from the export.",
+        ),
+    ] = None,
     timezone: Annotated[
         str | None, typer.Option("--timezone", help="Zone of dates in old exports (e.g. Europe/Rome).")
     ] = None,
@@ -126,6 +134,7 @@ def ingest(
         "test_fraction": test_fraction,
         "mask_pii": mask_pii,
         "prompt_names": prompt_names,
+        "pii_regions": pii_region or None,
         "timezone": timezone,
     }
     print_ingest_summary(run_ingest(exports, out, IngestConfig.load(config, overrides)))

@@ -59,6 +59,10 @@ class IngestConfig(StageConfig):
     """How contacts are named in system prompts, `name` fields and group speaker labels."""
     pii_keep_words: list[str] = field(default_factory=list)
     """Words never masked as names (a contact called "Rosa" would otherwise hide the colour)."""
+    pii_regions: list[str] = field(default_factory=list)
+    """Regions (ISO 3166 codes: IT, DE, DK, ...) whose national phone number formats are recognised
+    (international +.. numbers always are). Empty: guessed from the export (the owner's and contacts' phone
+    numbers, the chats' languages) plus a few common ones; the report lists the regions used."""
 
     timezone: str = "UTC"
     """Time zone of the local `date` in old exports that lack `date_unixtime` (e.g. "Europe/Rome")."""
@@ -74,3 +78,9 @@ class IngestConfig(StageConfig):
                 f"eval_fraction + test_fraction must be below 1 (the rest is the train split), "
                 f"got {self.eval_fraction} + {self.test_fraction}"
             )
+        from ingest.phones import check_regions
+
+        try:
+            self.pii_regions = check_regions(self.pii_regions)
+        except ValueError as exc:
+            raise ChatLikeMeError(f"pii_regions: {exc}") from None

@@ -30,7 +30,7 @@ import pyarrow.compute as pc
 
 from core.errors import ChatLikeMeError
 from core.io import atomic_dir
-from core.schema import MESSAGES_SCHEMA
+from core.schema import MESSAGES_SCHEMA, with_optional_columns
 from ingest.config import IngestConfig
 from ingest.conversations import (
     DUPLICATE,
@@ -43,7 +43,8 @@ from ingest.conversations import (
     select_messages,
 )
 from ingest.persona import Persona, resolve_persona
-from ingest.pii import PiiMasker, first_name, name_tokens
+from ingest.phones import export_regions
+from ingest.pii import PiiMasker, common_words, first_name, mentioned_names, name_tokens
 from ingest.samples import (
     SPLITS,
     Deduplicator,
@@ -57,6 +58,7 @@ from ingest.samples import (
 from ingest.telegram_export import (
     GROUP_TYPES,
     PERSONAL_TYPES,
+    READ_SCHEMA,
     Export,
     gc_paused,
     read_export,
@@ -89,8 +91,8 @@ def ingest(exports: list[Path], out_dir: Path, config: IngestConfig) -> Path:
         kept = render_content(selected)
         masker = None
         if config.mask_pii:
-            masker = PiiMasker(_third_party_names(parsed, messages, persona, config), config.pii_keep_words)
-            kept.content = masker.mask_array(kept.content)
+            masker = pii_masker(parsed, messages, persona, config)
+            kept.content = masker.mask_array(kept.content, kept.table["entities"].combine_chunks())
         clock.lap("select and mask")
 
         turns, turn_counts = build_turns(kept, config)
@@ -134,6 +136,7 @@ def ingest(exports: list[Path], out_dir: Path, config: IngestConfig) -> Path:
             dropped=dropped,
             rules=kept.rules + turn_counts + window_counts,
             pii=dict(masker.counts) if masker else None,
+            pii_regions=masker.phones.regions if masker else None,
             train_replies=reply_lengths(windows, written["train"], turns),
             samples_per_chat=_samples_per_chat(turns, windows, written),
             seconds=clock.seconds,
@@ -192,7 +195,7 @@ def merge_exports(exports: list[Export]) -> tuple[pa.Table, Counter[str]]:
     """One table for all exports: a message present twice (same chat and id) is kept once, from the newest
     export; rows sorted by chat, then time. Each chat takes its name from the newest export."""
     newest_first = sorted(exports, key=_newest_message)  # oldest export first, newest last
-    table = pa.concat_tables([e.messages for e in newest_first])
+    table = pa.concat_tables([with_optional_columns(e.messages, READ_SCHEMA) for e in newest_first])
     counts: Counter[str] = Counter()
     if table.num_rows == 0:
         return table, counts
@@ -258,6 +261,17 @@ def _write_messages(messages: pa.Table, path: Path) -> None:
     path.chmod(0o600)  # the original, unmasked text
 
 
+def pii_masker(
+    exports: list[Export], messages: pa.Table, persona: Persona, config: IngestConfig
+) -> PiiMasker:
+    """The masker of this ingest: the export's names, `pii_keep_words`, the phone regions (set or guessed)."""
+    names = _third_party_names(exports, messages, persona, config)
+    others = _other_people_names(messages, names, persona, config, exports)
+    others = [n for n in others if n not in common_words(messages["text"], others)]
+    regions = config.pii_regions or export_regions(exports, messages)
+    return PiiMasker(names, config.pii_keep_words, regions, others)
+
+
 def _third_party_names(
     exports: list[Export], messages: pa.Table, persona: Persona, config: IngestConfig
 ) -> list[str]:
@@ -268,11 +282,27 @@ def _third_party_names(
     names = set(pc.unique(pc.filter(messages["sender_name"], others)).to_pylist())
     names |= {c.name for e in exports for c in e.chats if c.type in PERSONAL_TYPES and c.name}
     names |= {name for export in exports for name in export.contact_names}
-    own = {t.casefold() for t in name_tokens(persona.name)}
-    own |= {t.casefold() for e in exports for t in name_tokens(e.owner_name)}
-    own |= {t.casefold() for t in name_tokens(config.persona_name)}
+    own = _own_name_tokens(exports, persona, config)
     tokens = {t for name in names if name for t in name_tokens(name)}
     return sorted(t for t in tokens if t.casefold() not in own)
+
+
+def _other_people_names(
+    messages: pa.Table, known: list[str], persona: Persona, config: IngestConfig, exports: list[Export]
+) -> list[str]:
+    """The name tokens of the other people of the export (senders of any other chat, `mention_name`
+    entities), not already `known`: masked in text only when written with a capital."""
+    people = pc.and_(pc.invert(messages["is_persona"]), pc.starts_with(messages["sender_id"], "user"))
+    names = set(pc.unique(pc.filter(messages["sender_name"], pc.fill_null(people, False))).to_pylist())
+    names |= mentioned_names(messages["entities"])
+    skip = _own_name_tokens(exports, persona, config) | {k.casefold() for k in known}
+    return sorted({t for name in names if name for t in name_tokens(name) if t.casefold() not in skip})
+
+
+def _own_name_tokens(exports: list[Export], persona: Persona, config: IngestConfig) -> set[str]:
+    own = {t.casefold() for t in name_tokens(persona.name)}
+    own |= {t.casefold() for e in exports for t in name_tokens(e.owner_name)}
+    return own | {t.casefold() for t in name_tokens(config.persona_name)}
 
 
 def _samples_per_chat(

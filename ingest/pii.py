@@ -3,23 +3,27 @@
 Masked, not dropped: the conversation keeps its shape ("call me at <PHONE_1>") and the same value always gets
 the same pseudonym, so a model still learns that a number or a name was there. What is masked:
 
-    phone numbers          <PHONE_n>     +39 333 123 4567, 06 1234 5678 (9-15 digits with separators)
+    Telegram's entities    by type       phone, email, mention, mention_name, bank_card, private text_link:
+                                         masked whatever the rules below think
+    phone numbers          <PHONE_n>     libphonenumber: +.. anywhere, national forms in the regions in use
+                                         (ingest/phones.py, with guards for dates, years, amounts, times)
     e-mail addresses       <EMAIL_n>
-    payment card numbers   <CARD_n>      13-19 digits that pass the Luhn check
-    IBANs                  <IBAN_n>      that pass the ISO 13616 mod-97 check
+    payment card numbers   <CARD_n>      13-19 digits that pass the Luhn check (python-stdnum)
+    IBANs                  <IBAN_n>      that pass the ISO 13616 checks (python-stdnum)
     URLs carrying secrets  <URL_n>       tokens/keys/passwords in the query, invite links, long random ids
     @usernames             <USERNAME_n>
-    third-party names      <PERSON_n>    every name the export knows (senders, chats, contacts), but the
-                                         persona's own
+    third-party names      <PERSON_n>    the names of the people the persona talks with in any case; other
+                                         people of the export (other chats, mention_name) when capitalised
 
 The mapping pseudonym -> original values is written apart, with file mode 0600, never into the dataset.
 
 Speed: most chat messages contain nothing to mask. One vectorized RE2 pass (pyarrow) finds the few texts that
-could (digits, "@", "http", a known name); only those go through the exact Python rules.
+could (digits, "@", "http", a known name, a tagged entity); only those go through the exact Python rules.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -30,6 +34,10 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+from stdnum import iban as stdnum_iban
+from stdnum import luhn
+
+from ingest.phones import CANDIDATE, DEFAULT_REGIONS, PhoneFinder
 
 # Words that appear as (parts of) chat names but are not anybody's name: masking them would mangle
 # ordinary sentences ("si mamma" -> "si <PERSON_1>").
@@ -109,7 +117,7 @@ _NAME_TOKEN = re.compile(r"[^\W\d_](?:[^\W\d_]|['’-](?=[^\W\d_]))+")
 _EMAIL = r"(?P<email>[\w.+-]+@[\w-]+(?:\.[\w-]+)*\.[A-Za-z]{2,})"
 _URL = r"(?P<url>(?:https?://|www\.)[^\s<>\"']+)"
 _IBAN = r"(?P<iban>\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,30}\b)"
-_NUMBER = r"(?P<number>(?<![\w+])\+?\d(?:[ .\-/]?\(?\d\)?){7,22}(?!\w))"
+_NUMBER = rf"(?P<number>{CANDIDATE})"
 _USERNAME = r"(?P<username>(?<![\w.@/])@[A-Za-z]\w{3,31})"
 
 _SECRET_PARAM = re.compile(
@@ -119,6 +127,17 @@ _SECRET_PARAM = re.compile(
 )
 _INVITE = re.compile(r"t\.me/(?:\+|joinchat/)|chat\.whatsapp\.com/|zoom\.us/j/|meet\.google\.com/", re.I)
 _RANDOM_ID = re.compile(r"(?=[A-Za-z0-9_-]{16,})(?=[^/?&=#]*\d)(?=[^/?&=#]*[A-Za-z])[A-Za-z0-9_-]{16,}")
+
+# Telegram's entity types (core.schema.ENTITY_TYPE) -> the pseudonym category they are masked as.
+ENTITY_CATEGORIES = {
+    "phone": "PHONE",
+    "email": "EMAIL",
+    "mention": "USERNAME",
+    "mention_name": "PERSON",
+    "bank_card": "CARD",
+    "text_link": "URL",
+}
+_NON_DIGITS = re.compile(r"\D")
 
 # A cheap superset of the rules above, for RE2 (pyarrow): a text that does not match has nothing to mask.
 _PREFILTER = r"[0-9]{3}|@|https?://|www\."
@@ -144,21 +163,37 @@ def first_name(display_name: str | None) -> str | None:
 
 
 def luhn_valid(digits: str) -> bool:
-    total = 0
-    for i, ch in enumerate(reversed(digits)):
-        d = int(ch)
-        if i % 2:
-            d = d * 2 - 9 if d > 4 else d * 2
-        total += d
-    return total % 10 == 0
+    return luhn.is_valid(digits)
 
 
+@functools.lru_cache(maxsize=65_536)  # chats repeat their IBANs; stdnum's checks are thorough, not cheap
 def iban_valid(iban: str) -> bool:
-    compact = iban.replace(" ", "")
-    if not 15 <= len(compact) <= 34:
-        return False
-    rearranged = compact[4:] + compact[:4]
-    return int("".join(str(int(ch, 36)) for ch in rearranged)) % 97 == 1
+    """ISO 13616: the country's length and format, and the mod-97 check digits (python-stdnum)."""
+    return stdnum_iban.is_valid(iban)
+
+
+def mentioned_names(entities: pa.ChunkedArray | pa.Array) -> set[str]:
+    """The texts of the `mention_name` entities of a message table's `entities` column (people without a
+    username, mentioned by name)."""
+    flat = pc.list_flatten(entities)
+    if len(flat) == 0:
+        return set()
+    flat = pa.chunked_array([flat]).combine_chunks() if isinstance(flat, pa.ChunkedArray) else flat
+    named = pc.filter(flat.field("text"), pc.equal(flat.field("type"), "mention_name"))
+    return set(pc.unique(named).to_pylist())
+
+
+def common_words(texts: pa.ChunkedArray | pa.Array, names: Iterable[str], sample: int = 5_000) -> set[str]:
+    """The names that a sample of the texts also uses in lower case, as ordinary words ("will", "rosa"):
+    masking their capitalised form at the start of a sentence would mangle text for nothing."""
+    lowered = {n.casefold(): n for n in names if n}
+    if not lowered or len(texts) == 0:
+        return set()
+    step = max(1, len(texts) // sample)
+    picked = texts.take(pa.array(np.arange(0, len(texts), step))).to_pylist()
+    alternatives = "|".join(re.escape(n) for n in sorted(lowered, key=len, reverse=True))
+    found = Counter(re.findall(rf"(?<!\w)(?:{alternatives})(?!\w)", "\n".join(t for t in picked if t)))
+    return {lowered[word] for word, n in found.items() if n >= 2}
 
 
 def url_has_secret(url: str) -> bool:
@@ -168,18 +203,36 @@ def url_has_secret(url: str) -> bool:
 class PiiMasker:
     """Masks one dataset with one consistent pseudonym table (first seen, first numbered)."""
 
-    def __init__(self, names: Iterable[str] = (), keep: Iterable[str] = ()) -> None:
-        kept = {k.casefold() for k in keep}
+    def __init__(
+        self,
+        names: Iterable[str] = (),
+        keep: Iterable[str] = (),
+        regions: Iterable[str] = DEFAULT_REGIONS,
+        capitalised_names: Iterable[str] = (),
+    ) -> None:
+        """`names`: masked in any case ("giulia", "Giulia"); `capitalised_names`: masked only as written with
+        a capital (other people the export knows of, whose names may also be ordinary words); `keep`: never
+        masked; `regions`: where national phone numbers are read (ISO 3166 codes)."""
+        kept = {k.casefold() for k in keep} | NOT_NAMES
         unique = {n.casefold(): n for n in names if n and n.casefold() not in kept and len(n) >= 3}
         longest_first = sorted(unique, key=len, reverse=True)  # "Francesca" before "Franc"
         name_alt = "|".join(re.escape(n) for n in longest_first)
         name_rule = rf"(?P<name>(?<!\w)(?i:{name_alt})(?!\w))" if name_alt else ""
+        capitalised = {
+            n[:1].upper() + n[1:]
+            for n in capitalised_names
+            if n and len(n) >= 3 and n.casefold() not in kept and n.casefold() not in unique
+        }
+        cap_alt = "|".join(re.escape(n) for n in sorted(capitalised, key=len, reverse=True))
+        cap_rule = rf"(?P<cname>(?<!\w)(?:{cap_alt})(?!\w))" if cap_alt else ""
         self._pattern = re.compile(
-            "|".join(filter(None, [_EMAIL, _URL, _IBAN, _NUMBER, _USERNAME, name_rule]))
+            "|".join(filter(None, [_EMAIL, _URL, _IBAN, _NUMBER, _USERNAME, name_rule, cap_rule]))
         )
         # Texts whose only candidates are names take a much simpler pattern.
-        self._names_pattern = re.compile(name_rule) if name_rule else None
-        self._names_prefilter = name_alt or None
+        names_rule = "|".join(filter(None, [name_rule, cap_rule]))
+        self._names_pattern = re.compile(names_rule) if names_rule else None
+        self._names_prefilter = "|".join(filter(None, [name_alt, cap_alt])) or None
+        self.phones = PhoneFinder(regions)
         self._pseudonyms: dict[tuple[str, str], str] = {}
         self._originals: dict[str, list[str]] = {}
         self._next: Counter[str] = Counter()
@@ -203,14 +256,24 @@ class PiiMasker:
         token = first_name(display_name) or (display_name or "unknown")
         return self.pseudonym("PERSON", token)
 
-    def mask(self, text: str) -> str:
+    def mask(self, text: str, entities: Iterable[dict[str, str]] | None = None) -> str:
+        """`text` with its personal data replaced; `entities`: Telegram's own tags of the text
+        (`{"type": "phone", "text": "91234567"}`), masked whatever the rules think."""
+        if entities:
+            text = self._mask_entities(text, entities)
         return self._pattern.sub(self._replace, text)
 
-    def mask_array(self, texts: pa.Array) -> pa.Array:
-        """Mask every string of an Arrow array; only the texts a cheap RE2 pass flags go through Python."""
+    def mask_array(self, texts: pa.Array, entities: pa.Array | None = None) -> pa.Array:
+        """Mask every string of an Arrow array; only the texts a cheap RE2 pass flags go through Python.
+
+        `entities`: per text, Telegram's personal-data entities (`core.schema.ENTITY_TYPE` lists) or null."""
         if len(texts) == 0:
             return texts
         structured = _flags(texts, _PREFILTER)  # digits, "@", links: every rule
+        tagged = np.zeros(len(texts), bool)
+        if entities is not None and entities.null_count < len(entities):
+            tagged = pc.is_valid(entities).to_numpy(zero_copy_only=False)
+        structured |= tagged
         named = (
             _flags(texts, self._names_prefilter) & ~structured
             if self._names_prefilter
@@ -219,12 +282,17 @@ class PiiMasker:
         rows = np.flatnonzero(structured | named)
         if len(rows) == 0:
             return texts
-        before = texts.take(pa.array(rows)).to_pylist()
+        taken = pa.array(rows)
+        before = texts.take(taken).to_pylist()
         names_only, replace = named[rows].tolist(), self._replace
         after = [
             (self._names_pattern if only_names else self._pattern).sub(replace, text)  # type: ignore[union-attr]
             for text, only_names in zip(before, names_only, strict=True)
         ]
+        if tagged.any():
+            for i in np.flatnonzero(tagged[rows]).tolist():
+                row_entities = entities[int(rows[i])].as_py()  # type: ignore[index]
+                after[i] = self.mask(before[i], row_entities)
         changed = [i for i, (a, b) in enumerate(zip(before, after, strict=True)) if a != b]
         if not changed:
             return texts
@@ -256,6 +324,36 @@ class PiiMasker:
         os.chmod(path, 0o600)
         return path
 
+    def _number_category(self, value: str, before: str = "") -> str | None:
+        digits = _NON_DIGITS.sub("", value)
+        if 13 <= len(digits) <= 19 and not value.startswith("+") and luhn.is_valid(digits):
+            return "CARD"
+        return "PHONE" if self.phones.is_phone(value, before) else None
+
+    def _phones_inside(self, value: str) -> str:
+        """A number candidate that is not one number: the phone numbers libphonenumber finds inside it."""
+        if len(_NON_DIGITS.sub("", value)) < 8 or not any(ch in value for ch in " -./()\u00a0"):
+            return value
+        spans = self.phones.spans(value)
+        names = [self.pseudonym("PHONE", value[start:end]) for start, end in spans]  # numbered in order
+        self.counts["PHONE"] += len(spans)
+        for (start, end), name in zip(reversed(spans), reversed(names), strict=True):
+            value = value[:start] + name + value[end:]
+        return value
+
+    def _mask_entities(self, text: str, entities: Iterable[dict[str, str]]) -> str:
+        categories = ENTITY_CATEGORIES
+        found = {(e["text"], categories[e["type"]]) for e in entities if e.get("type") in categories}
+        for value, category in sorted(found, key=lambda vc: len(vc[0]), reverse=True):
+            if not value.strip() or value not in text:
+                continue
+            # a mention_name gets the pseudonym of the person's first name
+            pseudonym = self.person(value) if category == "PERSON" else self.pseudonym(category, value)
+            # whole words only: a mention_name "Al" must not eat the "Al" of "Also"
+            text, n = re.subn(rf"(?<!\w){re.escape(value)}(?!\w)", lambda _, p=pseudonym: p, text)
+            self.counts[category] += n
+        return text
+
     def _replace(self, match: re.Match[str]) -> str:
         category = match.lastgroup
         value = match.group()
@@ -264,31 +362,18 @@ class PiiMasker:
                 return value
             category = "URL"
         elif category == "number":
-            category = _number_category(value)
+            category = self._number_category(value, match.string[max(0, match.start() - 24) : match.start()])
             if category is None:
-                return value
+                return self._phones_inside(value)
         elif category == "iban":
             if not iban_valid(value):
                 return value
-        elif category == "name":
+        elif category in ("name", "cname"):
             # Case-insensitive match: the pseudonym belongs to the name's canonical spelling.
             category, value = "PERSON", value[:1].upper() + value[1:].lower()
         category = category.upper()
         self.counts[category] += 1
         return self.pseudonym(category, value)
-
-
-def _number_category(value: str) -> str | None:
-    digits = re.sub(r"\D", "", value)
-    if 13 <= len(digits) <= 19 and luhn_valid(digits) and not value.startswith("+"):
-        return "CARD"
-    if value.startswith("+") and 8 <= len(digits) <= 15:
-        return "PHONE"
-    if 9 <= len(digits) <= 12 and digits[0] in "03":  # Italian mobiles (3xx) and landlines (0x)
-        return "PHONE"
-    if 9 <= len(digits) <= 12 and re.fullmatch(r"\d{2,4}(?:[ .\-]\d{2,4}){2,4}", value):
-        return "PHONE"
-    return None
 
 
 def _normalize(category: str, value: str) -> str:

@@ -37,6 +37,9 @@ class IngestStats:
     train_replies: np.ndarray  # characters of each persona reply taught by the train samples
     samples_per_chat: dict[str, dict[str, int]]  # chat id -> {"train": n, "eval": n, "test": n}
     seconds: dict[str, float]  # per step; the report adds its own
+    pii_regions: list[str] | None = (
+        None  # regions whose national phone numbers were masked (None: masking off)
+    )
 
 
 def write_ingest_report(out_dir: Path, stats: IngestStats, config: IngestConfig) -> None:
@@ -71,6 +74,7 @@ def _report_data(stats: IngestStats, config: IngestConfig) -> dict[str, Any]:
         "chats": _chat_rows(stats, config),
         "rules": dict(stats.rules),
         "pii_masked": stats.pii,
+        "pii_regions": stats.pii_regions,
         "samples": {
             **{split: sum(c[split] for c in per_chat.values()) for split in SPLITS},
             # Training sessions kept out of SFT (sft/onpolicy.jsonl): SFT never trains on them, kto-data
@@ -253,6 +257,9 @@ def _markdown(data: dict[str, Any], plots: dict[str, str]) -> str:
             "PII masked (mapping in `private/pii_mapping.json`, mode 0600):",
             "",
             md_table(["kind", "n"], masked),
+            "",
+            f"Phone numbers read in the national formats of: {', '.join(data['pii_regions'] or [])} "
+            "(and international +.. numbers everywhere).",
             "",
         ]
     else:

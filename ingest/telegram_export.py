@@ -29,8 +29,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from core.errors import ChatLikeMeError, input_error
-from core.schema import MESSAGES_SCHEMA
+from core.schema import ENTITY_TYPE, MESSAGES_SCHEMA, OPTIONAL_COLUMNS
 from ingest.fork_map import can_fork, fork_map
+from ingest.pii import url_has_secret
 
 # --- the typed view of the JSON (only the fields we read) -------------------------------------------------
 
@@ -40,6 +41,7 @@ class TextPart(msgspec.Struct, gc=False):
 
     type: str = "plain"
     text: str = ""
+    href: str | None = None  # text_link only
 
 
 Text = str | list[str | TextPart]
@@ -92,11 +94,13 @@ class PersonalInformation(msgspec.Struct, gc=False):
     user_id: int | None = None
     first_name: str | None = None
     last_name: str | None = None
+    phone_number: str | None = None
 
 
 class Contact(msgspec.Struct, gc=False):
     first_name: str | None = None
     last_name: str | None = None
+    phone_number: str | None = None
 
 
 class ContactList(msgspec.Struct, gc=False):
@@ -153,8 +157,17 @@ PLACEHOLDERS = {
     "todo_list": "[to-do list]",
 }
 
-# What reading gives: the stored message table without `is_persona` (known only once the persona is).
-TABLE_SCHEMA = pa.schema([f for f in MESSAGES_SCHEMA if f.name != "is_persona"])
+# Text entities that are personal data by Telegram's own account: kept in the `entities` column, masked
+# whatever the PII rules think (text_link only when its target is a private link, see `_private_link`).
+PII_ENTITY_TYPES = frozenset({"phone", "email", "mention", "mention_name", "bank_card", "text_link"})
+_PRIVATE_LINK = re.compile(r"^(?:https?://)?(?:t\.me|telegram\.me|telegram\.dog)/|^tg://", re.IGNORECASE)
+
+# What every reader gives: the stored message table without `is_persona` (known only once the persona is)
+# and without the optional columns (core.schema.OPTIONAL_COLUMNS); READ_SCHEMA: with them, as merged.
+TABLE_SCHEMA = pa.schema(
+    [f for f in MESSAGES_SCHEMA if f.name != "is_persona" and f.name not in OPTIONAL_COLUMNS]
+)
+READ_SCHEMA = pa.schema([f for f in MESSAGES_SCHEMA if f.name != "is_persona"])
 
 
 @dataclass
@@ -173,8 +186,9 @@ class Export:
     owner_id: str | None  # "user<personal_information.user_id>"
     owner_name: str | None
     chats: list[ChatInfo]
-    messages: pa.Table  # TABLE_SCHEMA, in file order
+    messages: pa.Table  # TABLE_SCHEMA (+ optional columns: READ_SCHEMA for Telegram), in file order
     contact_names: list[str] = field(default_factory=list)  # from the export's contact list
+    phone_numbers: list[str] = field(default_factory=list)  # the owner's, then the contacts' (PII regions)
 
 
 def chat_key(raw_id: int | str | None, chat_type: str, name: str | None) -> str:
@@ -241,12 +255,15 @@ def _read_mapped(
     chats = [(i, chat, key) for i, (chat, key) in enumerate(zip(raw_chats, keys, strict=True))]
     tables = _decode_chats(path, chats, timezone, data, progress, workers)
     infos = [ChatInfo(key, chat.type, chat.name, tables[i].num_rows) for i, chat, key in chats]
-    messages = pa.concat_tables([tables[i] for i, _, _ in chats]) if chats else TABLE_SCHEMA.empty_table()
+    messages = pa.concat_tables([tables[i] for i, _, _ in chats]) if chats else READ_SCHEMA.empty_table()
     contacts = [
         " ".join(filter(None, [c.first_name, c.last_name]))
         for c in (export.contacts.contacts if export.contacts else [])
     ]
-    return Export(path, owner_id, owner_name or None, infos, messages, [c for c in contacts if c])
+    phones = [owner.phone_number] if owner else []
+    phones += [c.phone_number for c in (export.contacts.contacts if export.contacts else [])]
+    names = [c for c in contacts if c]
+    return Export(path, owner_id, owner_name or None, infos, messages, names, [p for p in phones if p])
 
 
 @dataclass
@@ -464,8 +481,12 @@ def _columns(
                 [m.forwarded_from is not unset or m.saved_from is not unset for m in messages], pa.bool_()
             ),
             "action": pa.array([m.action for m in messages], pa.string()),
+            "entities": pa.array(
+                [None if m.text.__class__ is str else pii_entities(m.text) for m in messages],  # type: ignore[arg-type]
+                pa.list_(ENTITY_TYPE),
+            ),
         },
-        schema=TABLE_SCHEMA,
+        schema=READ_SCHEMA,
     )
 
 
@@ -506,6 +527,27 @@ def flatten_text(text: Text) -> str:
     if isinstance(text, str):
         return text
     return "".join(part if isinstance(part, str) else part.text for part in text)
+
+
+def pii_entities(text: Text) -> list[dict[str, str]] | None:
+    """The personal-data entities of a text given as a list (`PII_ENTITY_TYPES`), or None when it has none."""
+    found = None
+    for part in text:
+        if part.__class__ is str or part.type not in PII_ENTITY_TYPES or not part.text:  # type: ignore[union-attr]
+            continue
+        if part.type == "text_link" and not _private_link(part.href):  # type: ignore[union-attr]
+            continue
+        if found is None:
+            found = []
+        found.append({"type": part.type, "text": part.text})  # type: ignore[union-attr]
+    return found
+
+
+def _private_link(href: str | None) -> bool:
+    """A text_link to a Telegram address (t.me/..., tg://) or to a URL carrying a secret."""
+    if not href:
+        return False
+    return bool(_PRIVATE_LINK.search(href)) or url_has_secret(href)
 
 
 def _timestamps(messages: list[Message], local_dates: Callable[[], pa.Array]) -> pa.Array:
