@@ -306,8 +306,8 @@ class PiiMasker:
         counts, hits = self.counts.copy(), []
         for match in self._pattern.finditer(text):
             masked = self._replace(match)
-            if masked != match.group():
-                hits.append((masked[1:].rsplit("_", 1)[0], match.group()))
+            # One candidate may hold several values (two phone numbers in one run of digits).
+            hits += [(category, match.group()) for category in _PSEUDONYM.findall(masked)]
         self.counts = counts  # finding is not masking
         return hits
 
@@ -374,6 +374,9 @@ class PiiMasker:
         category = category.upper()
         self.counts[category] += 1
         return self.pseudonym(category, value)
+
+
+_PSEUDONYM = re.compile(r"<([A-Z]+)_\d+>")
 
 
 def _normalize(category: str, value: str) -> str:

@@ -358,3 +358,10 @@ def test_names_from_other_chats_are_masked_when_capitalised(tmp_path, write_expo
     out = ingest([export], tmp_path / "out", IngestConfig(eval_fraction=0, test_fraction=0))
     text = (out / "sft" / "train.jsonl").read_text()
     assert "Ingrid" not in text and "Bjorn" not in text
+
+
+def test_find_reports_each_phone_number_of_one_run_of_digits() -> None:
+    """Two numbers written one after the other form one candidate; `find` (what pii-check reads) must count
+    both as phones, not misread the category of a text holding two pseudonyms."""
+    masker = PiiMasker(regions=["IT"])
+    assert [category for category, _ in masker.find("333 1234567 333 7654321")] == ["PHONE", "PHONE"]
