@@ -1,0 +1,97 @@
+"""The time-budget planner (flows/budget.py): pure plans from measurements."""
+
+from dataclasses import replace
+
+import pytest
+
+from core.errors import ChatLikeMeError
+from flows.budget import BudgetLimits, Measurements, plan_budget
+
+
+def measured(**changes) -> Measurements:
+    """A real 10,000-message chat on 2 cores without bf16: 464 SFT steps of ~30 s at max_length 1024."""
+    base = Measurements(
+        sample_tokens=[300] * 500 + [900] * 300 + [1500] * 200,
+        sft_seconds_per_token=30 / (8 * 750),  # 750: mean tokens at 1024
+        sft_samples_per_step=8,
+        sft_full_steps=464,
+        sft_max_length=1024,
+        kto_rows_per_step=16,
+        kto_full_steps=35,
+        kto_max_length=512,
+        generation_seconds_per_reply=1.0,
+        scoring_seconds_per_pair=0.05,
+        eval_prompts=140,
+        eval_samples_per_prompt=3,
+        eval_matching_candidates=4,
+        kto_data_positives=172,
+        spent_seconds=60,
+    )
+    return replace(base, **changes)
+
+
+def test_a_generous_budget_keeps_the_full_plan():
+    plan = plan_budget(measured(), 100_000)
+    assert (plan.sft_steps, plan.max_length, plan.kto_steps) == (464, 1024, 35)
+    assert (plan.eval_prompts, plan.samples_per_prompt) == (140, 3)
+    assert plan.cuts() == []
+    assert plan.minutes["total"] <= 100_000
+
+
+def test_an_hour_cuts_eval_first_then_length_then_steps_and_fits():
+    plan = plan_budget(measured(), 60)
+    assert plan.samples_per_prompt == 1 and plan.eval_prompts == 40  # eval at its minimum first
+    assert plan.max_length == 256  # then max_length
+    assert 20 <= plan.sft_steps < 464  # then the steps
+    assert plan.minutes["total"] <= 60
+    cuts = "; ".join(plan.cuts())
+    assert f"SFT {plan.sft_steps} of 464 steps" in cuts and "max_length 1024→256" in cuts
+    assert "eval 40 of 140 prompts" in cuts
+    assert "| sft |" in plan.table() and "Cut: " in plan.table()
+
+
+def test_eval_shrinks_before_any_training_is_cut():
+    # training fits in full; only eval is over the budget
+    m = measured(sft_seconds_per_token=1e-6)
+    plan = plan_budget(m, 15)
+    assert plan.sft_steps == 464 and plan.max_length == 1024 and plan.kto_steps == 35
+    assert plan.samples_per_prompt == 1 and plan.eval_prompts < 140
+
+
+def test_halving_the_step_time_doubles_the_steps_up_to_the_full_plan():
+    slow = plan_budget(measured(), 40)
+    fast = plan_budget(measured(sft_seconds_per_token=measured().sft_seconds_per_token / 2), 40)
+    assert slow.max_length == fast.max_length == 256
+    assert slow.sft_steps < 464 / 2
+    assert abs(fast.sft_steps - 2 * slow.sft_steps) <= 4  # whole steps, rounded down
+    assert abs(fast.kto_steps - 2 * slow.kto_steps) <= 2
+    capped = plan_budget(measured(sft_seconds_per_token=measured().sft_seconds_per_token / 2), 90)
+    assert capped.sft_steps == 464  # twice the slow plan's would be more than the full plan
+    fastest = plan_budget(measured(sft_seconds_per_token=1e-9), 90)
+    assert fastest.sft_steps == 464 and fastest.kto_steps == 35
+
+
+@pytest.mark.parametrize("minutes", [30, 45, 60, 120, 240, 600, 10_000])
+@pytest.mark.parametrize("speed", [0.25, 1, 4])
+def test_the_plan_never_exceeds_the_full_plan(minutes, speed):
+    m = measured(sft_seconds_per_token=measured().sft_seconds_per_token / speed)
+    try:
+        plan = plan_budget(m, minutes)
+    except ChatLikeMeError:
+        return
+    assert plan.sft_steps <= 464 and plan.kto_steps <= 35 and plan.max_length <= 1024
+    assert plan.eval_prompts <= 140 and plan.samples_per_prompt <= 3 and plan.kto_max_length <= 512
+    assert plan.minutes["total"] <= minutes + 0.01
+
+
+def test_a_budget_too_small_for_the_minimum_says_how_much_is_needed():
+    with pytest.raises(ChatLikeMeError, match=r"too small.*needs about \d+ minutes"):
+        plan_budget(measured(), 5)
+    with pytest.raises(ChatLikeMeError, match="must be > 0"):
+        plan_budget(measured(), 0)
+
+
+def test_limits_are_respected():
+    limits = BudgetLimits(min_eval_prompts=60, min_max_length=512)
+    plan = plan_budget(measured(), 90, limits)
+    assert plan.eval_prompts == 60 and plan.max_length == 512
