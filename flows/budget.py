@@ -22,6 +22,7 @@ data; a KTO token costs `KTO_TOKEN_FACTOR` SFT tokens (policy and reference forw
 
 from __future__ import annotations
 
+import json
 import math
 import time
 from dataclasses import asdict, dataclass, field
@@ -29,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from core.errors import ChatLikeMeError
+from core.io import atomic_file
 from core.report import md_table
 
 KTO_TOKEN_FACTOR = 2.0
@@ -265,6 +267,8 @@ def measure(data_dir: Path, configs: dict[str, Any], warmup_steps: int = 1, step
     and one batch of base-model replies to held-out prompts with eval's settings."""
     import tempfile
 
+    import msgspec
+
     from align.evaluate import held_out_split_path, load_eval_items, select_items
     from align.generation import GenerationJob, generate
     from align.models import choose_precision, load_model, load_tokenizer, resolve_base_model
@@ -277,7 +281,7 @@ def measure(data_dir: Path, configs: dict[str, Any], warmup_steps: int = 1, step
     base = resolve_base_model(sft.base_model)
     tokenizer = load_tokenizer(base)
     lengths = [
-        len(tokenizer(tokenizer.apply_chat_template([m.__dict__ for m in s.messages], tokenize=False),
+        len(tokenizer(tokenizer.apply_chat_template(msgspec.to_builtins(s.messages), tokenize=False),
                       add_special_tokens=False)["input_ids"])
         for s in train
     ]  # fmt: skip
@@ -368,3 +372,38 @@ class _StepTimer:
                     self.tokens += state.num_input_tokens_seen - self._tokens
 
         return StepTimer()
+
+
+# --- the pipeline's use -------------------------------------------------------------------------------------
+
+
+def fit_to_budget(
+    configs: dict[str, Any],
+    data_dir: Path,
+    budget_minutes: float,
+    limits: BudgetLimits,
+    record: Path,
+    spent_seconds: float = 0.0,
+) -> tuple[dict[str, Any], BudgetPlan]:
+    """Measure, plan, print the plan and return the configs fitted to it.
+
+    The plan is kept in `record` (named by the inputs' key): running the same inputs again reuses it, so
+    the stages' configs, hence their cache keys, stay the same and nothing is trained again.
+    """
+    if record.is_file():
+        saved = json.loads(record.read_text(encoding="utf-8"))
+        plan = BudgetPlan(**{k: v for k, v in saved.items() if k != "cuts"})
+        origin = f"the plan measured before ({record})"
+    else:
+        measured = measure(data_dir, configs)
+        measured.spent_seconds += spent_seconds
+        plan = plan_budget(measured, budget_minutes, limits)
+        record.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_file(record) as tmp:
+            tmp.write_text(json.dumps(plan.to_dict(), indent=1) + "\n", encoding="utf-8")
+        origin = f"measured: {measured.sft_step_seconds(measured.sft_max_length):.1f} s per SFT step at "
+        origin += (
+            f"max_length {measured.sft_max_length}, {measured.generation_seconds_per_reply:.2f} s per reply"
+        )
+    print(f"time budget {budget_minutes:g} minutes ({origin}):\n\n{plan.table()}\n", flush=True)
+    return apply_plan(configs, plan), plan

@@ -409,7 +409,11 @@ def _prefect_environment() -> None:
 def run_pipeline(
     export: Annotated[list[Path], typer.Option("--export", help="Telegram export(s) to train on.")],
     config: Annotated[
-        Path | None, typer.Option("--config", help="pipeline.yaml, or a preset name (cpu-demo, gpu).")
+        Path | None, typer.Option("--config", help="pipeline.yaml, or a preset name (cpu, cpu-demo, gpu).")
+    ] = None,
+    time_budget: Annotated[
+        float | None,
+        typer.Option("--time-budget", help="Fit the whole run into MINUTES (overrides the config)."),
     ] = None,
 ) -> None:
     """The whole pipeline (ingest -> sft -> kto-data -> kto -> eval -> promote), cached, with Prefect."""
@@ -417,7 +421,7 @@ def run_pipeline(
     from flows.config import PipelineConfig
     from flows.pipeline import run_pipeline as run
 
-    pipeline_config = PipelineConfig.load(config)
+    pipeline_config = PipelineConfig.load(config, {"time_budget_minutes": time_budget})
     _print_outcome(run(export, pipeline_config), pipeline_config)
 
 

@@ -1,6 +1,6 @@
 """The pipeline's config: where things go, which config each stage runs with, and the promotion gate.
 
-    # pipeline.yaml                      (presets: flows/configs/pipeline/{cpu-demo,gpu}.yaml)
+    # pipeline.yaml                      (presets: flows/configs/pipeline/{cpu,cpu-demo,gpu}.yaml)
     preset: cpu-demo                     # every stage's preset unless the stage names its own
     base_model: null                     # null = the default SmolLM2, prepared on first use
     sft:
@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
 from core.config import StageConfig
+from flows.budget import BudgetLimits
 from flows.registry import GateConfig
 
 C = TypeVar("C", bound=StageConfig)
@@ -51,6 +52,11 @@ class PipelineConfig(StageConfig):
     "Hugging Face id or local path of the base model for every stage; empty = the SFT config's, else SmolLM2."
     votes: Path | None = None
     "Arena votes (SQLite) that become KTO rows and decide win-rates; empty = votes.sqlite in workdir if any."
+    time_budget_minutes: float | None = None
+    "Fit the whole run into this many minutes (the `cpu` preset: 60): measure real SFT steps on the data, "
+    "then cut eval sizes, max_length and SFT/KTO steps to fit (flows/budget.py); empty = configs as they are."
+    budget_limits: BudgetLimits = field(default_factory=BudgetLimits)
+    "The least a time budget may cut the run to."
     retries: int = 2
     "Retries of a step that failed for a reason other than bad input (a crash, a full disk, the network)."
     retry_delay_s: float = 10.0

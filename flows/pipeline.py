@@ -38,6 +38,7 @@ from core.errors import ChatLikeMeError
 from core.io import sha256_file
 from core.report import md_table
 from flows.artifacts import publish_run_summary
+from flows.budget import BudgetPlan, fit_to_budget
 from flows.caching import StageResult, fingerprint
 from flows.config import PipelineConfig
 from flows.registry import ArenaRecord, GateDecision, Registry, Run, promotion_gate
@@ -97,6 +98,9 @@ def pipeline(exports: list[Path], config: PipelineConfig) -> PipelineOutcome:
         base = prepare_base_model(config.base_model or sft_config.base_model or DEFAULT_BASE_MODEL)
         configs = resolved_configs(config, base)
         data = space.call("ingest", ingest_flow, exports=exports, config=configs["ingest"], space=space)
+        plan = None
+        if config.time_budget_minutes is not None:
+            configs, plan = fit_budget(config, configs, data, base)
         sft = space.call("sft", sft_flow, data=data, base=base, config=configs["sft"], space=space)
         kto_data = space.call(
             "kto-data",
@@ -128,7 +132,9 @@ def pipeline(exports: list[Path], config: PipelineConfig) -> PipelineOutcome:
         new_run = run is None
         if run is None:
             decision = apply_gate(registry, config, results, space)
-            run = write_run(registry, config, exports, base, configs, results, decision, run_fingerprint)
+            run = write_run(
+                registry, config, exports, base, configs, results, decision, run_fingerprint, plan
+            )
             if decision.promote:
                 registry.promote(run.id, reason=decision.summary(), by="gate")
             logger.info(f"run {run.id}: {decision.summary()}")
@@ -147,6 +153,21 @@ def resolved_configs(config: PipelineConfig, base: ResolvedModel) -> dict[str, A
         forced = {"base_model": base.path} if "base_model" in cls.__dataclass_fields__ else {}
         resolved[stage] = config.stage_config(stage, cls, **forced)
     return resolved
+
+
+def fit_budget(
+    config: PipelineConfig, configs: dict[str, Any], data: StageResult, base: ResolvedModel
+) -> tuple[dict[str, Any], BudgetPlan]:
+    """The stage configs fitted to `time_budget_minutes` (flows/budget.py); one plan per distinct input."""
+    minutes = float(config.time_budget_minutes or 0)
+    key = fingerprint(
+        "budget",
+        {"ingest": data.key, "base_model": base.sha256, "minutes": minutes},
+        {"limits": vars(config.budget_limits), **{stage: c.to_dict() for stage, c in configs.items()}},
+    )
+    record = config.data_path / "budget" / f"{key[:16]}.json"
+    spent = 0.0 if data.reused else data.seconds
+    return fit_to_budget(configs, data.output, minutes, config.budget_limits, record, spent)
 
 
 # --- promotion ----------------------------------------------------------------------------------------------
@@ -241,6 +262,7 @@ def write_run(
     results: dict[str, StageResult],
     decision: GateDecision,
     run_fingerprint: str,
+    plan: BudgetPlan | None = None,
 ) -> Run:
     """runs/<run-id>/: adapters, evaluation, the data stages' reports, resolved configs and the manifest."""
     earlier = {e["sha256"] for run in registry.runs() for e in run.manifest.get("exports", [])}
@@ -265,6 +287,8 @@ def write_run(
         "eval": _eval_summary(results["eval"].output),
         "gate": decision.to_dict(),
     }
+    if plan is not None:
+        manifest["budget"] = plan.to_dict()
     texts = {f"configs/{stage}.yaml": _yaml(cfg.to_dict()) for stage, cfg in configs.items()}
     texts["configs/pipeline.yaml"] = _yaml(config.to_dict())
     trees = {name: results[name].output for name in ("sft", "kto", "eval")}
@@ -359,9 +383,16 @@ def run_markdown(run_id: str, manifest: dict[str, Any]) -> str:
             "## Promotion gate\n\n"
             + ("Promoted: " if gate["promote"] else "Kept as a candidate: ")
             + "; ".join(gate["reasons"]),
+            *([budget_markdown(manifest["budget"])] if manifest.get("budget") else []),
             "## Exports\n\n" + "\n".join(exports),
         ]
     )
+
+
+def budget_markdown(budget: dict[str, Any]) -> str:
+    """The run page's time-budget section: the plan's table and what it cut from the full plan."""
+    plan = BudgetPlan(**{k: v for k, v in budget.items() if k != "cuts"})
+    return f"## Time budget ({plan.budget_minutes:g} minutes)\n\n" + plan.table()
 
 
 def _pii_text(pii: dict[str, Any] | None) -> str:

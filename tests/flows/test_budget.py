@@ -95,3 +95,41 @@ def test_limits_are_respected():
     limits = BudgetLimits(min_eval_prompts=60, min_max_length=512)
     plan = plan_budget(measured(), 90, limits)
     assert plan.eval_prompts == 60 and plan.max_length == 512
+
+
+def test_the_measuring_part_on_the_tiny_model_prints_and_records_the_plan(
+    tiny_model, demo_data, tmp_path, capsys
+):
+    """Real SFT steps and a real generation on the tiny model; the plan is printed, kept and applied."""
+    import json
+
+    from align.evaluate import EvalConfig
+    from align.kto import KtoConfig
+    from align.kto_data import KTODataConfig
+    from align.sft import SFTStageConfig
+    from flows.budget import fit_to_budget
+    from flows.pipeline import budget_markdown
+
+    configs = {
+        "sft": SFTStageConfig.load("cpu", {"base_model": str(tiny_model), "per_device_train_batch_size": 2}),
+        "kto-data": KTODataConfig.load("cpu"),
+        "kto": KtoConfig.load("cpu"),
+        "eval": EvalConfig.load("cpu", {"max_new_tokens": 8}),
+    }
+    record = tmp_path / "budget" / "plan.json"
+    fitted, plan = fit_to_budget(configs, demo_data.data_dir, 3, BudgetLimits(), record)
+    printed = capsys.readouterr().out
+    assert "time budget 3 minutes (measured:" in printed and "| sft |" in printed and "Cut:" in printed
+    assert plan.minutes["total"] <= 3 + 0.01
+    saved = json.loads(record.read_text())
+    assert saved["sft_steps"] == plan.sft_steps and saved["cuts"] == plan.cuts()
+    assert fitted["sft"].max_length == plan.max_length
+    assert fitted["eval"].max_prompts == plan.eval_prompts
+    assert fitted["eval"].samples_per_prompt == plan.samples_per_prompt
+    if plan.sft_steps < plan.sft_full_steps:
+        assert fitted["sft"].max_steps == plan.sft_steps
+    assert "## Time budget (3 minutes)" in budget_markdown(saved)
+
+    again, same = fit_to_budget(configs, demo_data.data_dir, 3, BudgetLimits(), record)
+    assert same == plan and again["sft"] == fitted["sft"]  # reused: the stages' cache keys stay the same
+    assert "the plan measured before" in capsys.readouterr().out
