@@ -117,10 +117,11 @@ def test_the_measuring_part_on_the_tiny_model_prints_and_records_the_plan(
         "eval": EvalConfig.load("cpu", {"max_new_tokens": 8}),
     }
     record = tmp_path / "budget" / "plan.json"
-    fitted, plan = fit_to_budget(configs, demo_data.data_dir, 3, BudgetLimits(), record)
+    limits = BudgetLimits(min_eval_prompts=5, min_max_length=64, min_sft_steps=2, min_kto_steps=1)
+    fitted, plan = fit_to_budget(configs, demo_data.data_dir, 10, limits, record)
     printed = capsys.readouterr().out
-    assert "time budget 3 minutes (measured:" in printed and "| sft |" in printed and "Cut:" in printed
-    assert plan.minutes["total"] <= 3 + 0.01
+    assert "time budget 10 minutes (measured:" in printed and "| sft |" in printed and "Cut:" in printed
+    assert plan.minutes["total"] <= 10 + 0.01
     saved = json.loads(record.read_text())
     assert saved["sft_steps"] == plan.sft_steps and saved["cuts"] == plan.cuts()
     assert fitted["sft"].max_length == plan.max_length
@@ -128,8 +129,8 @@ def test_the_measuring_part_on_the_tiny_model_prints_and_records_the_plan(
     assert fitted["eval"].samples_per_prompt == plan.samples_per_prompt
     if plan.sft_steps < plan.sft_full_steps:
         assert fitted["sft"].max_steps == plan.sft_steps
-    assert "## Time budget (3 minutes)" in budget_markdown(saved)
+    assert "## Time budget (10 minutes)" in budget_markdown(saved)
 
-    again, same = fit_to_budget(configs, demo_data.data_dir, 3, BudgetLimits(), record)
+    again, same = fit_to_budget(configs, demo_data.data_dir, 10, limits, record)
     assert same == plan and again["sft"] == fitted["sft"]  # reused: the stages' cache keys stay the same
     assert "the plan measured before" in capsys.readouterr().out
