@@ -129,20 +129,15 @@ class BudgetPlan:
 
     def cuts(self) -> list[str]:
         """What was cut compared with the full plan, in words ([] when nothing was)."""
-        cuts = []
-        if self.sft_steps < self.sft_full_steps:
-            cuts.append(f"SFT {self.sft_steps} of {self.sft_full_steps} steps")
-        if self.max_length < self.full_max_length:
-            cuts.append(f"max_length {self.full_max_length}→{self.max_length}")
-        if self.kto_steps < self.kto_full_steps:
-            cuts.append(f"KTO {self.kto_steps} of {self.kto_full_steps} steps")
-        if self.kto_max_length < self.kto_full_max_length:
-            cuts.append(f"KTO max_length {self.kto_full_max_length}→{self.kto_max_length}")
-        if self.eval_prompts < self.eval_full_prompts:
-            cuts.append(f"eval {self.eval_prompts} of {self.eval_full_prompts} prompts")
-        if self.samples_per_prompt < self.full_samples_per_prompt:
-            cuts.append(f"eval samples per prompt {self.full_samples_per_prompt}→{self.samples_per_prompt}")
-        return cuts
+        sizes = [
+            ("SFT {} of {} steps", self.sft_steps, self.sft_full_steps),
+            ("max_length {1}→{0}", self.max_length, self.full_max_length),
+            ("KTO {} of {} steps", self.kto_steps, self.kto_full_steps),
+            ("KTO max_length {1}→{0}", self.kto_max_length, self.kto_full_max_length),
+            ("eval {} of {} prompts", self.eval_prompts, self.eval_full_prompts),
+            ("eval samples per prompt {1}→{0}", self.samples_per_prompt, self.full_samples_per_prompt),
+        ]
+        return [text.format(planned, full) for text, planned, full in sizes if planned < full]
 
     def table(self) -> str:
         m = self.minutes
