@@ -142,7 +142,7 @@ class BudgetPlan:
     def table(self) -> str:
         m = self.minutes
         rows = [
-            ["measure", "3 SFT steps, 1 generation batch", f"{m['measure']:.1f}"],
+            ["measure", "done: ingest, a few SFT steps, one generation", f"{m['measure']:.1f}"],
             ["sft", f"{self.sft_steps} of {self.sft_full_steps} steps, max_length {self.max_length}",
              f"{m['sft']:.1f}"],
             ["kto-data", "(not cut)", f"{m['kto-data']:.1f}"],

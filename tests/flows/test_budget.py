@@ -1,5 +1,6 @@
 """The time-budget planner (flows/budget.py): pure plans from measurements."""
 
+import json
 from dataclasses import replace
 
 import pytest
@@ -101,8 +102,6 @@ def test_the_measuring_part_on_the_tiny_model_prints_and_records_the_plan(
     tiny_model, demo_data, tmp_path, capsys
 ):
     """Real SFT steps and a real generation on the tiny model; the plan is printed, kept and applied."""
-    import json
-
     from align.evaluate import EvalConfig
     from align.kto import KtoConfig
     from align.kto_data import KTODataConfig
@@ -134,3 +133,31 @@ def test_the_measuring_part_on_the_tiny_model_prints_and_records_the_plan(
     again, same = fit_to_budget(configs, demo_data.data_dir, 10, limits, record)
     assert same == plan and again["sft"] == fitted["sft"]  # reused: the stages' cache keys stay the same
     assert "the plan measured before" in capsys.readouterr().out
+
+
+@pytest.mark.slow
+def test_a_budgeted_pipeline_run_records_its_plan_and_reuses_it(
+    prefect_harness, tiny_model, demo_export, tmp_path, capsys
+):
+    """`time_budget_minutes` in a whole run: the plan is printed before SFT, kept in the manifest and the run
+    page, and the same inputs again reuse it (every stage a cache hit)."""
+    from flows.pipeline import run_pipeline
+    from tests.flows.conftest import tiny_pipeline_config
+
+    config = tiny_pipeline_config(
+        tmp_path,
+        tiny_model,
+        time_budget_minutes=120,
+        budget_limits={"min_eval_prompts": 4, "min_sft_steps": 1, "min_kto_steps": 1, "min_max_length": 64},
+    )
+    outcome = run_pipeline([demo_export], config)
+    assert "time budget 120 minutes (measured:" in capsys.readouterr().out
+    manifest = json.loads((outcome.run_path / "manifest.json").read_text())
+    budget = manifest["budget"]
+    assert budget["budget_minutes"] == 120 and "cuts" in budget and budget["minutes"]["total"] <= 120
+    assert manifest["configs"]["eval"]["max_prompts"] == budget["eval_prompts"]
+    assert "## Time budget (120 minutes)" in (outcome.run_path / "report.md").read_text()
+
+    again = run_pipeline([demo_export], config)
+    assert "the plan measured before" in capsys.readouterr().out
+    assert not again.new_run and all(step["reused"] for step in again.steps)
