@@ -289,9 +289,9 @@ def measure(data_dir: Path, configs: dict[str, Any], warmup_steps: int = 1, step
     timer = _StepTimer(warmup_steps)
     with tempfile.TemporaryDirectory(prefix="chatlikeme-measure-") as tmp:
         probe = sft.replace(max_steps=warmup_steps + steps, eval_steps=None, logging_steps=1000)
-        split = encode_split(
-            tokenizer, train[: per_step * (warmup_steps + steps) * 2], sft.max_length, sft.targets
-        )
+        wanted = per_step * (warmup_steps + steps) * 2  # spread over the split: its lengths, not the oldest
+        spread = train[:: max(1, len(train) // wanted)][:wanted]
+        split = encode_split(tokenizer, spread, sft.max_length, sft.targets)
         small_eval = encode_split(tokenizer, train[:1], sft.max_length, sft.targets)
         model = load_model(base, precision, attn_implementation=sft.attn_implementation)
         from align.training import build_lora_config

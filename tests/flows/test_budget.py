@@ -161,3 +161,28 @@ def test_a_budgeted_pipeline_run_records_its_plan_and_reuses_it(
     again = run_pipeline([demo_export], config)
     assert "the plan measured before" in capsys.readouterr().out
     assert not again.new_run and all(step["reused"] for step in again.steps)
+
+
+@pytest.mark.parametrize(("flag", "minutes"), [([], 60.0), (["--time-budget", "90"], 90.0)])
+def test_run_takes_the_cpu_preset_and_a_time_budget_flag(monkeypatch, tmp_path, flag, minutes):
+    import signal
+
+    from typer.testing import CliRunner
+
+    import flows.pipeline
+    from flows.cli import app
+
+    seen = {}
+
+    def fake_run(exports, config):
+        seen["config"] = config
+        raise SystemExit(0)
+
+    monkeypatch.setattr(flows.pipeline, "run_pipeline", fake_run)
+    monkeypatch.setattr(signal, "signal", lambda *a: None)
+    monkeypatch.setenv("OMP_WAIT_POLICY", "PASSIVE")
+    monkeypatch.setenv("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    args = ["run", "--export", str(tmp_path / "result.json"), "--config", "cpu", *flag]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert seen["config"].preset == "cpu" and seen["config"].time_budget_minutes == minutes
