@@ -369,7 +369,7 @@ def test_an_interrupted_run_resumes_from_its_last_checkpoint(
 # --- presets and configs ------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("preset", ["cpu-demo", "gpu"])
+@pytest.mark.parametrize("preset", ["cpu-demo", "cpu", "gpu"])
 def test_presets_round_trip_through_yaml(preset: str, tmp_path: Path) -> None:
     config = SFTStageConfig.load(preset)
     assert SFTStageConfig.load(config.save_yaml(tmp_path / "config.yaml")) == config

@@ -186,3 +186,18 @@ def test_run_takes_the_cpu_preset_and_a_time_budget_flag(monkeypatch, tmp_path, 
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
     assert seen["config"].preset == "cpu" and seen["config"].time_budget_minutes == minutes
+
+
+def test_every_stage_has_a_cpu_preset_for_real_chats():
+    """`--config cpu` runs every stage's cpu preset: the full plan the budget cuts from."""
+    from flows.config import PipelineConfig
+    from flows.pipeline import STAGE_CONFIGS
+
+    config = PipelineConfig.load("cpu")
+    assert config.preset == "cpu" and config.time_budget_minutes == 60
+    for stage, cls in STAGE_CONFIGS.items():
+        assert "cpu" in cls.presets(), stage
+        config.stage_config(stage, cls)  # loads
+    sft, demo = config.stage_config("sft", STAGE_CONFIGS["sft"]), STAGE_CONFIGS["sft"].load("cpu-demo")
+    assert sft.max_length > demo.max_length
+    assert PipelineConfig.load("cpu-demo").time_budget_minutes is None  # the demo is not budgeted

@@ -273,7 +273,7 @@ def test_rows_a_strategy_judged_itself_are_not_second_guessed(tmp_path: Path) ->
     assert dropped["corruption"]["judged persona-like"] == 1
 
 
-@pytest.mark.parametrize("preset", ["cpu-demo", "gpu"])
+@pytest.mark.parametrize("preset", ["cpu-demo", "cpu", "gpu"])
 def test_presets_load(preset: str) -> None:
     config = KTODataConfig.load(preset)
     assert abs(sum(config.strategies.values()) - 1) < 0.01
