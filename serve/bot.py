@@ -487,8 +487,8 @@ class Incoming:
     at: float  # seconds since the epoch
 
 
-class PersonaBot:
-    """Bot mode: answers private messages as the persona."""
+class _PersonaChats:
+    """What both modes share: the clients, the contacts and limits, the allow-list, the state."""
 
     def __init__(
         self,
@@ -500,20 +500,48 @@ class PersonaBot:
         answers: AnswerLog,
         *,
         sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
-        clock: Callable[[], float] = time.monotonic,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.client, self.generator, self.contacts, self.state = client, generator, contacts, state
-        self.config, self.answers = config, answers
+        self.config, self.answers, self.clock = config, answers, clock
         self.owner_id = config.owner_id or contacts.owner_id
         self.allowed = set(config.allow) or ({self.owner_id} if self.owner_id else set())
-        self.limiter = RateLimiter(config.rate_limit, config.rate_window_s, clock)
         self.retry = FloodWaitRetry(config.max_flood_wait, sleep)
         self.limits = _limits(contacts, config)
+        self.limiter = RateLimiter(config.rate_limit, config.rate_window_s, clock)
         self._locks: dict[int, asyncio.Lock] = {}
 
     @property
     def model(self) -> str:
         return self.state.setting("model", self.config.model)
+
+    def _add_incoming(self, message: Incoming, text: str) -> list[ChatMessage]:
+        """Add the message to its chat's context; the prompt the model is then given."""
+        context = self.state.context(message.chat_id)
+        context.add("user", text, message.at, self.limits, contact_name(self.contacts, message))
+        self.state.save_context(message.chat_id, context)
+        return context.messages(self.contacts.system_prompt(message.sender_id, message.sender_name))
+
+    async def _generate(self, message: Incoming, prompt: list[ChatMessage]) -> Generated | None:
+        try:
+            return await self.generator.generate(self.model, prompt)
+        except ChatLikeMeError as exc:
+            log.warning("no reply to %s/%s: %s", message.chat_id, message.message_id, exc)
+            return None  # not marked: a later catch-up may try again
+
+    def _log(
+        self, mode: str, message: Incoming, generated: Generated, prompt: list[ChatMessage], reply: str
+    ) -> None:
+        self.answers.write(
+            mode=mode, chat_id=message.chat_id, message_id=message.message_id, user_id=message.sender_id,
+            known_contact=self.contacts.known(message.sender_id), model=generated.model,
+            version=generated.version, run_id=generated.run_id, prompt=msgspec.to_builtins(prompt),
+            reply=reply, parts=len(split_reply(reply)),
+        )  # fmt: skip
+
+
+class PersonaBot(_PersonaChats):
+    """Bot mode: answers private messages as the persona."""
 
     async def handle(self, message: Incoming) -> str:
         """Deal with one incoming message; returns what was done (answered, duplicate, not allowed, ...)."""
@@ -527,35 +555,24 @@ class PersonaBot:
             text = message.text.strip()
             if text.startswith("/"):
                 return await self._command(message, text)
-            context = self.state.context(message.chat_id)
-            name = contact_name(self.contacts, message)
-            context.add("user", text, message.at, self.limits, name)
-            self.state.save_context(message.chat_id, context)
+            prompt = self._add_incoming(message, text)
             if not self.limiter.allow(message.sender_id):
                 self.state.mark(message.chat_id, message.message_id, "skipped")
                 return "rate limited"
-            system = self.contacts.system_prompt(message.sender_id, message.sender_name)
-            prompt = context.messages(system)
-            try:
-                async with self.client.typing(message.chat_id):
-                    generated = await self.generator.generate(self.model, prompt)
-            except ChatLikeMeError as exc:
-                log.warning("no reply to %s/%s: %s", message.chat_id, message.message_id, exc)
-                return "model error"  # not marked: a later catch-up may try again
+            async with self.client.typing(message.chat_id):
+                generated = await self._generate(message, prompt)
+            if generated is None:
+                return "model error"
             reply = TURN_SEPARATOR.join(split_reply(generated.text))
             if not reply:
                 self.state.mark(message.chat_id, message.message_id, "skipped")
                 return "empty reply"
             self.state.mark(message.chat_id, message.message_id, "pending", reply)
+            context = self.state.context(message.chat_id)
             context.add("assistant", reply, message.at, self.limits)
             self.state.save_context(message.chat_id, context)
             await self._send(message.chat_id, message.message_id, reply, 0)
-            self.answers.write(
-                mode="bot", chat_id=message.chat_id, message_id=message.message_id,
-                user_id=message.sender_id, known_contact=self.contacts.known(message.sender_id),
-                model=generated.model, version=generated.version, run_id=generated.run_id,
-                prompt=msgspec.to_builtins(prompt), reply=reply, parts=len(split_reply(reply)),
-            )  # fmt: skip
+            self._log("bot", message, generated, prompt, reply)
             return "answered"
 
     async def resume(self) -> int:
@@ -655,29 +672,14 @@ def _fate(sent: str | None, unchanged: bool) -> str:
     return "discarded" if sent is None else "sent unchanged" if unchanged else "edited"
 
 
-class DraftBot:
+class DraftBot(_PersonaChats):
     """Draft mode: in the owner's own account, the persona's suggested reply to each incoming message of an
     allowed chat is written as a draft there, never sent; what the owner sends instead becomes a vote."""
 
-    def __init__(
-        self,
-        client: ChatClient,
-        generator: Generator,
-        contacts: Contacts,
-        state: BotState,
-        votes: VoteStore,
-        config: BotConfig,
-        answers: AnswerLog,
-        *,
-        clock: Callable[[], float] = time.time,
-        sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
-    ) -> None:
-        self.client, self.generator, self.contacts, self.state = client, generator, contacts, state
-        self.votes, self.config, self.answers, self.clock = votes, config, answers, clock
-        owner = config.owner_id or contacts.owner_id
-        self.allowed = set(config.allow) or ({owner} if owner else set())
-        self.retry = FloodWaitRetry(config.max_flood_wait, sleep)
-        self.limits = _limits(contacts, config)
+    def __init__(self, votes: VoteStore, *args: Any, **kwargs: Any) -> None:
+        """`votes` receives the drafts' fates; the rest as for `PersonaBot`."""
+        super().__init__(*args, **kwargs)
+        self.votes = votes
         self._lock = asyncio.Lock()
 
     async def incoming(self, message: Incoming) -> str:
@@ -688,17 +690,9 @@ class DraftBot:
             if self.state.status(message.chat_id, message.message_id) is not None:
                 return "duplicate"
             self._resolve(message.chat_id, None)  # a new message replaces the draft: it was not used
-            context = self.state.context(message.chat_id)
-            name = contact_name(self.contacts, message)
-            context.add("user", message.text, message.at, self.limits, name)
-            self.state.save_context(message.chat_id, context)
-            prompt = context.messages(self.contacts.system_prompt(message.sender_id, message.sender_name))
-            try:
-                generated = await self.generator.generate(
-                    self.state.setting("model", self.config.model), prompt
-                )
-            except ChatLikeMeError as exc:
-                log.warning("no draft for %s/%s: %s", message.chat_id, message.message_id, exc)
+            prompt = self._add_incoming(message, message.text)
+            generated = await self._generate(message, prompt)
+            if generated is None:
                 return "model error"
             draft = TURN_SEPARATOR.join(split_reply(generated.text))
             self.state.mark(message.chat_id, message.message_id, "done", draft)
@@ -710,11 +704,7 @@ class DraftBot:
                 generated.model, generated.version, generated.run_id, self.clock(),
             )  # fmt: skip
             self.state.save_draft(pending)
-            self.answers.write(
-                mode="draft", chat_id=message.chat_id, message_id=message.message_id,
-                model=generated.model, version=generated.version, run_id=generated.run_id,
-                prompt=msgspec.to_builtins(prompt), reply=draft,
-            )  # fmt: skip
+            self._log("draft", message, generated, prompt, draft)
             return "drafted"
 
     async def outgoing(self, chat_id: int, text: str, at: float) -> str | None:
@@ -852,7 +842,7 @@ async def _run(
     chat = TelethonChat(client)
     stopping = False
     if as_me:
-        drafts = DraftBot(chat, generator, contacts, state, VoteStore(config.votes_db), config, answers)
+        drafts = DraftBot(VoteStore(config.votes_db), chat, generator, contacts, state, config, answers)
 
         @client.on(events.NewMessage(incoming=True, func=lambda e: e.is_private))
         async def on_incoming(event: Any) -> None:
