@@ -515,19 +515,20 @@ class _PersonaChats:
     def model(self) -> str:
         return self.state.setting("model", self.config.model)
 
-    def _add_incoming(self, message: Incoming, text: str) -> list[ChatMessage]:
-        """Add the message to its chat's context; the prompt the model is then given."""
+    def _with_incoming(self, message: Incoming) -> tuple[ChatContext, list[ChatMessage]]:
+        """The chat's context with the message added (saved by the caller once it is handled), and the
+        prompt the model is then given."""
         context = self.state.context(message.chat_id)
-        context.add("user", text, message.at, self.limits, contact_name(self.contacts, message))
-        self.state.save_context(message.chat_id, context)
-        return context.messages(self.contacts.system_prompt(message.sender_id, message.sender_name))
+        name = contact_name(self.contacts, message)
+        context.add("user", message.text, message.at, self.limits, name)
+        return context, context.messages(self.contacts.system_prompt(message.sender_id, message.sender_name))
 
     async def _generate(self, message: Incoming, prompt: list[ChatMessage]) -> Generated | None:
         try:
             return await self.generator.generate(self.model, prompt)
         except ChatLikeMeError as exc:
             log.warning("no reply to %s/%s: %s", message.chat_id, message.message_id, exc)
-            return None  # not marked: a later catch-up may try again
+            return None
 
     def _log(
         self, mode: str, message: Incoming, generated: Generated, prompt: list[ChatMessage], reply: str
@@ -553,22 +554,26 @@ class PersonaBot(_PersonaChats):
                 self.state.mark(message.chat_id, message.message_id, "skipped")
                 return "not allowed"
             text = message.text.strip()
+            if not text:  # media without a caption, a sticker: nothing to answer
+                self.state.mark(message.chat_id, message.message_id, "skipped")
+                return "no text"
             if text.startswith("/"):
                 return await self._command(message, text)
-            prompt = self._add_incoming(message, text)
+            context, prompt = self._with_incoming(message)
             if not self.limiter.allow(message.sender_id):
+                self.state.save_context(message.chat_id, context)  # not answered, but part of the chat
                 self.state.mark(message.chat_id, message.message_id, "skipped")
                 return "rate limited"
             async with self.client.typing(message.chat_id):
                 generated = await self._generate(message, prompt)
             if generated is None:
-                return "model error"
+                return "model error"  # neither stored nor marked: Telegram's catch-up may bring it again
             reply = TURN_SEPARATOR.join(split_reply(generated.text))
             if not reply:
+                self.state.save_context(message.chat_id, context)
                 self.state.mark(message.chat_id, message.message_id, "skipped")
                 return "empty reply"
             self.state.mark(message.chat_id, message.message_id, "pending", reply)
-            context = self.state.context(message.chat_id)
             context.add("assistant", reply, message.at, self.limits)
             self.state.save_context(message.chat_id, context)
             await self._send(message.chat_id, message.message_id, reply, 0)
@@ -689,8 +694,11 @@ class DraftBot(_PersonaChats):
                 return "not allowed"
             if self.state.status(message.chat_id, message.message_id) is not None:
                 return "duplicate"
+            if not message.text.strip():
+                return "no text"
             self._resolve(message.chat_id, None)  # a new message replaces the draft: it was not used
-            prompt = self._add_incoming(message, message.text)
+            context, prompt = self._with_incoming(message)
+            self.state.save_context(message.chat_id, context)
             generated = await self._generate(message, prompt)
             if generated is None:
                 return "model error"

@@ -270,6 +270,26 @@ def test_after_a_restart_no_message_is_answered_twice_and_none_is_lost(make_bot)
     assert [text for _, text in client.sent] == ["uno", "due", "tre", "quattro"]
 
 
+class DownModel(FakeModel):
+    """A model server that is down for the first request."""
+
+    async def generate(self, model: str, messages: list[ChatMessage]) -> Generated:
+        if not self.calls:
+            self.calls.append((model, messages))
+            raise ChatLikeMeError("Cannot reach the model server")
+        return await super().generate(model, messages)
+
+
+def test_a_message_the_model_server_failed_on_is_answered_when_it_comes_again(make_bot) -> None:
+    model = DownModel("ciao")
+    bot = make_bot(model)
+    assert run(bot.handle(message(1, "hey"))) == "model error"
+    assert bot.client.sent == []
+    assert run(bot.handle(message(1, "hey"))) == "answered"  # catch-up after a reconnect brings it again
+    assert [m.content for m in model.calls[-1][1][1:]] == ["hey"]  # in the context once
+    assert run(bot.handle(message(2, ""))) == "no text"  # a sticker, a photo without caption
+
+
 def test_reconnects_back_off_and_stop_when_the_connection_lasts() -> None:
     sleeps: list[float] = []
     attempts = []
