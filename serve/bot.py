@@ -829,7 +829,11 @@ def run_bot(
     state = BotState(state_dir / f"{mode}-state.sqlite")
     answers = AnswerLog(state_dir / f"{mode}-answers.jsonl")
     generator = ServerGenerator(api_url, config)
-    asyncio.run(_run(telegram, contacts, state, answers, generator, config, as_me, echo))
+    from ingest.telethon_client import exclusive
+
+    # Draft mode shares the session of `chatlikeme telegram`, which two processes must not use at once.
+    with exclusive(telegram) if as_me else contextlib.nullcontext():
+        asyncio.run(_run(telegram, contacts, state, answers, generator, config, as_me, echo))
 
 
 async def _run(
