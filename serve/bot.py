@@ -300,7 +300,8 @@ CREATE TABLE IF NOT EXISTS contexts (chat_id INTEGER PRIMARY KEY, context TEXT N
 CREATE TABLE IF NOT EXISTS drafts (
     chat_id INTEGER PRIMARY KEY, message_id INTEGER NOT NULL, draft TEXT NOT NULL,
     conversation TEXT NOT NULL, model TEXT NOT NULL, version TEXT NOT NULL, run_id TEXT NOT NULL,
-    created_at REAL NOT NULL
+    created_at REAL NOT NULL,
+    sent TEXT, sent_at REAL              -- what the owner has sent since (one turn: joined by newlines)
 );
 CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
@@ -384,9 +385,9 @@ class BotState:
         with self._connect() as db:
             row = (
                 draft.chat_id, draft.message_id, draft.draft, draft.conversation, draft.model,
-                draft.version, draft.run_id, draft.created_at,
+                draft.version, draft.run_id, draft.created_at, draft.sent, draft.sent_at,
             )  # fmt: skip
-            db.execute("INSERT OR REPLACE INTO drafts VALUES (?, ?, ?, ?, ?, ?, ?, ?)", row)
+            db.execute("INSERT OR REPLACE INTO drafts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", row)
 
     def drop_draft(self, chat_id: int) -> None:
         with self._connect() as db:
@@ -648,6 +649,8 @@ class PendingDraft:
     version: str
     run_id: str
     created_at: float  # seconds since the epoch
+    sent: str | None = None  # the owner's messages since the draft was written, joined like a turn
+    sent_at: float | None = None  # when the last of them was sent
 
 
 def draft_vote(draft: PendingDraft, sent: str | None) -> tuple[Vote, str | None]:
@@ -658,7 +661,7 @@ def draft_vote(draft: PendingDraft, sent: str | None) -> tuple[Vote, str | None]
     Stored as single-model votes (session `telegram_draft`), so older readers of the database see thumbs.
     """
     conversation = msgspec.json.decode(draft.conversation, type=list[ChatMessage])
-    unchanged = sent is not None and " ".join(sent.split()) == " ".join(draft.draft.split())
+    unchanged = sent is not None and _same(sent, draft.draft)
     vote = Vote(
         vote_id=f"draft/{draft.chat_id}/{draft.message_id}",
         session_id=DRAFT_SOURCE,
@@ -716,36 +719,61 @@ class DraftBot(_PersonaChats):
             return "drafted"
 
     async def outgoing(self, chat_id: int, text: str, at: float) -> str | None:
-        """The owner sent a message: it settles the pending draft of that chat (the fate, or None)."""
+        """The owner sent a message. As the persona's turns in training, the messages sent within the turn
+        window form the reply: it settles the draft when it equals the draft, else when the turn is over (a
+        new incoming message, or `settle` once the turn window has passed). Returns the fate, if settled."""
         async with self._lock:
             if chat_id not in self.allowed:
                 return None
             context = self.state.context(chat_id)
             context.add("assistant", text, at, self.limits)
             self.state.save_context(chat_id, context)
-            return self._resolve(chat_id, text)
+            draft = self.state.draft(chat_id)
+            if draft is None or not text.strip():
+                return None
+            if draft.sent is not None and at - (draft.sent_at or at) > self.limits.turn_window_s:
+                return self._resolve(chat_id, draft.sent)  # the owner's earlier turn was the reply
+            draft.sent = text.strip() if draft.sent is None else draft.sent + TURN_SEPARATOR + text.strip()
+            draft.sent_at = at
+            if _same(draft.sent, draft.draft):
+                return self._resolve(chat_id, draft.sent)
+            self.state.save_draft(draft)
+            return None
 
-    async def expire(self) -> int:
-        """Drafts older than `draft_timeout_s` count as discarded (and are cleared); returns how many."""
+    async def settle(self) -> list[str]:
+        """Settle what time has decided: the owner's reply once the turn window has passed since its last
+        message; a draft nobody sent within `draft_timeout_s` is discarded (and cleared from the message
+        box, so that it is not sent by mistake later). Returns the fates."""
         async with self._lock:
-            old = [
-                d for d in self.state.drafts() if self.clock() - d.created_at > self.config.draft_timeout_s
-            ]
-            for draft in old:
-                self._resolve(draft.chat_id, None)
-                await self.retry(lambda d=draft: self.client.save_draft(d.chat_id, ""), "clearing a draft")
-            return len(old)
+            now, fates = self.clock(), []
+            for draft in self.state.drafts():
+                if draft.sent is not None and now - (draft.sent_at or 0) > self.limits.turn_window_s:
+                    fates.append(self._resolve(draft.chat_id, draft.sent))
+                elif draft.sent is None and now - draft.created_at > self.config.draft_timeout_s:
+                    fates.append(self._resolve(draft.chat_id, None))
+                    await self.retry(
+                        lambda d=draft: self.client.save_draft(d.chat_id, ""), "clearing a draft"
+                    )
+            return [f for f in fates if f]
 
     def _resolve(self, chat_id: int, sent: str | None) -> str | None:
+        """Store the fate of the chat's draft (`sent`: what the owner sent instead, None: nothing)."""
         draft = self.state.draft(chat_id)
         if draft is None:
             return None
+        if sent is None:
+            sent = draft.sent  # a new message ends the owner's turn: what they sent so far is the reply
         vote, edit = draft_vote(draft, sent)
         self.votes.add(vote)
         if edit is not None:
             self.votes.add_edit(vote.vote_id, "a", edit, source=DRAFT_SOURCE)
         self.state.drop_draft(chat_id)
         return str(vote.sampling["outcome"])
+
+
+def _same(a: str, b: str) -> bool:
+    """Equal but for spacing (a draft sent as is, or as several messages)."""
+    return " ".join(a.split()) == " ".join(b.split())
 
 
 # --- connection: reconnect with backoff --------------------------------------------------------------------
@@ -886,7 +914,7 @@ async def _run(
             resumed = await bot.resume()
             if resumed:
                 echo(f"Finished sending {resumed} interrupted repl{'y' if resumed == 1 else 'ies'}.")
-        expiring = asyncio.create_task(_expire_drafts(drafts)) if as_me else None
+        expiring = asyncio.create_task(_settle_drafts(drafts)) if as_me else None
         try:
             await client.run_until_disconnected()
         finally:
@@ -902,10 +930,11 @@ async def _run(
         await client.disconnect()
 
 
-async def _expire_drafts(drafts: DraftBot, every_s: float = 30.0) -> None:
+async def _settle_drafts(drafts: DraftBot, every_s: float = 10.0) -> None:
     while True:
         await asyncio.sleep(every_s)
         try:
-            await drafts.expire()
-        except Exception:  # a failed clean-up is tried again at the next tick
-            log.exception("expiring drafts failed")
+            for fate in await drafts.settle():
+                log.info("draft %s", fate)
+        except Exception:  # tried again at the next tick
+            log.exception("settling drafts failed")

@@ -326,44 +326,105 @@ def drafts(tmp_path: Path):
 
 
 def test_drafts_are_written_never_sent_and_their_fate_becomes_kto_rows(drafts, tmp_path: Path) -> None:
-    bot = drafts("tranqui 👍", "sì alle 9", "boh", "dopo")
-    # sent unchanged -> the draft is desirable
-    assert run(bot.incoming(message(1, "ti devo i soldi", at=1000))) == "drafted"
-    assert bot.client.drafts == {FRIEND: "tranqui 👍"} and bot.client.sent == []
-    assert run(bot.outgoing(FRIEND, "tranqui  👍", at=1010)) == "sent unchanged"
-    # edited -> the owner's text desirable, the draft undesirable
-    run(bot.incoming(message(2, "festa?", at=1100)))
-    assert run(bot.outgoing(FRIEND, "sì da me alle 9 e mezza", at=1110)) == "edited"
-    # discarded by a newer incoming message, then by the timeout
-    run(bot.incoming(message(3, "e domani?", at=1200)))
-    run(bot.incoming(message(4, "ci sei?", at=1210)))
-    bot.now[0] = 601
-    assert run(bot.expire()) == 1
-    assert bot.client.drafts[FRIEND] == ""  # cleared, so that it is not sent by mistake later
-    assert run(bot.outgoing(FRIEND, "scusa, ero fuori", at=1300)) is None  # nothing pending any more
+    bot = drafts("tranqui 👍", "ahah ok\nsi da me alle 9", "sì alle 9", "cosa?", "boh", "dopo")
 
-    rows = {
-        (r.completion[0].content, r.label, r.strategy) for r in kto_rows_from_votes(tmp_path / "votes.sqlite")
-    }
-    assert rows == {
+    def at(seconds: float) -> float:
+        bot.now[0] = seconds
+        return seconds
+
+    # sent unchanged -> the draft is desirable (also when sent as several messages, as the persona does)
+    assert run(bot.incoming(message(1, "ti devo i soldi", at=at(1000)))) == "drafted"
+    assert bot.client.drafts == {FRIEND: "tranqui 👍"} and bot.client.sent == []
+    assert run(bot.outgoing(FRIEND, "tranqui  👍", at=at(1010))) == "sent unchanged"
+    run(bot.incoming(message(2, "festa?", at=at(1100))))
+    assert run(bot.outgoing(FRIEND, "ahah ok", at=at(1110))) is None
+    assert run(bot.outgoing(FRIEND, "si da me alle 9", at=at(1120))) == "sent unchanged"
+    # edited -> the owner's turn (their messages within the turn window) desirable, the draft undesirable
+    run(bot.incoming(message(3, "a che ora?", at=at(1200))))
+    assert run(bot.outgoing(FRIEND, "sì da me", at=at(1210))) is None
+    assert run(bot.outgoing(FRIEND, "alle 9 e mezza", at=at(1220))) is None
+    assert run(bot.settle()) == []  # the owner may still be typing
+    at(1220 + 301)
+    assert run(bot.settle()) == ["edited"]
+    # an edit is also settled by the contact's next message
+    run(bot.incoming(message(4, "porto qualcosa?", at=at(1600))))
+    run(bot.outgoing(FRIEND, "no tranquilla", at=at(1610)))
+    # discarded: a newer incoming message replaced the draft, or nobody sent it before the timeout
+    run(bot.incoming(message(5, "e domani?", at=at(2000))))
+    run(bot.incoming(message(6, "ci sei?", at=at(2010))))
+    at(2010 + 601)
+    assert run(bot.settle()) == ["discarded"]
+    assert bot.client.drafts[FRIEND] == ""  # cleared, so that it is not sent by mistake later
+    assert run(bot.outgoing(FRIEND, "scusa, ero fuori", at=at(2700))) is None  # nothing pending any more
+
+    rows = kto_rows_from_votes(tmp_path / "votes.sqlite")
+    assert {(r.completion[0].content, r.label, r.strategy) for r in rows} == {
         ("tranqui 👍", True, "arena_vote"),
+        ("ahah ok\nsi da me alle 9", True, "arena_vote"),
         ("sì alle 9", False, "arena_vote"),
-        ("sì da me alle 9 e mezza", True, "owner_edit"),
+        ("sì da me\nalle 9 e mezza", True, "owner_edit"),
+        ("cosa?", False, "arena_vote"),
+        ("no tranquilla", True, "owner_edit"),
         ("boh", False, "arena_vote"),
         ("dopo", False, "arena_vote"),
     }
-    by_reply = {r.completion[0].content: r for r in kto_rows_from_votes(tmp_path / "votes.sqlite")}
-    assert by_reply["sì da me alle 9 e mezza"].prompt[-1].content == "festa?"
-    assert by_reply["sì da me alle 9 e mezza"].prompt[-2].content == "tranqui  👍"  # what the owner sent
+    edit = next(r for r in rows if r.completion[0].content == "sì da me\nalle 9 e mezza")
+    assert [m.content for m in edit.prompt[-3:]] == ["festa?", "ahah ok\nsi da me alle 9", "a che ora?"]
+    assert edit.prompt[0].content == PROMPT_FRIEND
     votes = VoteStore(tmp_path / "votes.sqlite").votes()
     assert {v.session_id for v in votes} == {"telegram_draft"}
-    assert [v.sampling["outcome"] for v in votes] == ["sent unchanged", "edited", "discarded", "discarded"]
+    fates = ["sent unchanged", "sent unchanged", "edited", "edited", "discarded", "discarded"]
+    assert [v.sampling["outcome"] for v in votes] == fates
 
 
 def test_drafts_only_in_allowed_chats(drafts) -> None:
     bot = drafts("x")
     assert run(bot.incoming(message(1, "hey", STRANGER_ID))) == "not allowed"
     assert bot.client.drafts == {}
+
+
+def test_the_telethon_glue_calls_what_telethon_offers() -> None:
+    """`TelethonChat` against a stand-in of Telethon's client: the real SaveDraftRequest is built."""
+    from datetime import UTC, datetime
+    from types import SimpleNamespace
+
+    from telethon.tl.functions.messages import SaveDraftRequest
+
+    from serve.bot import TelethonChat, _incoming
+
+    calls = []
+
+    class Client:
+        async def send_message(self, chat, text):
+            calls.append(("send", chat, text))
+
+        def action(self, chat, action):
+            calls.append(("action", chat, action))
+            return contextlib.nullcontext()
+
+        async def get_input_entity(self, chat):
+            return f"peer{chat}"
+
+        async def __call__(self, request):
+            calls.append(("request", request))
+
+    chat = TelethonChat(Client())
+    run(chat.send_message(5, "hi"))
+    chat.typing(5)
+    run(chat.save_draft(5, "bozza"))
+    assert calls[:2] == [("send", 5, "hi"), ("action", 5, "typing")]
+    request = calls[2][1]
+    assert isinstance(request, SaveDraftRequest) and (request.peer, request.message) == ("peer5", "bozza")
+
+    async def get_sender():
+        return SimpleNamespace(first_name="Giulia", last_name="Conti")
+
+    when = datetime(2026, 1, 1, tzinfo=UTC)
+    event = SimpleNamespace(
+        chat_id=FRIEND, sender_id=FRIEND, raw_text="ciao", get_sender=get_sender,
+        message=SimpleNamespace(id=7, date=when),
+    )  # fmt: skip
+    assert run(_incoming(event)) == Incoming(FRIEND, 7, FRIEND, "Giulia Conti", "ciao", when.timestamp())
 
 
 # --- config and CLI -----------------------------------------------------------------------------------------
