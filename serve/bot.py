@@ -873,7 +873,7 @@ async def _run(
     from ingest.telethon_client import logged_in_client
 
     if as_me:
-        client = logged_in_client(telegram)
+        client = logged_in_client(telegram, catch_up=True)
     else:
         api_id, api_hash = telegram.credentials()
         session = telegram.telegram_dir() / "bot.session"
