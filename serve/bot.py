@@ -184,12 +184,13 @@ def _user_id(chat_id: str) -> int | None:
 
 
 def _parse_prompt(prompt: str) -> tuple[str, str] | None:
-    """(persona, contact) of a one-to-one prompt of `core.prompts`."""
-    head, sep, _ = prompt.partition(persona_system_prompt("\x00", "\x00").split("\x00")[2])
-    if not sep or not head.startswith("You are "):
+    """(persona, contact) of a one-to-one prompt of `core.prompts` (the arena's parser)."""
+    from serve.arena import parse_system_prompt
+
+    parsed = parse_system_prompt(prompt)
+    if parsed is None or parsed[1].participants is not None:
         return None
-    persona, sep, contact = head.removeprefix("You are ").partition(", chatting with ")
-    return (persona, contact) if sep else None
+    return parsed[0], parsed[1].contact
 
 
 def _persona_user_id(path: Path) -> int | None:
