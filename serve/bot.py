@@ -433,7 +433,12 @@ class ServerGenerator:
         self.server = ModelServer(api_url, arena_config, api_key)
 
     async def generate(self, model: str, messages: list[ChatMessage]) -> Generated:
-        contestants = await asyncio.to_thread(self.server.contestants)
+        from serve.arena import ArenaError
+
+        try:
+            contestants = await asyncio.to_thread(self.server.contestants)
+        except ArenaError as exc:  # the server cannot be reached
+            raise ChatLikeMeError(str(exc)) from None
         if model not in contestants:
             raise ChatLikeMeError(
                 f"the model server does not serve '{model}' (it serves {sorted(contestants)})"

@@ -452,6 +452,14 @@ def test_cli_bot_without_credentials_is_a_one_line_error(demo_data, tmp_path: Pa
 # --- the model call, for real -------------------------------------------------------------------------------
 
 
+def test_a_model_server_that_is_down_is_a_readable_error() -> None:
+    from serve.server_process import free_port
+
+    generator = ServerGenerator(f"http://127.0.0.1:{free_port()}", BotConfig(request_timeout_s=5))
+    with pytest.raises(ChatLikeMeError, match="Is `chatlikeme serve` running"):
+        run(generator.generate("kto", [ChatMessage("user", "ciao")]))
+
+
 @pytest.mark.vllm
 def test_replies_come_from_the_served_model_with_its_version(vllm_server) -> None:
     from serve.vllm_server import adapter_version
