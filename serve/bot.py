@@ -886,7 +886,6 @@ async def _run(
         os.close(os.open(session, os.O_CREAT | os.O_RDWR, 0o600))
         client = TelegramClient(str(session), api_id, api_hash, flood_sleep_threshold=0, catch_up=True)
     chat = TelethonChat(client)
-    stopping = False
     if as_me:
         drafts = DraftBot(VoteStore(config.votes_db), chat, generator, contacts, state, config, answers)
 
@@ -926,13 +925,11 @@ async def _run(
         finally:
             if expiring:
                 expiring.cancel()
-        if not stopping:
-            raise ConnectionError("disconnected from Telegram")
+        raise ConnectionError("disconnected from Telegram")  # only Ctrl-C ends the bot
 
     try:
         await keep_connected(once, max_backoff_s=config.max_backoff_s)
     finally:
-        stopping = True
         await client.disconnect()
 
 
