@@ -359,6 +359,38 @@ def arena(
     launch_arena(api, db, host=host, port=port, auth=auth, data_dir=data, config=ArenaConfig.load(config))
 
 
+@app.command()
+def bot(
+    api: Annotated[str, typer.Option("--api", help="URL of the vLLM server (http://127.0.0.1:8000).")],
+    data: Annotated[
+        Path, typer.Option("--data", help="Data directory of `ingest`: contacts, their prompts, limits.")
+    ],
+    model: Annotated[
+        str | None, typer.Option("--model", help="Served model that answers: base, sft, kto (default kto).")
+    ] = None,
+    as_me: Annotated[
+        bool,
+        typer.Option(
+            "--as-me", help="Draft mode: suggest replies as drafts in your own account (`telegram login`)."
+        ),
+    ] = False,
+    db: Annotated[
+        Path | None, typer.Option("--db", help="Votes SQLite file for draft outcomes (votes.sqlite).")
+    ] = None,
+    config: ConfigOption = None,
+) -> None:
+    """The persona on Telegram: a bot that answers as you (TELEGRAM_BOT_TOKEN), or drafts (--as-me)."""
+    from serve.bot import BotConfig, run_bot
+
+    bot_config = BotConfig.load(config, {"model": model, "votes_db": db})
+    what = "drafts" if as_me else "bot"
+    typer.echo(f"Telegram {what} with model {bot_config.model} from {api}. Ctrl-C stops.")
+    try:
+        run_bot(api, data, bot_config, as_me=as_me, echo=typer.echo)
+    except KeyboardInterrupt:
+        typer.echo("Stopped.")
+
+
 @votes_app.command("export")
 def votes_export(
     db: Annotated[Path, typer.Option("--db", help="The arena's SQLite file.")],

@@ -81,20 +81,23 @@ class TelegramConfig(StageConfig):
         return self.telegram_dir() / "export-state.json"
 
 
-def make_client(config: TelegramConfig) -> TelegramClient:
+def make_client(config: TelegramConfig, *, catch_up: bool = False) -> TelegramClient:
     """A Telethon client on the private session file. Flood waits are never slept through silently:
-    `flood_sleep_threshold=0` hands every one to `FloodWaiter`, which shows a countdown."""
+    `flood_sleep_threshold=0` hands every one to `FloodWaiter`, which shows a countdown. `catch_up`: on
+    (re)connecting, fetch the updates missed while away (`chatlikeme bot --as-me`)."""
     api_id, api_hash = config.credentials()
     session = config.session_path
     fd = os.open(session, os.O_CREAT | os.O_RDWR, 0o600)  # exists with 0600 before SQLite opens it
     os.close(fd)
     session.chmod(0o600)
-    return TelegramClient(str(session), api_id, api_hash, flood_sleep_threshold=0, device_model="chatlikeme")
+    return TelegramClient(
+        str(session), api_id, api_hash, flood_sleep_threshold=0, device_model="chatlikeme", catch_up=catch_up
+    )
 
 
-def logged_in_client(config: TelegramConfig) -> TelegramClient:
+def logged_in_client(config: TelegramConfig, *, catch_up: bool = False) -> TelegramClient:
     """`make_client`, refusing early (without touching the network) when `telegram login` never ran."""
-    client = make_client(config)
+    client = make_client(config, catch_up=catch_up)
     if client.session.auth_key is None:
         client.session.close()
         raise ChatLikeMeError("not logged in to Telegram: run `chatlikeme telegram login` first")
