@@ -186,7 +186,9 @@ def test_context_fit_under_smollm2_sees_what_a_reply_answers() -> None:
     from core.schema import ChatMessage
 
     base = str(prepare_default_model())
-    tokenizer, precision = load_tokenizer(base), choose_precision()
+    # float32 everywhere: on a CPU with native bf16 the default precision rounds the cached and the direct
+    # pass differently (0.24 nats apart seen here), and the check below is about the cache, not rounding.
+    tokenizer, precision = load_tokenizer(base), choose_precision("float32")
     model = load_model(base, precision).eval()
     model.config.use_cache = True
     system = ChatMessage("system", persona_system_prompt("Marco", "Giulia"))
