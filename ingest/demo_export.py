@@ -283,7 +283,7 @@ def _persona_turn(chat: _Chat, line: str, lang: str, reply_to: int | None = None
         line = f"{line} {rng.choice(pack.emoji)}"
     register = chat.spec.contact.register if chat.spec.contact else "group"
     chance, sign = pack.sign_off.get(register, (0.0, ""))
-    if chance and rng.random() < chance:
+    if chance and rng.random() < chance and not line.endswith(("x", "!", "?")):
         line = f"{line}{sign}"
     if pack.split and ", " in line and rng.random() < pack.split:
         head, line = line.split(", ", 1)  # she sends the first part, then the rest
