@@ -281,6 +281,8 @@ def _persona_turn(chat: _Chat, line: str, lang: str, reply_to: int | None = None
         fields["reply_to_message_id"] = reply_to
     if rng.random() < 0.12 and not any(ch in line for ch in pack.emoji):
         line = f"{line} {rng.choice(pack.emoji)}"
+    if pack.tail and rng.random() < pack.tail and not line.endswith(("x", "!", "?")):
+        line = f"{line}{rng.choice(pack.tails)}"  # "haha", "tbh"... at the end of a line
     register = chat.spec.contact.register if chat.spec.contact else "group"
     chance, sign = pack.sign_off.get(register, (0.0, ""))
     if chance and rng.random() < chance and not line.endswith(("x", "!", "?")):

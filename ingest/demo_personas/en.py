@@ -86,5 +86,7 @@ PERSONA = DemoPersona(
     group_fallback="girls",
     default_messages=8000,
     split=0.3,
+    tail=0.25,
+    tails=[" haha", " tbh", " lol", " honestly", "!!", "...", " 🙈"],
     sign_off={"friend": (0.2, " x"), "slang": (0.05, " x")},
 )

@@ -1,3 +1,4 @@
+# ruff: noqa: E501  (dialogue templates read best one a line)
 """What the people of Emma's demo export say (template syntax: `ingest.demo_dialogues`).
 
 Emma Clarke is the English demo persona, a Londoner from Manchester, with her own recognisable style: all
@@ -32,11 +33,11 @@ SLOTS: dict[str, list[str]] = {
     "food": ["curry", "pizza", "a roast", "fish and chips", "ramen", "tacos", "dim sum", "pad thai", "bao"],
     "show": ["bake off", "love island", "the traitors", "strictly", "fleabag", "slow horses", "the crown"],
     "city": ["edinburgh", "lisbon", "amsterdam", "brighton", "paris", "dublin", "bath", "york"],
-    "friend": ["Priya", "Sophie", "Hannah", "Aisha", "Tom", "Ollie"],
+    "friend": ["Priya", "Sophie", "Hannah", "Aisha", "Tom", "Ollie", "Ben", "Chloe"],
     "meeting": ["client pitch", "quarterly review", "team meeting", "budget call"],
     "amount": ["10", "15", "20", "25", "30", "12", "40"],
     "score": ["12-9", "15-11", "8-14", "10-10", "17-6", "9-13"],
-    "team": ["the falcons", "hackney hawks", "the otters", "green lanes", "the comets"],
+    "team": ["the falcons", "hackney hawks", "the otters", "the kestrels", "the comets"],
 }
 
 # Emma's pure fillers: a short reaction before her answer (a message of its own, same turn).
@@ -66,7 +67,10 @@ CLOSERS: list[Beat] = [
         ask={"friend": ["Speak soon!"], "slang": ["right, laters"], "mum": ["Speak soon love. Mum x"]},
         reply={
             "en": ["[yes |ok |]speak [soon|later|tomorrow][ x|]", "[ok |]speak on {day}[ x|]"],
-            "mum": ["[speak soon|love you] mum xx", "[ok |]ill ring you {day} mum xx"],
+            "mum": [
+                "[speak soon|love you|night night] mum[ xx| x|, ring you {day} xx]",
+                "[ok |]ill ring you [on {day}|{day} night|after work] mum xx",
+            ],
         },
     ),
     Beat(
@@ -198,7 +202,10 @@ TOPICS: list[Topic] = [
                         "{place} [is perfect|works], [see you at {hour}|ill be a bit late]",
                         "[ok but|omg] {hour} is [so early|proper late] haha",
                     ],
-                    "mum": ["[ok |]{hour} with the milk xx", "yes mum ill bring the milk[ dont worry|] xx"],
+                    "mum": [
+                        "[ok |]{hour} with the milk xx",
+                        "[yes mum|ok mum|yes] ill bring [the milk|milk and biscuits|milk and flowers][ dont worry| promise|] xx",
+                    ],
                 },
             ),
             Beat(
@@ -320,8 +327,8 @@ TOPICS: list[Topic] = [
                 },
                 reply={
                     "en": [
-                        "about {amount} quid[ each| return|]",
-                        "[honestly |]{amount} quid[ if we book now|, not bad]",
+                        "[about|only|like] {amount} quid[ each| return| if we book now|]",
+                        "[honestly |]{amount} quid[ if we book now|, not bad| to {city}|, bargain]",
                     ],
                     "mum": ["its fine mum, only {amount} quid xx", "dont be daft mum, {amount} quid xx"],
                 },
@@ -333,7 +340,10 @@ TOPICS: list[Topic] = [
                     "mum": ["Which day are you coming?"],
                 },
                 reply={
-                    "en": ["{day}[?| works for me| ✨]", "[maybe |]{day}, [after work|first thing]"],
+                    "en": [
+                        "{day}[?| works for me| ✨| is good| if thats ok]",
+                        "[maybe |]{day}, [after work|first thing|about {hour}]",
+                    ],
                     "mum": ["{day} mum[, about {hour}|] xx"],
                 },
             ),
@@ -457,7 +467,10 @@ TOPICS: list[Topic] = [
             Beat(
                 ask={"friend": ["Did you see the ending?? 😱"], "slang": ["THAT ENDING", "the ending tho"]},
                 reply={
-                    "en": ["[omg |]the ending!! [cried|screamed][ 💀|]", "[not yet|no] dont tell me[ 🙈|!!]"],
+                    "en": [
+                        "[omg |]the ending!! [cried|screamed][ 💀|]",
+                        "[not yet|no|not yet no] [dont tell me|no spoilers|im on episode 2|im on episode 4][ 🙈|!!| please]",
+                    ],
                 },
             ),
             Beat(
@@ -548,8 +561,8 @@ TOPICS: list[Topic] = [
                 ask={"formal": ["Thanks. Will {friend} join us for the {meeting}?"]},
                 reply={
                     "formal": [
-                        "I'll ask {friend}[, I think so|]",
-                        "{friend} is off on {day}, [sorry|I'll cover]",
+                        "I'll [ask|check with] {friend}[, I think so|, I'll confirm by {day}|]",
+                        "{friend} is off on {day}, [sorry|I'll cover|I can take notes for them]",
                     ]
                 },
             ),
@@ -558,13 +571,17 @@ TOPICS: list[Topic] = [
                 reply={
                     "en": [
                         "[haha |]david is [fine|ok] tbh, the {meeting} is the problem",
-                        "[ugh |]dont ask 💀",
+                        "[ugh |]dont ask[ 💀|, the {meeting} on {day}| haha]",
                     ]
                 },
             ),
             Beat(
                 ask={"mum": ["Don't work too hard love. Are you sleeping?"]},
-                reply={"mum": ["[yes mum|i am mum], [early night tonight|promise] xx"]},
+                reply={
+                    "mum": [
+                        "[yes mum|i am mum|i am], [early night tonight|promise|in bed by {hour}|dont worry about me] xx"
+                    ]
+                },
             ),
         ],
         persona_opener={
@@ -577,7 +594,11 @@ TOPICS: list[Topic] = [
         responses=[
             Beat(
                 ask={"friend": ["Good luck!! You'll smash it"], "slang": ["ull smash it"]},
-                reply={"en": ["[thank you|ahh thanks][ x| 🥲|], {day} cant come soon enough"]},
+                reply={
+                    "en": [
+                        "[thank you|ahh thanks|thanks babe][ x| 🥲|], [{day} cant come soon enough|ill let you know how the {meeting} goes|need a drink after]"
+                    ]
+                },
             ),
             Beat(
                 ask={
@@ -689,15 +710,19 @@ TOPICS: list[Topic] = [
                 ask={"mum": ["Did you get my parcel? I put some {food} in.", "Have you rung your nan?"]},
                 reply={
                     "mum": [
-                        "[yes mum|i did] thank you!! xx",
-                        "[not yet|no] ill [ring her|do it] {day} xx",
+                        "[yes mum|i did|got it] [thank you|the {food} was lovely|youre the best]!! xx",
+                        "[not yet|no|oops no] ill [ring her|do it|call nan] [on {day}|{day} night|after work] xx",
                         "[haha |]mum you didnt need to xx",
                     ],
                 },
             ),
             Beat(
                 ask={"friend": ["How's your mum doing?"], "slang": ["ur mum alright?"]},
-                reply={"en": ["[shes good|fine] thanks, [fussing as usual|going to {city}] haha"]},
+                reply={
+                    "en": [
+                        "[shes good|shes fine|shes ok] [thanks|ta], [fussing as usual|going to {city} on {day}|asking when im home|obsessed with {show}][ haha| 🙈|]"
+                    ]
+                },
             ),
         ],
         follows=[
@@ -712,7 +737,11 @@ TOPICS: list[Topic] = [
             ),
             Beat(
                 ask={"mum": ["Bring a coat, it's freezing up here."]},
-                reply={"mum": ["[yes mum|i will] [haha|promise] xx"]},
+                reply={
+                    "mum": [
+                        "[yes mum|i will|ok mum] [haha|promise|ive got my big coat|its not that cold in {city}] xx"
+                    ]
+                },
             ),
         ],
         persona_opener={"mum": ["mum can i come home on {day}? xx", "hi mum!! hows dad? xx"]},
@@ -727,7 +756,12 @@ TOPICS: list[Topic] = [
                 reply={"mum": ["[yay|love you] mum xx", "[amazing|perfect] mum, see you {day} xx"]},
             ),
         ],
-        closer={"mum": ["see you {day} mum xx", "[love you|thanks] mum, {hour} then xx"]},
+        closer={
+            "mum": [
+                "see you {day} mum xx",
+                "[love you|thanks|night] mum, [{hour} then|train gets in at {hour}] xx",
+            ]
+        },
     ),
     Topic(
         "gift",
@@ -745,7 +779,7 @@ TOPICS: list[Topic] = [
                     "en": [
                         "[ooh |]tickets to {city}?[ too much?|]",
                         "[yes |]{amount} each?[ ✨|]",
-                        "[honestly |]she wants a [plant|candle|book] haha",
+                        "[honestly |]she [wants|keeps talking about|would love] a [plant|candle|book|new bag|pasta maker][ haha| for {city}|]",
                     ],
                 },
             ),
@@ -753,17 +787,219 @@ TOPICS: list[Topic] = [
         follows=[
             Beat(
                 ask={"friend": ["Shall I send you my bank details?"], "group": ["how much each?"]},
-                reply={"en": ["{amount} each[ x|!!|]", "[ill sort it|dont worry], {amount} quid each"]},
+                reply={
+                    "en": [
+                        "{amount} [each|quid each|a head][ x|!!| if thats ok|, for {friend}]",
+                        "[ill sort it|dont worry|ill get the card], {amount} [quid each|each]",
+                    ]
+                },
             ),
         ],
         persona_opener={"en": ["{friend}s birthday on {day}!! ideas?", "are we getting {friend} something?"]},
         responses=[
             Beat(
                 ask={"friend": ["Yes! {amount} each?"], "group": ["{amount} each?"]},
-                reply={"en": ["[yes |]{amount} is perfect[ x|]", "[ok |]{amount} each, ill get the card"]},
+                reply={
+                    "en": [
+                        "[yes |]{amount} is [perfect|fine|plenty][ x|, ill get the card|, ill tell {friend}]",
+                        "[ok |]{amount} each, ill get the card",
+                    ]
+                },
             ),
         ],
         closer={"en": ["[ok |]{amount} each, ill get the card[ ✨|]", "[yay |]{friend} will love it!!"]},
+    ),
+    Topic(
+        "running",
+        openers=[
+            Beat(
+                ask={
+                    "friend": ["Still up for parkrun on {day}?", "Run on {day} morning?"],
+                    "slang": ["gym {day}?", "u still doing the 10k"],
+                    "group": ["anyone fancy a run on {day} before training?"],
+                },
+                reply={
+                    "en": [
+                        "[yes |ugh yes |]{day} [morning|first thing][, if its not raining| 🏃‍♀️|]",
+                        "[cant|not] {day}, [my knee is wrecked|hungover probably|work thing][ 🥲|]",
+                        "[haha |]{day} yes but [slowly|no sprinting|coffee after]",
+                    ],
+                },
+            ),
+            Beat(
+                ask={"friend": ["How was the run? What time did you get?"], "slang": ["whats ur 5k time"]},
+                reply={
+                    "en": [
+                        "[25|26|27|28|29|30|31|32] minutes[!!| haha| 🥲|, personal best]",
+                        "[dont ask|awful], [stopped twice|it was boiling|my legs are dead]",
+                    ],
+                },
+            ),
+        ],
+        follows=[
+            Beat(
+                ask={
+                    "friend": ["Meet at the park gates at {hour}?"],
+                    "slang": ["{hour} at the gym?"],
+                    "group": ["{hour} at the park?"],
+                },
+                reply={
+                    "en": [
+                        "[ok |]{hour} at the [gates|park][ 👍|, dont be late|]",
+                        "{hour} is [brutal|so early] but ok[ 🥲|]",
+                    ]
+                },
+            ),
+            Beat(
+                ask={"friend": ["Coffee after?"], "slang": ["brekkie after?"]},
+                reply={
+                    "en": [
+                        "[yes |obviously ]coffee {place}[ ✨|!!|]",
+                        "[yes |]but [youre buying|a quick one][ haha|]",
+                    ]
+                },
+            ),
+        ],
+        persona_opener={"en": ["parkrun {day}?? 🏃‍♀️", "[ok |]who wants to run on {day}?"]},
+        responses=[
+            Beat(
+                ask={
+                    "friend": ["Go on then! What time?"],
+                    "slang": ["go on then"],
+                    "group": ["im in, what time?"],
+                },
+                reply={
+                    "en": [
+                        "{hour} at the park gates[?| ✨|]",
+                        "[about|at] {hour}, [coffee after|then brunch {place}]",
+                    ]
+                },
+            ),
+            Beat(
+                ask={
+                    "friend": ["Can't, my legs are still dead from Tuesday 😂"],
+                    "slang": ["nah legs are dead"],
+                },
+                reply={
+                    "en": [
+                        "[haha |]same tbh, [next week then|{day2} maybe]",
+                        "[lightweight|fair] haha, {day2}?",
+                    ]
+                },
+            ),
+        ],
+        closer={"en": ["[ok |]{day} at {hour}[ 🏃‍♀️|, bring water]", "[right |]park gates at {hour}[ x|]"]},
+    ),
+    Topic(
+        "flat",
+        openers=[
+            Beat(
+                ask={
+                    "friend": ["Did the landlord fix the boiler yet?", "How's the new flatmate?"],
+                    "slang": ["boiler sorted?", "new flatmate alright?"],
+                    "mum": ["Has your landlord fixed the heating yet love?"],
+                },
+                reply={
+                    "en": [
+                        "[nope|not yet], [cold showers since {day}|he says {day}][ 💀|🥲|]",
+                        "[finally |]yes!! [hot water|heating] since {day}[ ✨|]",
+                        "[shes|hes] [lovely|fine] but [leaves dishes everywhere|plays guitar at {hour}] haha",
+                    ],
+                    "mum": [
+                        "[not yet mum|nope], [he says {day}|ive rung him twice] xx",
+                        "[yes mum|finally] its warm now xx",
+                    ],
+                },
+            ),
+            Beat(
+                ask={"friend": ["How much is the rent going up?"], "slang": ["rent going up again?"]},
+                reply={
+                    "en": [
+                        "[another|like] {amount}0 a month[ 💀| tbh|]",
+                        "[dont|please dont] talk about rent[ 🥲|, {amount}0 more]",
+                    ]
+                },
+            ),
+        ],
+        follows=[
+            Beat(
+                ask={
+                    "friend": ["Have you thought about moving to {place2}?"],
+                    "slang": ["move to {place2} lol"],
+                },
+                reply={
+                    "en": [
+                        "{place2}? [too expensive|maybe tbh|with {friend}?][ haha|]",
+                        "[honestly |]{place2} would be a dream",
+                    ]
+                },
+            ),
+            Beat(
+                ask={"mum": ["You can always come home you know."]},
+                reply={"mum": ["[i know mum|thanks mum] [xx|, maybe at christmas xx|, dont worry xx]"]},
+            ),
+        ],
+        persona_opener={"en": ["the boiler is broken AGAIN 💀", "new flatmate plays guitar at {hour} 🙃"]},
+        responses=[
+            Beat(
+                ask={
+                    "friend": ["Noooo, come to mine for a shower!"],
+                    "slang": ["LMAOOO"],
+                    "mum": ["Oh no love. Ring the landlord!"],
+                },
+                reply={
+                    "en": [
+                        "[omg |]yes please, [{day}?|tonight?][ x|]",
+                        "[haha |]its not funny[, {hour} every night|]",
+                    ],
+                    "mum": ["[i have mum|ive rung him] [twice|three times], he says {day} xx"],
+                },
+            ),
+        ],
+        closer={"en": ["[ok |]see you {day} with my towel haha", "[right |]{day} then[ x|]"]},
+    ),
+    Topic(
+        "date",
+        openers=[
+            Beat(
+                ask={
+                    "friend": ["So?? How was the date?", "How did it go with {friend2} from hinge??"],
+                    "slang": ["how was the date lol"],
+                },
+                reply={
+                    "en": [
+                        "[honestly |][lovely|so nice], we went {place}[ 🙈|!!|]",
+                        "[awful|a disaster], [he talked about crypto|she was an hour late] for ages 💀",
+                        "[ok i think|not sure], [seeing them again {day}|no spark tbh]",
+                    ],
+                },
+            ),
+        ],
+        follows=[
+            Beat(
+                ask={"friend": ["Are you seeing them again?"], "slang": ["round two?"]},
+                reply={"en": ["[maybe|yes] {day}[ 🙈|!!|]", "[absolutely not|nope] haha"]},
+            ),
+            Beat(
+                ask={"friend": ["Where did you go?"], "slang": ["where'd u go"]},
+                reply={
+                    "en": [
+                        "{place}, [then {place2}|for {food}][ ✨|]",
+                        "{place} for {food}[, was lovely| haha]",
+                    ]
+                },
+            ),
+        ],
+        persona_opener={"en": ["i have a date on {day} 🙈", "update on the date... 💀"]},
+        responses=[
+            Beat(
+                ask={"friend": ["WHAT. Where??", "Tell me everything"], "slang": ["go on"]},
+                reply={"en": ["{place} at {hour}[ 🙈|!!|]", "[ok so |]{place}, then {food}[ haha|]"]},
+            ),
+        ],
+        closer={
+            "en": ["[ok |]ill tell you everything {day2}[ x|]", "[wish me luck|pray for me] for {day}[ 🙈|]"]
+        },
     ),
 ]
 
