@@ -18,7 +18,7 @@ from ingest.demo_dialogues import Beat, Lines, Topic
 
 SLOTS: dict[str, list[str]] = {
     "hour": ["7", "half 7", "8", "half 8", "6", "9", "half 6"],  # after "at" / "about"
-    "day": ["saturday", "sunday", "friday", "thursday", "tomorrow", "monday", "wednesday"],
+    "day": ["saturday", "sunday", "friday", "thursday", "tuesday", "monday", "wednesday"],
     "place": [
         "at the crown",
         "in shoreditch",
