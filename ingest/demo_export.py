@@ -279,11 +279,13 @@ def _persona_turn(chat: _Chat, line: str, lang: str, reply_to: int | None = None
     fields: dict[str, Any] = {}
     if reply_to is not None and rng.random() < 0.25:
         fields["reply_to_message_id"] = reply_to
-    if rng.random() < 0.12 and not any(ch in line for ch in pack.emoji):
-        line = f"{line} {rng.choice(pack.emoji)}"
-    if pack.tail and rng.random() < pack.tail and not line.endswith(("x", "!", "?")):
-        line = f"{line}{rng.choice(pack.tails)}"  # "haha", "tbh"... at the end of a line
     register = chat.spec.contact.register if chat.spec.contact else "group"
+    plain = register in pack.plain
+    if rng.random() < 0.12 and not any(ch in line for ch in pack.emoji):
+        emoji = rng.choice(pack.emoji)
+        line = line if plain else f"{line} {emoji}"
+    if pack.tail and rng.random() < pack.tail and not line.endswith(("x", "!", "?")) and not plain:
+        line = f"{line}{rng.choice(pack.tails)}"  # "haha", "tbh"... at the end of a line
     chance, sign = pack.sign_off.get(register, (0.0, ""))
     if chance and rng.random() < chance and not line.endswith(("x", "!", "?")):
         line = f"{line}{sign}"
@@ -292,7 +294,7 @@ def _persona_turn(chat: _Chat, line: str, lang: str, reply_to: int | None = None
         yield chat.message(pack.persona, head)
         chat.pause(2, 25)
     yield chat.message(pack.persona, line, **fields)
-    if rng.random() < 0.06:
+    if rng.random() < 0.06 and not plain:
         yield _sticker(chat, pack.persona, rng.choice(pack.persona_stickers))
 
 

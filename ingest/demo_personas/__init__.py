@@ -88,6 +88,7 @@ class DemoPersona:
     default_messages: int = 4000
     # style rules that the Italian persona does not use (0: off, and no random draw)
     split: float = 0.0  # a reply with a comma sent as two messages
+    plain: frozenset[str] = frozenset()  # registers she writes to without emoji, tails or kisses
     tail: float = 0.0  # a word of hers added at the end of a line...
     tails: list[str] = field(default_factory=list)  # ...one of these
     sign_off: dict[str, tuple[float, str]] = field(default_factory=dict)  # register -> (chance, " x")

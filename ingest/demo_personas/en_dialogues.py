@@ -779,7 +779,7 @@ TOPICS: list[Topic] = [
                     "en": [
                         "[ooh |]tickets to {city}?[ too much?|]",
                         "[yes |]{amount} each?[ ✨|]",
-                        "[honestly |]she [wants|keeps talking about|would love] a [plant|candle|book|new bag|pasta maker][ haha| for {city}|]",
+                        "[honestly |]she [wants|keeps talking about|would love] a [plant|candle|book|new bag|pasta maker][ haha| for her flat|]",
                     ],
                 },
             ),
@@ -936,7 +936,7 @@ TOPICS: list[Topic] = [
             ),
             Beat(
                 ask={"mum": ["You can always come home you know."]},
-                reply={"mum": ["[i know mum|thanks mum] [xx|, maybe at christmas xx|, dont worry xx]"]},
+                reply={"mum": ["[i know mum|thanks mum][ xx|, maybe at christmas xx|, dont worry xx]"]},
             ),
         ],
         persona_opener={"en": ["the boiler is broken AGAIN 💀", "new flatmate plays guitar at {hour} 🙃"]},
@@ -1006,7 +1006,14 @@ TOPICS: list[Topic] = [
 STRAY_LINES: Lines = {
     "friend": ["Morning! ☀️", "Saw this and thought of you", "Are you alive?"],
     "slang": ["oi", "HAHAHAHA", "look at this"],
-    "mum": ["Night love x", "Ring me when you can. Mum x"],
-    "formal": ["Hi Emma, please remember to submit your timesheet."],
+    "mum": [
+        "Night love x",
+        "Ring me when you can. Mum x",
+        "I sent the 50 to GB29 NWBK 6016 1331 9268 19 love. Mum x",
+    ],
+    "formal": [
+        "Hi Emma, please remember to submit your timesheet.",
+        "Hi Emma, my new number is 07700 900872, and do copy hr@brightside-media.co.uk in.",
+    ],
     "group": ["morning all", "who's got the bibs?"],
 }
