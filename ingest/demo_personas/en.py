@@ -70,7 +70,7 @@ PERSONA = DemoPersona(
     persona_captions={**d.PERSONA_CAPTIONS, "formal": ["", "The whiteboard from today's session"]},
     map_link_texts={**d.MAP_LINK_TEXTS, "formal": ["The address: "]},
     fillers={"en": d.FILLERS, "formal": ["Hi David,", "Morning,", "Sure,"]},
-    reactions={**d.REACTIONS, "formal": ["Thanks, noted", "Sounds good"]},
+    reactions={**d.REACTIONS, "formal": ["Noted", "Sounds good"]},
     emoji=d.EMOJI,
     persona_stickers=["😂", "🙈", "💕", "✨"],
     contact_stickers=["😊", "👋", "💕", "🤣"],
@@ -88,6 +88,14 @@ PERSONA = DemoPersona(
     split=0.3,
     plain=frozenset({"formal"}),
     tail=0.25,
-    tails=[" haha", " tbh", " lol", " honestly", "!!", "...", " 🙈"],
+    tails=[
+        " tbh",
+        " lol",
+        " ha",
+        "!!",
+        "...",
+        " 🙈",
+        " 💀",
+    ],  # short: no word a model could copy from any context
     sign_off={"friend": (0.2, " x"), "slang": (0.05, " x")},
 )

@@ -57,7 +57,7 @@ CLOSERS: list[Beat] = [
         ask={"friend": ["Great, see you later!", "Perfect, see you then x"], "slang": ["sound, laters"]},
         reply={
             "en": [
-                "[yes |ok |]see you [later|then|in a bit][ x| ✨|]",
+                "[yes |ok |]see you [later|then|in a bit|{place}|at {hour}][ x| ✨|]",
                 "see you {place}[ x|!!|]",
                 "[ok |]{hour} then[ x|, dont be late|]",
             ],
@@ -75,7 +75,9 @@ CLOSERS: list[Beat] = [
     ),
     Beat(
         ask={"friend": ["Thanks so much!", "You're a star x"], "slang": ["cheers for that"]},
-        reply={"en": ["[no worries|anytime|dont be daft][ x|!!| 💕]"]},
+        reply={
+            "en": ["[no worries|anytime|dont be daft|any time lovely|its nothing][ x|!!| 💕|, see you {day}]"]
+        },
     ),
     Beat(
         ask={"friend": ["Lovely 😊"], "slang": ["mint", "LETS GOOO"], "group": ["amazing", "👍", "yess"]},
@@ -83,7 +85,7 @@ CLOSERS: list[Beat] = [
             "en": [
                 "[ok |yay |]{day} then[ ✨|!!|]",
                 "[ok |perfect, ]{place} then[ x|]",
-                "[yay|woo] see you then!!",
+                "[yay|woo|ok] see you [then|{day}|at {hour}]!!",
             ],
         },
     ),
@@ -91,20 +93,45 @@ CLOSERS: list[Beat] = [
         ask={"formal": ["Thanks Emma, have a good evening.", "Great, thank you."]},
         reply={
             "formal": [
-                "[Thanks, |]you too[!|, see you tomorrow]",
-                "Thanks David, [have a good one|see you tomorrow]",
+                "[You too|Same to you][!|, see you tomorrow|, see you at the {meeting}]",
+                "[Have a good one|Enjoy your evening], [see you tomorrow|see you on {day}]",
             ]
         },
     ),
     Beat(
         ask={"mum": ["Ok love. Wrap up warm! Mum x", "Night night love x"]},
-        reply={"mum": ["[night|love you] mum[ xx| x]", "[i will|yes mum] [promise|dont worry] xx"]},
+        reply={
+            "mum": [
+                "[night|love you|night night|love you lots] mum[ xx| x][, speak {day}|, ring you tomorrow|]",
+                "[i will|yes mum] [promise|dont worry] xx",
+            ]
+        },
     ),
 ]
 PERSONA_CLOSERS: Lines = {
-    "formal": ["Thanks!", "Thanks, see you tomorrow"],
-    "mum": ["love you xx", "night mum xx"],
-    "en": ["see you x", "👍", "haha ok", "ok speak soon", "✨", "laters x"],
+    "formal": ["Speak tomorrow", "Have a good evening", "Will do", "Noted"],
+    "mum": [
+        "love you xx",
+        "night mum xx",
+        "night night xx",
+        "love you lots xx",
+        "speak tomorrow mum xx",
+        "ok mum xx",
+    ],
+    "en": [
+        "see you x",
+        "👍",
+        "haha ok",
+        "ok speak soon",
+        "✨",
+        "laters x",
+        "night x",
+        "ttyl x",
+        "ok lovely",
+        "byee",
+        "cheers x",
+        "speak tomorrow x",
+    ],
 }
 
 PHOTO_CAPTIONS: Lines = {"en": ["", "", "Look at this view!", "Guess where I am 😎"]}
@@ -468,7 +495,7 @@ TOPICS: list[Topic] = [
                 ask={"friend": ["Did you see the ending?? 😱"], "slang": ["THAT ENDING", "the ending tho"]},
                 reply={
                     "en": [
-                        "[omg |]the ending!! [cried|screamed][ 💀|]",
+                        "[omg |]the ending!! [cried|screamed|still not over it|didnt see it coming][ 💀| 🥲|, {show} is unreal]",
                         "[not yet|no|not yet no] [dont tell me|no spoilers|im on episode 2|im on episode 4][ 🙈|!!| please]",
                     ],
                 },
@@ -609,7 +636,7 @@ TOPICS: list[Topic] = [
                 },
                 reply={
                     "formal": [
-                        "Thanks David[, much appreciated|]",
+                        "[Much appreciated|Brilliant|Perfect][, I'll wait for your notes|, the numbers are in the folder|]",
                         "[Great|Thanks], see you at the {meeting}",
                     ]
                 },
@@ -617,7 +644,7 @@ TOPICS: list[Topic] = [
         ],
         closer={
             "en": ["[ok |]{meeting} on {day}, wish me luck[ 🙈|]"],
-            "formal": ["Thanks, see you at the {meeting}", "Thanks David, I'll send them by {day}"],
+            "formal": ["See you at the {meeting}", "I'll send them by {day}[ then|]"],
         },
     ),
     Topic(
