@@ -1,8 +1,9 @@
 """A realistic synthetic Telegram Desktop export (full-account layout), deterministic for a seed.
 
-`chatlikeme demo-export --out FILE [--messages N] [--seed S]` writes it; the tests, the README demo and the
-ingest benchmark all run on it. What the people say comes from `ingest.demo_dialogues`; this module turns
-conversations into the exact JSON Telegram Desktop writes, including the awkward parts of real exports:
+`chatlikeme demo-export --out FILE [--messages N] [--seed S] [--persona it|en]` writes it; the tests, the
+README demo and the ingest benchmark all run on it. Who the people are and what they say comes from a persona
+module of `ingest.demo_personas` (Marco, Italian, by default: `ingest.demo_dialogues`; Emma, English:
+`ingest.demo_personas.en`); this generator, shared by both, turns conversations into the exact JSON Telegram Desktop writes, including the awkward parts of real exports:
 text as entity lists ending in "", stickers, photos with and without captions, voice messages, a video over
 2^31 bytes, replies (some to a message of an earlier conversation), forwards, service messages (calls, group
 events, an action no parser knows), a deleted account (null names), a 2019 chat in the old format (integer
@@ -128,7 +129,7 @@ _SLOT = re.compile(r"\{(\w+)\}")  # {place}, {place2}
 
 class Scene:
     """What one conversation names. Each slot is drawn once, when first used, so the place of the contact's
-    invitation is the place of Marco's answer and of his goodbye; `{food2}` is a second food, different from
+    invitation is the place of the persona's answer and goodbye; `{food2}` is a second food, different from
     `{food}` (the other option of a choice)."""
 
     def __init__(self, rng: random.Random, slots: dict[str, list[str]] = SLOTS) -> None:
@@ -254,7 +255,7 @@ def _pick(chat: _Chat, lines: Lines, key: str) -> str | None:
 
 
 def _persona_line(chat: _Chat, lines: Lines, register: str, lang: str) -> str | None:
-    """Marco's line: what he says to this kind of person when there is one, else his general line."""
+    """The persona's line: what they say to this kind of person when there is one, else their general line."""
     if lines.get(register) and (not lines.get(lang) or chat.rng.random() < 0.6):
         return _pick(chat, lines, register)
     return _pick(chat, lines, lang)
@@ -271,7 +272,8 @@ def _topics_for(chat: _Chat, register: str, side: str) -> list[Topic]:
 
 
 def _persona_turn(chat: _Chat, line: str, lang: str, reply_to: int | None = None) -> Iterator[dict[str, Any]]:
-    """Marco's reply, sometimes split over two messages ("ahah" + the answer) or closed by an emoji."""
+    """The persona's reply, sometimes split over two messages ("ahah" + the answer) or closed by an emoji;
+    with the persona's own style rules (`DemoPersona.split`, `tail`, `sign_off`, `plain`) where it has them."""
     rng, pack = chat.rng, chat.pack
     chat.pause(5, 200)
     if rng.random() < 0.15:
@@ -317,7 +319,7 @@ def _contact_turn(chat: _Chat, sender: Person, line: str) -> Iterator[dict[str, 
 def _exchange(
     chat: _Chat, beat: Beat, sender: Person, register: str, lang: str, react: float = 0.0
 ) -> Iterator[dict[str, Any]]:
-    """`sender` says the beat's line and Marco answers that line (with probability `react`, just reacts)."""
+    """`sender` says the beat's line and the persona answers that line (with probability `react`, just reacts)."""
     yield from _contact_turn(chat, sender, _pick(chat, beat.ask, register) or "?")
     if chat.rng.random() < react:
         answer = _pick(chat, chat.pack.reactions, lang)
@@ -342,7 +344,7 @@ def _personal_session(chat: _Chat, contact: Person) -> Iterator[dict[str, Any]]:
         yield from _media_exchange(chat, contact, lang)
         return
     if chat.last_question is not None and rng.random() < 0.5:
-        # Marco answers, hours later, a message from an earlier conversation: a reply across sessions.
+        # The persona answers, hours later, a message from an earlier conversation: a reply across sessions.
         quoted, chat.last_question = chat.last_question, None
         yield chat.message(
             chat.persona,
@@ -379,7 +381,7 @@ def _persona_opened(chat: _Chat, topic: Topic, contact: Person, lang: str) -> It
     )
     yield from _persona_turn(chat, opener, lang)
     if rng.random() < 0.08:
-        return  # no answer: a conversation with only Marco in it
+        return  # no answer: a conversation with only the persona in it
     response = _beat(rng, topic.responses, register)
     assert response is not None  # `_topics_for` chose a topic with a response for this register
     yield from _exchange(chat, response, contact, register, lang, react=0.06)
@@ -401,7 +403,7 @@ def _closing(chat: _Chat, topic: Topic, contact: Person, lang: str) -> Iterator[
 
 
 def _goodbye(chat: _Chat, topic: Topic, closing: Beat | None, register: str, lang: str) -> str:
-    """Marco's last word: about what this conversation named (the place, the time...) or an answer to the
+    """The persona's last word: about what this conversation named (the place, the time...) or an answer to the
     contact's goodbye; now and then a stock one."""
     templates = _register_lines(topic.closer, register, lang)
     if closing is not None:
@@ -417,7 +419,7 @@ def _register_lines(lines: Lines, register: str, lang: str) -> list[str]:
 
 
 def _media_exchange(chat: _Chat, contact: Person, lang: str) -> Iterator[dict[str, Any]]:
-    """A photo (Marco's or the contact's), with or without caption, and the answer to it."""
+    """A photo (the persona's or the contact's), with or without caption, and the answer to it."""
     rng, pack = chat.rng, chat.pack
     if rng.random() < 0.5:
         yield _photo(chat, contact, caption=rng.choice(pack.photo_captions[lang]))
@@ -531,7 +533,7 @@ def _group_session(chat: _Chat) -> Iterator[dict[str, Any]]:
     opener = _beat(rng, topic.openers, "group")
     assert opener is not None  # `_topics_for` chose a topic with a group opener
     if rng.random() < 0.1:
-        # the others talk, Marco stays silent
+        # the others talk, the persona stays silent
         yield from _contact_turn(
             chat, speakers[0], _pick(chat, opener.ask, "group") or chat.pack.group_fallback
         )
@@ -546,7 +548,7 @@ def _group_session(chat: _Chat) -> Iterator[dict[str, Any]]:
 
 
 def _group_persona_opened(chat: _Chat, topic: Topic) -> Iterator[dict[str, Any]]:
-    """Marco asks the group; one to three members answer, and Marco answers the last of them."""
+    """The persona asks the group; one to three members answer, and the persona answers the last of them."""
     rng, lang = chat.rng, chat.pack.lang_of("group")
     fallback = chat.pack.group_fallback + "?"
     yield from _persona_turn(chat, _pick(chat, topic.persona_opener, lang) or fallback, lang)
