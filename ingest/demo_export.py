@@ -3,12 +3,13 @@
 `chatlikeme demo-export --out FILE [--messages N] [--seed S] [--persona it|en]` writes it; the tests, the
 README demo and the ingest benchmark all run on it. Who the people are and what they say comes from a persona
 module of `ingest.demo_personas` (Marco, Italian, by default: `ingest.demo_dialogues`; Emma, English:
-`ingest.demo_personas.en`); this generator, shared by both, turns conversations into the exact JSON Telegram Desktop writes, including the awkward parts of real exports:
-text as entity lists ending in "", stickers, photos with and without captions, voice messages, a video over
-2^31 bytes, replies (some to a message of an earlier conversation), forwards, service messages (calls, group
-events, an action no parser knows), a deleted account (null names), a 2019 chat in the old format (integer
-`from_id`, no `date_unixtime`/`text_entities`), a migrated group with negative ids, names with emoji, ZWJ
-sequences and right-to-left script, phone numbers / e-mails / IBANs in the text, and unknown fields.
+`ingest.demo_personas.en`); this generator, shared by both, turns conversations into the exact JSON Telegram
+Desktop writes, including the awkward parts of real exports: text as entity lists ending in "", stickers,
+photos with and without captions, voice messages, a video over 2^31 bytes, replies (some to a message of an
+earlier conversation), forwards, service messages (calls, group events, an action no parser knows), a deleted
+account (null names), a 2019 chat in the old format (integer `from_id`, no `date_unixtime`/`text_entities`), a
+migrated group with negative ids, names with emoji, ZWJ sequences and right-to-left script, phone numbers /
+e-mails / IBANs in the text, and unknown fields.
 
 The file is streamed chat by chat, one message at a time: a million messages take seconds and little memory.
 """
@@ -273,7 +274,8 @@ def _topics_for(chat: _Chat, register: str, side: str) -> list[Topic]:
 
 def _persona_turn(chat: _Chat, line: str, lang: str, reply_to: int | None = None) -> Iterator[dict[str, Any]]:
     """The persona's reply, sometimes split over two messages ("ahah" + the answer) or closed by an emoji;
-    with the persona's own style rules (`DemoPersona.split`, `tail`, `sign_off`, `plain`) where it has them."""
+    with the persona's own style rules (`DemoPersona.split`, `tail`, `sign_off`, `plain`) where it has
+    them."""
     rng, pack = chat.rng, chat.pack
     chat.pause(5, 200)
     if rng.random() < 0.15:
@@ -319,7 +321,8 @@ def _contact_turn(chat: _Chat, sender: Person, line: str) -> Iterator[dict[str, 
 def _exchange(
     chat: _Chat, beat: Beat, sender: Person, register: str, lang: str, react: float = 0.0
 ) -> Iterator[dict[str, Any]]:
-    """`sender` says the beat's line and the persona answers that line (with probability `react`, just reacts)."""
+    """`sender` says the beat's line and the persona answers that line (with probability `react`, just
+    reacts)."""
     yield from _contact_turn(chat, sender, _pick(chat, beat.ask, register) or "?")
     if chat.rng.random() < react:
         answer = _pick(chat, chat.pack.reactions, lang)
@@ -403,8 +406,8 @@ def _closing(chat: _Chat, topic: Topic, contact: Person, lang: str) -> Iterator[
 
 
 def _goodbye(chat: _Chat, topic: Topic, closing: Beat | None, register: str, lang: str) -> str:
-    """The persona's last word: about what this conversation named (the place, the time...) or an answer to the
-    contact's goodbye; now and then a stock one."""
+    """The persona's last word: about what this conversation named (the place, the time...) or an answer to
+    the contact's goodbye; now and then a stock one."""
     templates = _register_lines(topic.closer, register, lang)
     if closing is not None:
         templates = templates + _register_lines(closing.reply, register, lang)
