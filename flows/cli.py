@@ -10,7 +10,7 @@ import os
 import signal
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 
@@ -164,17 +164,31 @@ def pii_check(
     raise typer.Exit(1 if result.hits else 0)
 
 
+PersonaOption = Annotated[
+    Literal["it", "en"],
+    typer.Option(
+        "--persona", help="The demo persona: it (Marco Rossi, Italian) or en (Emma Clarke, English)."
+    ),
+]
+
+
 @app.command("demo-export")
 def demo_export(
     out: Annotated[Path, typer.Option("--out", help="Where to write the synthetic result.json.")],
-    messages: Annotated[int, typer.Option("--messages", min=1, help="About how many messages.")] = 4000,
+    messages: Annotated[
+        int | None,
+        typer.Option("--messages", min=1, help="About how many messages (default: 4000 it, 8000 en)."),
+    ] = None,
     seed: Annotated[int, typer.Option("--seed", help="Same seed, same export.")] = 0,
+    persona: PersonaOption = "it",
 ) -> None:
     """Write a realistic synthetic Telegram Desktop export (full-account layout)."""
     from ingest.demo_export import write_demo_export
+    from ingest.demo_personas import demo_persona
 
-    path = write_demo_export(out, messages, seed)
-    print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB, ~{messages} messages, seed {seed})")
+    messages = messages or demo_persona(persona).default_messages
+    path = write_demo_export(out, messages, seed, persona)
+    print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB, ~{messages} messages, seed {seed}, {persona})")
 
 
 # --- align --------------------------------------------------------------------------------------------------
@@ -465,6 +479,7 @@ def demo(
     messages: Annotated[
         int | None, typer.Option("--messages", help="Size of the demo export (default: the generator's).")
     ] = None,
+    persona: PersonaOption = "it",
 ) -> None:
     """Generate the demo export and run the whole pipeline on it with the cpu-demo presets."""
     _prefect_environment()
@@ -472,9 +487,9 @@ def demo(
     from flows.pipeline import run_pipeline as run
     from ingest.demo_export import write_demo_export
 
-    export = workdir / "exports" / "demo-result.json"
+    export = workdir / "exports" / ("demo-result.json" if persona == "it" else f"demo-result-{persona}.json")
     if not export.is_file():
-        write_demo_export(export, **({"messages": messages} if messages else {}))
+        write_demo_export(export, messages, persona=persona)
         print(f"demo export written: {export}")
     pipeline_config = PipelineConfig.load("cpu-demo", {"workdir": workdir})
     _print_outcome(run([export], pipeline_config), pipeline_config)

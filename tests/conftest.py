@@ -68,6 +68,17 @@ def demo_data(tmp_path_factory: pytest.TempPathFactory) -> DemoData:
     return DemoData(export, ingest([export], root / "data", IngestConfig()))
 
 
+@pytest.fixture(scope="session")
+def demo_data_en(tmp_path_factory: pytest.TempPathFactory) -> DemoData:
+    """Emma's demo export (English, its default 8,000 messages, seed 0) ingested with the default config."""
+    from ingest.demo_export import write_demo_export
+    from ingest.ingest import IngestConfig, ingest
+
+    root = tmp_path_factory.mktemp("demo-data-en")
+    export = write_demo_export(root / "result.json", seed=0, persona="en")
+    return DemoData(export, ingest([export], root / "data", IngestConfig()))
+
+
 def make_lora_adapter(base_model: Path, out_dir: Path, *, seed: int, rank: int = 8) -> Path:
     """A LoRA adapter with random (non-zero) weights, so that it visibly changes the model's outputs."""
     import torch

@@ -1,7 +1,8 @@
-"""The demo persona answers the conversation: his replies reuse what it names and rarely repeat verbatim.
+"""The demo personas answer the conversation: their replies reuse what it names and rarely repeat verbatim.
 
 A context-aware evaluation (does the model answer *this* conversation?) can only tell models apart on data
-where the persona's replies depend on their context; these tests keep the demo export that way.
+where the persona's replies depend on their context; these tests keep both demo exports that way (Marco,
+Italian, and Emma, English), so that nothing is tuned to one persona.
 """
 
 from __future__ import annotations
@@ -14,40 +15,56 @@ from pathlib import Path
 
 import pytest
 
-from ingest.demo_dialogues import CLOSERS, SLOTS, TOPICS, Beat
+from ingest.demo_dialogues import Beat
 from ingest.demo_export import Scene, write_demo_export
+from ingest.demo_personas import PERSONAS, DemoPersona, demo_persona
 
 # a word of a reply that fits any conversation
-FILLER_WORD = re.compile(r"ahah\w*|ok|daje|boh|vabbè|top|ci|sta|si|bella|cool|yes|perfect|a|dopo")
+FILLER_WORD = re.compile(
+    r"ahah\w*|ok|daje|boh|vabbè|top|ci|sta|si|bella|cool|yes|perfect|a|dopo"  # Marco
+    r"|haha\w*|lol|omg|ahh|oh|god|x|xx|yay|see|you|well|fair|enough|thanks"  # Emma
+)
+PACKS = [demo_persona(name) for name in PERSONAS]
+parametrize_packs = pytest.mark.parametrize("pack", PACKS, ids=PERSONAS)
 
 
-def _beats() -> list[Beat]:
-    return [beat for t in TOPICS for side in (t.openers, t.follows, t.responses) for beat in side] + CLOSERS
+def _beats(pack: DemoPersona) -> list[Beat]:
+    sides = [side for t in pack.topics for side in (t.openers, t.follows, t.responses)]
+    return [beat for side in sides for beat in side] + pack.closers
 
 
-def _lang(register: str) -> str:
-    return "en" if register == "english" else "it"
-
-
-def _templates() -> list[str]:
+def _templates(pack: DemoPersona) -> list[str]:
     lines = [
-        line for beat in _beats() for side in (beat.ask, beat.reply) for ls in side.values() for line in ls
+        line
+        for beat in _beats(pack)
+        for side in (beat.ask, beat.reply)
+        for ls in side.values()
+        for line in ls
     ]
     return lines + [
-        line for t in TOPICS for ls in (*t.closer.values(), *t.persona_opener.values()) for line in ls
+        line for t in pack.topics for ls in (*t.closer.values(), *t.persona_opener.values()) for line in ls
     ]
 
 
-def test_marco_answers_every_line_a_contact_can_say():
-    for beat in _beats():
+@parametrize_packs
+def test_the_persona_answers_every_line_a_contact_can_say(pack: DemoPersona):
+    for beat in _beats(pack):
         for register in beat.ask:
-            assert beat.reply.get(register) or beat.reply.get(_lang(register)), (register, beat.ask)
+            assert beat.reply.get(register) or beat.reply.get(pack.lang_of(register)), (register, beat.ask)
 
 
-def test_templates_name_known_slots_and_close_their_brackets():
-    for line in _templates():
+@parametrize_packs
+def test_every_contact_and_the_group_can_open_a_conversation(pack: DemoPersona):
+    registers = {spec.contact.register for spec in pack.chats if spec.contact} | {"group"}
+    for register in registers:
+        assert any(register in beat.ask for t in pack.topics for beat in t.openers), register
+
+
+@parametrize_packs
+def test_templates_name_known_slots_and_close_their_brackets(pack: DemoPersona):
+    for line in _templates(pack):
         for slot in re.findall(r"\{(\w+)\}", line):
-            assert slot.removesuffix("2") in SLOTS, line
+            assert slot.removesuffix("2") in pack.slots, line
         bare = re.sub(r"\[[^\[\]]*\]", "", re.sub(r"\{\w+\}", "", line))
         assert not set("[]{}") & set(bare), line
 
@@ -65,25 +82,31 @@ def test_a_conversation_names_each_value_once():
 CHOICE = re.compile(r"\{(\w+)\} or? \{\1(2)\}")  # "{food} o {food2}?", "{en_place} or {en_place2}?"
 
 
+@parametrize_packs
 @pytest.mark.parametrize("seed", range(20))
-def test_a_choice_is_answered_with_one_of_the_options(seed: int):
+def test_a_choice_is_answered_with_one_of_the_options(pack: DemoPersona, seed: int):
     rng = random.Random(seed)
     choices = [
         (beat, register, line, match.group(1))
-        for beat in _beats()
+        for beat in _beats(pack)
         for register, lines in beat.ask.items()
         for line in lines
         if (match := CHOICE.search(line))
     ]
     assert len(choices) >= 5
     for beat, register, line, slot in choices:
-        scene = Scene(rng)
+        scene = Scene(rng, pack.slots)
         scene.fill(line)
-        reply = scene.fill(rng.choice(beat.reply.get(register) or beat.reply[_lang(register)]))
+        reply = scene.fill(rng.choice(beat.reply.get(register) or beat.reply[pack.lang_of(register)]))
         assert scene.values[slot] in reply or scene.values[slot + "2"] in reply, (line, reply)
 
 
-# --- the export, through ingest (`demo_data`: 1,500 messages, seed 0) ------------------------------------
+# --- the exports, through ingest (`demo_data`: Marco, 1,500 messages; `demo_data_en`: Emma, 8,000) --------
+
+
+@pytest.fixture(params=PERSONAS)
+def persona_data(request: pytest.FixtureRequest):
+    return request.getfixturevalue("demo_data" if request.param == "it" else "demo_data_en")
 
 
 def _norm(text: str) -> str:
@@ -109,26 +132,26 @@ def _overlap(reply: str, context: list[dict]) -> float:
     return len(words & seen) / len(words | seen) if words | seen else 0.0
 
 
-def test_few_replies_are_fillers_or_repeats(demo_data):
-    replies = [sample[-1]["content"] for sample in _samples(demo_data.sft_dir, "train")]
+def test_few_replies_are_fillers_or_repeats(persona_data):
+    replies = [sample[-1]["content"] for sample in _samples(persona_data.sft_dir, "train")]
     assert sum(map(_is_filler, replies)) / len(replies) < 0.1
     assert len({_norm(reply) for reply in replies}) / len(replies) > 0.8
 
 
-def test_held_out_replies_are_rarely_training_replies_verbatim(demo_data):
+def test_held_out_replies_are_rarely_training_replies_verbatim(persona_data):
     seen = {
         _norm(m["content"])
-        for s in _samples(demo_data.sft_dir, "train")
+        for s in _samples(persona_data.sft_dir, "train")
         for m in s
         if m["role"] == "assistant"
     }
-    held_out = [sample[-1]["content"] for sample in _samples(demo_data.sft_dir, "eval", "test")]
+    held_out = [sample[-1]["content"] for sample in _samples(persona_data.sft_dir, "eval", "test")]
     assert len(held_out) >= 20
     assert sum(_norm(reply) in seen for reply in held_out) / len(held_out) < 0.35
 
 
-def test_replies_reuse_the_words_of_their_own_conversation(demo_data):
-    samples = _samples(demo_data.sft_dir, "train")
+def test_replies_reuse_the_words_of_their_own_conversation(persona_data):
+    samples = _samples(persona_data.sft_dir, "train")
     contexts = [sample[1:-1][-4:] for sample in samples]
     shuffled = contexts[1:] + contexts[:1]
     own = sum(_overlap(s[-1]["content"], c) for s, c in zip(samples, contexts, strict=True))
@@ -144,3 +167,28 @@ def test_marco_writes_english_to_sarah(tmp_path: Path):
     ]
     italian = re.compile(r"\b(stasera|ci sta|scusa|guarda|allora|perfetto|mamma|domani|ieri)\b")
     assert texts and not [text for text in texts if italian.search(text)]
+
+
+def _emma_lines(export: dict, chat_name: str) -> list[str]:
+    chat = next(c for c in export["chats"]["list"] if c.get("name") == chat_name)
+    return [
+        m["text"] for m in chat["messages"] if m.get("from") == "Emma Clarke" and isinstance(m["text"], str)
+    ]
+
+
+def test_emma_has_her_own_style(demo_data_en):
+    export = json.loads(demo_data_en.export.read_text())
+    assert export["personal_information"]["first_name"] == "Emma"
+    to_friends = [t for name in ("Priya Shah", "Jake 🍺") for t in _emma_lines(export, name) if t]
+    assert len(to_friends) > 200
+    names = re.compile("|".join(demo_persona("en").slots["friend"]))  # the only capitals: names, CAPS
+    shouting = [t for t in to_friends if names.sub("", t)[:1].isupper() or re.search(r"\bI\b", t)]
+    assert not shouting  # lowercase, "i" too
+    assert not [t for t in to_friends if "'" in t]  # "dont", "im", "cant"
+    assert sum(t.endswith(" x") for t in to_friends) / len(to_friends) > 0.05  # a kiss for her friends
+    assert sum(t.endswith("xx") for t in _emma_lines(export, "Mum 💕")) > 20
+    # to her manager she writes properly: capitals, full words
+    to_manager = [t for t in _emma_lines(export, "David Hughes") if t]
+    assert sum(t[0].isupper() for t in to_manager) / len(to_manager) > 0.5
+    italian = re.compile(r"\b(ahah|daje|boh|stasera|ci sta|allora)\b")
+    assert not [t for t in to_friends if italian.search(t)]

@@ -82,6 +82,23 @@ def test_default_demo_export_gives_a_few_hundred_training_samples(tmp_path):
     assert report["samples"]["eval"] >= 30 and report["samples"]["test"] >= 30
 
 
+def test_emmas_english_export_is_larger_and_ingests(demo_data_en):
+    report = json.loads((demo_data_en.data_dir / "report.json").read_text())
+    assert 700 <= report["samples"]["train"] <= 1200  # 8,000 messages by default
+    assert report["samples"]["eval"] >= 80 and report["samples"]["test"] >= 80
+    assert len([chat for chat in report["samples"]["per_chat"].values() if chat["train"]]) >= 5
+    persona = json.loads(demo_data_en.export.read_text())["personal_information"]
+    assert (persona["first_name"], persona["last_name"]) == ("Emma", "Clarke")
+
+
+def test_emmas_export_is_deterministic_and_not_marcos(tmp_path):
+    a = write_demo_export(tmp_path / "a.json", messages=400, seed=7, persona="en").read_bytes()
+    b = write_demo_export(tmp_path / "b.json", messages=400, seed=7, persona="en").read_bytes()
+    it = write_demo_export(tmp_path / "it.json", messages=400, seed=7).read_bytes()
+    assert a == b and a != it
+    assert b"Marco" not in a and b"Emma Clarke" in a
+
+
 def test_demo_export_is_deterministic(tmp_path):
     a = write_demo_export(tmp_path / "a.json", messages=300, seed=7).read_bytes()
     b = write_demo_export(tmp_path / "b.json", messages=300, seed=7).read_bytes()
@@ -131,6 +148,28 @@ def test_cli_demo_export(tmp_path):
     result = run_cli("demo-export", "--out", tmp_path / "demo.json", "--messages", "200", "--seed", "3")
     assert result.returncode == 0, result.stderr
     assert json.loads((tmp_path / "demo.json").read_text())["chats"]["list"]
+    result = run_cli("demo-export", "--out", tmp_path / "en.json", "--messages", "200", "--persona", "en")
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "en.json").read_bytes() == write_demo_export(
+        tmp_path / "x.json", 200, 0, "en"
+    ).read_bytes()
+    result = run_cli("demo-export", "--out", tmp_path / "fr.json", "--persona", "fr")
+    assert result.returncode == 2 and not (tmp_path / "fr.json").exists()
+
+
+def test_demo_builds_the_chosen_personas_export(tmp_path, monkeypatch):
+    import flows.cli
+    import flows.pipeline
+
+    exports = []
+    monkeypatch.setattr(flows.cli, "_prefect_environment", lambda: None)
+    monkeypatch.setattr(flows.cli, "_print_outcome", lambda outcome, config: None)
+    monkeypatch.setattr(flows.pipeline, "run_pipeline", lambda paths, config: exports.extend(paths))
+    flows.cli.demo(workdir=tmp_path, messages=300, persona="en")
+    flows.cli.demo(workdir=tmp_path, messages=300, persona="it")
+    assert [path.name for path in exports] == ["demo-result-en.json", "demo-result.json"]
+    assert exports[0].read_bytes() == write_demo_export(tmp_path / "en.json", 300, 0, "en").read_bytes()
+    assert exports[1].read_bytes() == write_demo_export(tmp_path / "it.json", 300).read_bytes()
 
 
 @pytest.mark.parametrize(
