@@ -445,6 +445,9 @@ def _prefect_environment() -> None:
     Prefect stops its temporary local server at exit; a plain SIGTERM would skip that and leave it running.
     """
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    # Prefect gives its temporary server 20 s to start; on a busy 2-core machine (training in another
+    # terminal) it took longer, and `chatlikeme demo` died with "Timed out while attempting to connect".
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
     # Idle PyTorch threads sleep instead of spinning: on a CPU shared with other work (an arena, a vLLM
     # server) spinning threads made SFT steps 5-10x slower (docs/sft.md). Set before torch is imported.
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
