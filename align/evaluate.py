@@ -130,7 +130,7 @@ def evaluate(run_dir: Path, data_dir: Path, config: EvalConfig) -> Path:
         done.result, done.features, items, config, split, warning, base_model, adapters, done.timings
     )
     report["vocab_size"] = done.vocab_size
-    report["pii"] = pii_probe(data_dir, done.sets)
+    report["pii"] = pii_probe(data_dir, done.sets, items)
     report["run"] = str(run_dir)
     out = run_dir / "eval"
     with atomic_dir(out) as tmp:
@@ -143,14 +143,21 @@ def evaluate(run_dir: Path, data_dir: Path, config: EvalConfig) -> Path:
     return out
 
 
-def pii_probe(data_dir: Path, sets: dict[str, list[list[str]]]) -> dict:
+def pii_probe(data_dir: Path, sets: dict[str, list[list[str]]], items: list[EvalItem]) -> dict:
     """The memorisation probe: original values of DATA's pii_mapping.json (and PII detector hits) in each
-    model's replies. A trained model that writes an original value learned it: the run is never promoted."""
-    from ingest.pii_check import MAPPING_FILE, check_texts, load_mapping
+    model's replies. A trained model that writes an original value learned it: the run is never promoted.
+    A name the reply's own prompt shows (the contact it is talking to) is not a leak."""
+    from ingest.pii_check import MAPPING_FILE, check_texts, load_mapping, prompt_texts
 
     found = [p for p in (data_dir / MAPPING_FILE, data_dir.parent / MAPPING_FILE) if p.is_file()][:1]
-    replies = {name: [reply for replies in sets[name] for reply in replies] for name in MODELS}
-    return {"mapping": str(found[0]) if found else None, **check_texts(replies, load_mapping(found))}
+    mapping = load_mapping(found)
+    per_item = [prompt_texts(msgspec.to_builtins(item.prompt)) for item in items]
+    probe: dict = {"mapping": str(found[0]) if found else None}
+    for name in MODELS:
+        replies = [reply for samples in sets[name] for reply in samples]
+        prompts = [per_item[i] for i, samples in enumerate(sets[name]) for _ in samples]
+        probe |= check_texts({name: replies}, mapping, prompts)
+    return probe
 
 
 def run_evaluation(

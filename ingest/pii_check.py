@@ -8,7 +8,9 @@ kinds of hits, each with its file:line and the value masked (`3***`):
   IBANs, URLs with secrets, @usernames;
 - `original`: any original value of the pseudonym table ingest writes (`private/pii_mapping.json`): a value
   ingest masked that is there again. Names count only where a model learns to write or wrote them (the
-  persona's replies, KTO completions, generations): prompts name the contacts by design (`prompt_names`).
+  persona's replies, KTO completions, generations): prompts name the contacts by design (`prompt_names`),
+  so a name the row's own prompt shows (its system prompt, a speaker's `name`) is not a hit in its reply
+  either: "Dear Tom" after "You are Emma, chatting with Tom" reveals nothing the prompt does not.
 
 The placeholders the masker writes (`<PHONE_1>`) are never hits. `check_texts` runs the same check on a
 model's replies (the eval stage's memorisation probe).
@@ -108,19 +110,30 @@ class PiiChecker:
         self._names = _alternation([v for v, _ in names])
         self._others = _alternation([v for v, _ in others])
 
-    def check(self, text: str, *, names: bool = True) -> list[tuple[str, str, str]]:
-        """(source, category, value) of every hit in `text`; `names`: count the mapping's names too."""
+    def check(
+        self, text: str, *, names: bool = True, shown: frozenset[str] = frozenset()
+    ) -> list[tuple[str, str, str]]:
+        """(source, category, value) of every hit in `text`; `names`: count the mapping's names too, except
+        those in `shown` (casefolded: the names the text's prompt shows)."""
         text = PLACEHOLDER.sub(lambda m: " " * len(m.group()), text)
         hits: list[tuple[str, str, str]] = []
         for pattern in (self._others, self._names if names else None):
             for match in pattern.finditer(text) if pattern else ():
                 value = match.group()
-                hits.append(("original", self._categories.get(value.casefold(), "PERSON"), value))
+                category = self._categories.get(value.casefold(), "PERSON")
+                if not (category == "PERSON" and value.casefold() in shown):
+                    hits.append(("original", category, value))
         for category, value in self._masker.find(text):
             source = "original" if (category, _normalize(category, value)) in self._originals else "detector"
             if not (source == "original" and any(value == h[2] for h in hits)):
                 hits.append((source, category, value))
         return hits
+
+    def shown_names(self, texts_: Iterable[str]) -> frozenset[str]:
+        """The mapping's names (casefolded) that appear in `texts_` (a prompt's texts and speaker labels)."""
+        if self._names is None:
+            return frozenset()
+        return frozenset(m.group().casefold() for text in texts_ for m in self._names.finditer(text))
 
 
 def _alternation(values: list[str]) -> re.Pattern[str] | None:
@@ -183,6 +196,23 @@ def texts(value: object, where: str = "", written: bool = False) -> Iterator[tup
                 yield from texts(item, f"{where}.{key}" if where else key, written or key in WRITTEN_KEYS)
 
 
+def speaker_names(value: object) -> Iterator[str]:
+    """The `name` labels of the chat messages in a JSON value."""
+    if isinstance(value, list):
+        for item in value:
+            yield from speaker_names(item)
+    elif isinstance(value, dict):
+        if "role" in value and isinstance(value.get("name"), str):
+            yield value["name"]
+        for item in value.values():
+            yield from speaker_names(item)
+
+
+def prompt_texts(row: object) -> list[str]:
+    """What a row shows as input: its texts that no model writes, and the speakers' names."""
+    return [text for _, text, written in texts(row) if not written] + list(speaker_names(row))
+
+
 def check_files(files: list[Path], checker: PiiChecker, root: Path | None = None) -> CheckResult:
     result = CheckResult(files=[str(p) for p in files])
     for path in files:
@@ -199,8 +229,9 @@ def check_files(files: list[Path], checker: PiiChecker, root: Path | None = None
                 except ValueError:
                     raise ChatLikeMeError(f"{path}:{number}: not a JSON line") from None
                 result.lines += 1
+                shown = checker.shown_names(prompt_texts(row))
                 for where, text, written in texts(row):
-                    for source, category, value in checker.check(text, names=written):
+                    for source, category, value in checker.check(text, names=written, shown=shown):
                         result.hits.append(Hit(str(path), number, where, source, category, value))
     return result
 
@@ -225,14 +256,17 @@ def pii_check(root: Path, mapping: Path | None = None) -> CheckResult:
     return result
 
 
-def check_texts(replies: dict[str, list[str]], mapping: dict[str, list[str]]) -> dict[str, dict[str, int]]:
-    """Per model: how many of its replies hold an original value of the mapping, and detector hits."""
+def check_texts(
+    replies: dict[str, list[str]], mapping: dict[str, list[str]], prompts: list[list[str]] | None = None
+) -> dict[str, dict[str, int]]:
+    """Per model: how many of its replies hold an original value of the mapping, and detector hits.
+    `prompts[i]`: the texts of reply i's prompt (a name it shows is not a leak in the reply)."""
     checker = PiiChecker(mapping)
     out = {}
     for model, texts_ in replies.items():
         originals = detector = 0
-        for text in texts_:
-            hits = checker.check(text)
+        for i, text in enumerate(texts_):
+            hits = checker.check(text, shown=checker.shown_names(prompts[i]) if prompts else frozenset())
             originals += sum(h[0] == "original" for h in hits)
             detector += sum(h[0] == "detector" for h in hits)
         out[model] = {"original_values": originals, "detector_hits": detector}

@@ -6,7 +6,7 @@ import json
 import shutil
 from pathlib import Path
 
-from ingest.pii_check import PiiChecker, check_texts, pii_check
+from ingest.pii_check import PiiChecker, check_files, check_texts, pii_check
 from tests.conftest import run_cli
 
 MAPPING = {"<PHONE_1>": ["333 123 4567"], "<PERSON_1>": ["Lorenzo"], "<EMAIL_1>": ["paola@studio.it"]}
@@ -91,6 +91,33 @@ def test_generations_are_checked_per_model():
     counts = check_texts(replies, MAPPING)
     assert counts["sft"] == {"original_values": 1, "detector_hits": 0}
     assert counts["base"] == counts["kto"] == {"original_values": 0, "detector_hits": 0}
+
+
+def test_a_name_the_prompt_shows_is_not_a_hit_in_its_reply(tmp_path):
+    """Prompts name the contact on purpose: "Dear Lorenzo" after "chatting with Lorenzo" reveals nothing
+    (the English demo's KTO data failed the run on exactly this). A name the prompt does not show still is."""
+    rows = tmp_path / "kto" / "train.jsonl"
+    rows.parent.mkdir()
+    system = {"role": "system", "content": "You are Marco, chatting with Lorenzo. Respond naturally."}
+    rows.write_text(
+        "\n".join(
+            json.dumps(
+                {
+                    "prompt": [system, {"role": "user", "content": "ci sei?", "name": "Lorenzo"}],
+                    "completion": [{"role": "assistant", "content": reply}],
+                    "label": False,
+                }
+            )
+            for reply in ("Dear Lorenzo, certo", "dillo a Giulia")
+        )
+        + "\n"
+    )
+    result = check_files([rows], PiiChecker({"<PERSON_1>": ["Lorenzo"], "<PERSON_2>": ["Giulia"]}))
+    assert [(hit.line, hit.value) for hit in result.originals()] == [(2, "Giulia")]
+
+    replies = {"kto": ["ciao Lorenzo", "ciao Lorenzo"]}
+    prompts = [["You are Marco, chatting with Lorenzo."], ["You are Marco, chatting with Anna."]]
+    assert check_texts(replies, MAPPING, prompts)["kto"]["original_values"] == 1
 
 
 def test_library_call_reports_lines(demo_data):
