@@ -92,9 +92,6 @@ class BotConfig(StageConfig):
     votes_db: Path = Path("votes.sqlite")
     "Where draft outcomes are stored as votes (the arena's database)."
 
-    def sampling(self) -> dict[str, float | int]:
-        return {"temperature": self.temperature, "top_p": self.top_p, "max_tokens": self.max_new_tokens}
-
     def token(self) -> str:
         token = os.environ.get("TELEGRAM_BOT_TOKEN") or self.bot_token
         if not token:
