@@ -399,7 +399,12 @@ def train_round(
     trainer = build_trainer(base_model, sft_dir, data, config, work_dir, [*(callbacks or []), *during])
     trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
     eval_metrics = trainer.evaluate() if trainer.eval_dataset is not None else {}
-    by_strategy = strategy_rewards(trainer, data.eval, config) if config.evaluate else {}
+    if during and trainer.state.global_step in during[0].by_step:
+        # Measured by the callback on the policy as trained at its last step (KTO keeps the last model, not
+        # the best): scoring it again would be another pass over the eval rows with both adapters.
+        by_strategy = during[0].final
+    else:
+        by_strategy = strategy_rewards(trainer, data.eval, config) if config.evaluate else {}
     train_seconds = time.perf_counter() - started
 
     steps = step_metrics(trainer.state.log_history, during[0].by_step if during else {})
@@ -523,12 +528,14 @@ class StrategyRewards:
         class Callback(TrainerCallback):
             def __init__(self) -> None:
                 self.by_step: dict[int, dict[str, float]] = {}
+                self.final: dict[str, dict[str, float]] = {}  # the last step's, in full: the trained policy's
                 self.every = 1
 
             def measure(self, step: int, model, tokenizer) -> None:
                 training = model.training
                 rewards = rewards_per_strategy(model, tokenizer, rows, config)
                 self.by_step[step] = {name: values["mean"] for name, values in rewards.items()}
+                self.final = rewards
                 model.train(training)
 
             def on_train_begin(self, args, state, control, **kwargs):
