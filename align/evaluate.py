@@ -150,14 +150,12 @@ def pii_probe(data_dir: Path, sets: dict[str, list[list[str]]], items: list[Eval
     from ingest.pii_check import MAPPING_FILE, check_texts, load_mapping, prompt_texts
 
     found = [p for p in (data_dir / MAPPING_FILE, data_dir.parent / MAPPING_FILE) if p.is_file()][:1]
-    mapping = load_mapping(found)
     per_item = [prompt_texts(msgspec.to_builtins(item.prompt)) for item in items]
-    probe: dict = {"mapping": str(found[0]) if found else None}
-    for name in MODELS:
-        replies = [reply for samples in sets[name] for reply in samples]
-        prompts = [per_item[i] for i, samples in enumerate(sets[name]) for _ in samples]
-        probe |= check_texts({name: replies}, mapping, prompts)
-    return probe
+    replies = {name: [reply for samples in sets[name] for reply in samples] for name in MODELS}
+    prompts = {
+        name: [per_item[i] for i, samples in enumerate(sets[name]) for _ in samples] for name in MODELS
+    }
+    return {"mapping": str(found[0]) if found else None, **check_texts(replies, load_mapping(found), prompts)}
 
 
 def run_evaluation(

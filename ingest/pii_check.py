@@ -257,16 +257,19 @@ def pii_check(root: Path, mapping: Path | None = None) -> CheckResult:
 
 
 def check_texts(
-    replies: dict[str, list[str]], mapping: dict[str, list[str]], prompts: list[list[str]] | None = None
+    replies: dict[str, list[str]],
+    mapping: dict[str, list[str]],
+    prompts: dict[str, list[list[str]]] | None = None,
 ) -> dict[str, dict[str, int]]:
     """Per model: how many of its replies hold an original value of the mapping, and detector hits.
-    `prompts[i]`: the texts of reply i's prompt (a name it shows is not a leak in the reply)."""
+    `prompts[model][i]`: the texts of that reply's prompt (a name it shows is not a leak in the reply)."""
     checker = PiiChecker(mapping)
     out = {}
     for model, texts_ in replies.items():
         originals = detector = 0
-        for i, text in enumerate(texts_):
-            hits = checker.check(text, shown=checker.shown_names(prompts[i]) if prompts else frozenset())
+        shown = prompts[model] if prompts else [[]] * len(texts_)
+        for text, prompt in zip(texts_, shown, strict=True):
+            hits = checker.check(text, shown=checker.shown_names(prompt))
             originals += sum(h[0] == "original" for h in hits)
             detector += sum(h[0] == "detector" for h in hits)
         out[model] = {"original_values": originals, "detector_hits": detector}

@@ -117,7 +117,7 @@ def test_a_name_the_prompt_shows_is_not_a_hit_in_its_reply(tmp_path):
 
     replies = {"kto": ["ciao Lorenzo", "ciao Lorenzo"]}
     prompts = [["You are Marco, chatting with Lorenzo."], ["You are Marco, chatting with Anna."]]
-    assert check_texts(replies, MAPPING, prompts)["kto"]["original_values"] == 1
+    assert check_texts(replies, MAPPING, {"kto": prompts})["kto"]["original_values"] == 1
 
 
 def test_library_call_reports_lines(demo_data):
