@@ -349,8 +349,9 @@ class TabUI:
             *self.titles,
         ]
 
-    def render(self, round_: Round, *, clear_text: bool = False) -> dict[Any, Any]:
-        """Every output's new value, derived from the round (the one source of truth)."""
+    def render(self, round_: Round, *, clear_text: bool = False, voting: bool = True) -> dict[Any, Any]:
+        """Every output's new value, derived from the round (the one source of truth). `voting=False` keeps
+        the vote buttons off even when the round could be voted on (the end of a stream: see `_chat_tab`)."""
         updates: dict[Any, Any] = {self.state: round_}
         for index, chat in enumerate(self.chats):
             updates[chat] = _pane(round_, index)
@@ -359,8 +360,8 @@ class TabUI:
         updates[self.textbox] = gr.Textbox(value="", interactive=round_.can_send()) if clear_text else text
         updates[self.send] = gr.Button(interactive=round_.can_send())
         for button in self.votes.values():  # an active vote button stands out from an inactive one
-            variant = "primary" if round_.can_vote() else "secondary"
-            updates[button] = gr.Button(interactive=round_.can_vote(), variant=variant)
+            active = voting and round_.can_vote()
+            updates[button] = gr.Button(interactive=active, variant="primary" if active else "secondary")
         updates[self.regenerate] = gr.Button(interactive=round_.can_regenerate())
         updates[self.reveal] = _reveal_text(round_)
         for index, (box, button) in enumerate(zip(self.edit_boxes, self.edit_buttons, strict=True)):
@@ -523,7 +524,7 @@ class Arena:
                 yield ui.render(round_)
         finally:
             round_.streaming = False
-        yield ui.render(round_)
+        yield ui.render(round_, voting=False)  # the buttons come on in the event chained after this one
 
     def vote(
         self, ui: TabUI, outcome: str, round_: Round, request: gr.Request | None = None
@@ -709,10 +710,28 @@ def _chat_tab(arena: Arena, mode: str, prompt_inputs: list[gr.components.Compone
         "concurrency_limit": arena.server.config.concurrency_limit,
         "show_progress": "hidden",  # the panes themselves show the replies arriving
     }
+
+    def on_settled(round_: Round) -> dict[Any, Any]:
+        return ui.render(round_)
+
+    # The vote buttons come on only after a streamed reply's event has completed: Gradio re-sends a
+    # generator's last output when it completes, and a vote cast before that arrived had its reveal
+    # overwritten by the stale "anonymous until you vote" (seen in the browser test).
+    settled: dict[str, Any] = {
+        "outputs": ui.outputs(),
+        "api_visibility": "private",
+        "show_progress": "hidden",
+    }
     send_inputs = [textbox, *prompt_inputs, *pickers, state]
-    send.click(on_send, send_inputs, api_name=f"{mode}_send", **streaming)
-    textbox.submit(on_send, send_inputs, api_visibility="private", **streaming)
-    regenerate.click(on_regenerate, [state], api_name=f"{mode}_regenerate", **streaming)
+    send.click(on_send, send_inputs, api_name=f"{mode}_send", **streaming).then(
+        on_settled, [state], **settled
+    )
+    textbox.submit(on_send, send_inputs, api_visibility="private", **streaming).then(
+        on_settled, [state], **settled
+    )
+    regenerate.click(on_regenerate, [state], api_name=f"{mode}_regenerate", **streaming).then(
+        on_settled, [state], **settled
+    )
     for outcome, button in votes.items():
         button.click(on_vote(outcome), [state], api_name=f"{mode}_vote_{outcome}", **streaming)
     new_round.click(on_new_round, [state], ui.outputs(), api_name=f"{mode}_new_round")
