@@ -581,26 +581,53 @@ def schedule(
     systemd: Annotated[
         Path | None, typer.Option("--systemd", help="Write systemd user units to this folder and exit.")
     ] = None,
+    bot: Annotated[
+        bool, typer.Option("--bot", help="Keep the persona online: `chatlikeme bot` on runs/current.")
+    ] = False,
+    as_me: Annotated[bool, typer.Option("--as-me", help="With --bot: drafts in your own account.")] = False,
+    bot_api: Annotated[
+        str | None,
+        typer.Option("--bot-api", help="With --bot: a running `chatlikeme serve` (default: start one here)."),
+    ] = None,
+    bot_model: Annotated[
+        str | None, typer.Option("--bot-model", help="With --bot: base, sft or kto (default kto).")
+    ] = None,
+    bot_config: Annotated[
+        Path | None, typer.Option("--bot-config", help="With --bot: the bot's YAML (bot --config).")
+    ] = None,
+    bot_serve_port: Annotated[
+        int, typer.Option("--bot-serve-port", help="With --bot: port of the server started here.")
+    ] = 8000,
 ) -> None:
     """Register scheduled retraining with a Prefect server (started on 127.0.0.1 if none is configured)."""
     _prefect_environment()
     from flows import schedule as scheduling
+    from flows.companions import BotOptions, check_bot_options
 
     scheduling.check_schedule(cron, interval)
+    if as_me and not bot:
+        raise ChatLikeMeError("--as-me goes with --bot (the bot's draft mode)")
+    bot_options = BotOptions(as_me, bot_api, bot_model, bot_config, bot_serve_port) if bot else None
+    if bot_options is not None:
+        check_bot_options(bot_options, telegram=telegram)
     if systemd is not None:
         units = scheduling.systemd_units(
-            exports, cron=cron, interval=interval, config_file=config, telegram=telegram, port=port
-        )
+            exports, cron=cron, interval=interval, config_file=config, telegram=telegram, port=port,
+            bot=bot_options,
+        )  # fmt: skip
         for path in scheduling.write_systemd_units(systemd, units):
             print(f"wrote {path}")
         print(
             f"install: cp {systemd}/chatlikeme-*.service ~/.config/systemd/user/ && systemctl --user "
             "daemon-reload && systemctl --user enable --now chatlikeme-prefect chatlikeme-retrain"
         )
+        if bot_options is not None and not bot_options.as_me:
+            print("bot token: put TELEGRAM_BOT_TOKEN=... in ~/.config/chatlikeme/bot.env (chmod 600)")
         return
     scheduling.serve_retraining(
-        exports, cron=cron, interval=interval, config_file=config, telegram=telegram, port=port
-    )
+        exports, cron=cron, interval=interval, config_file=config, telegram=telegram, port=port,
+        bot=bot_options,
+    )  # fmt: skip
 
 
 # --- telegram -----------------------------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 """Scheduled retraining: a Prefect deployment whose runs take new exports, retrain, and promote via the gate.
 
-    chatlikeme schedule --exports exports/ --cron "0 3 * * 0" [--config pipeline.yaml] [--telegram]
+    chatlikeme schedule --exports exports/ --cron "0 3 * * 0" [--config pipeline.yaml] [--telegram] [--bot]
 
 Each scheduled run (`retrain`):
 1. optionally fetches what is new in the user's Telegram account (Telethon, `telegram export --since-last`)
@@ -13,11 +13,16 @@ Each scheduled run (`retrain`):
 Schedules fire only against a real Prefect server (Prefect's temporary local mode never schedules anything):
 `serve_retraining` connects to PREFECT_API_URL or starts `prefect server start` on 127.0.0.1, registers the
 deployment (at most one run at a time) and serves it in this process until interrupted.
+
+With `--bot` (or `--bot --as-me` for drafts) the persona also stays online meanwhile: `flows/companions.py`
+runs `chatlikeme serve` on runs/current and `chatlikeme bot` beside the schedule, and a promoted run's
+adapters answer from the next message on.
 """
 
 # No `from __future__ import annotations` here: Prefect may pickle these flows by value for a worker
 # process, and string annotations would then no longer resolve when it validates their parameters.
 
+import contextlib
 import shlex
 import sys
 from datetime import UTC, datetime
@@ -29,6 +34,7 @@ from prefect.client.schemas.schedules import CronSchedule
 from prefect.flows import EntrypointType
 
 from core.errors import ChatLikeMeError, input_error
+from flows.companions import BotOptions, Companions, check_bot_options
 from flows.config import PipelineConfig
 from flows.server import prefect_server
 from ingest.telethon_client import TelegramConfig
@@ -123,11 +129,14 @@ def serve_retraining(
     telegram: bool = False,
     host: str = "127.0.0.1",
     port: int = 4200,
+    bot: BotOptions | None = None,
 ) -> None:
     """Register the retraining deployment with a real Prefect server and run its scheduled runs (blocks)."""
     check_schedule(cron, interval)
     config = PipelineConfig.load(config_file)  # fail now, not at 3 a.m., on a bad config
     find_exports(exports_dir)
+    if bot is not None:
+        check_bot_options(bot, telegram=telegram)
     parameters = {
         "exports_dir": str(exports_dir.resolve()),
         "workdir": str(Path.cwd()),
@@ -135,7 +144,12 @@ def serve_retraining(
         "telegram": telegram,
     }
     log = config.path(config.runs_dir) / ".prefect-server.log"
-    with prefect_server(host, port, log_path=log) as api_url:
+    companions = (
+        Companions(bot, config.runs_path, config.votes_path or config.path(Path("votes.sqlite")))
+        if bot is not None
+        else contextlib.nullcontext()
+    )
+    with prefect_server(host, port, log_path=log) as api_url, companions:
         when = f"cron {cron!r}" if cron else f"every {interval:g} s"
         print(f"Prefect server: {api_url} (UI at {api_url.removesuffix('/api')}); server log: {log}")
         print(
@@ -167,6 +181,7 @@ def systemd_units(
     config_file: Path | None,
     telegram: bool,
     port: int = 4200,
+    bot: BotOptions | None = None,
 ) -> dict[str, str]:
     """Two user units: the Prefect server, and `chatlikeme schedule` serving the deployment against it."""
     python = shlex.quote(sys.executable)
@@ -176,6 +191,9 @@ def systemd_units(
         command += ["--config", shlex.quote(_config_ref(config_file) or "")]
     if telegram:
         command.append("--telegram")
+    command += _bot_flags(bot) if bot is not None else []
+    # The bot token (TELEGRAM_BOT_TOKEN) is a secret: kept in a file of its own, not in the unit.
+    bot_environment = "\nEnvironmentFile=-%h/.config/chatlikeme/bot.env" if bot is not None else ""
     server = f"""[Unit]
 Description=Prefect server for Chat Like Me (scheduled retraining)
 
@@ -195,7 +213,7 @@ After=chatlikeme-prefect.service
 [Service]
 WorkingDirectory={Path.cwd()}
 Environment=PREFECT_API_URL=http://127.0.0.1:{port}/api
-ExecStart={" ".join(command)}
+ExecStart={" ".join(command)}{bot_environment}
 Restart=on-failure
 RestartSec=30
 
@@ -203,6 +221,19 @@ RestartSec=30
 WantedBy=default.target
 """
     return {"chatlikeme-prefect.service": server, "chatlikeme-retrain.service": worker}
+
+
+def _bot_flags(bot: BotOptions) -> list[str]:
+    flags = ["--bot"] + (["--as-me"] if bot.as_me else [])
+    if bot.api:
+        flags += ["--bot-api", shlex.quote(bot.api)]
+    if bot.model:
+        flags += ["--bot-model", shlex.quote(bot.model)]
+    if bot.config:
+        flags += ["--bot-config", shlex.quote(str(bot.config.resolve()))]
+    if bot.serve_port != BotOptions.serve_port:
+        flags += ["--bot-serve-port", str(bot.serve_port)]
+    return flags
 
 
 def write_systemd_units(folder: Path, units: dict[str, str]) -> list[Path]:
