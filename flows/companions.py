@@ -12,10 +12,7 @@ outcomes go to the votes database that the next retraining reads, which closes t
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
-import signal
 import subprocess
 import sys
 import threading
@@ -26,7 +23,7 @@ from typing import Self
 
 from core.errors import ChatLikeMeError
 from core.subprocess import project_env
-from serve.server_process import ServerProcess
+from serve.server_process import ServerProcess, start_guarded, stop_group
 
 
 @dataclass(frozen=True)
@@ -132,29 +129,15 @@ class KeptAlive:
 
     def _start(self) -> str:
         assert self.command is not None
-        guarded = [sys.executable, "-m", "serve.server_process", str(os.getpid()), "--", *self.command]
-        self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        with self.log_path.open("ab") as log:
-            self.process = subprocess.Popen(
-                guarded, env=project_env(), stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                start_new_session=True,
-            )  # fmt: skip
+        self.process = start_guarded(self.command, project_env(), self.log_path)
         self.started_at = time.monotonic()
         self.starts += 1
         return f"{self.name} started (log: {self.log_path})"
 
     def stop(self, timeout: float = 20.0) -> None:
         process, self.process = self.process, None
-        if process is None:
-            return
-        for sig, wait in ((signal.SIGTERM, timeout), (signal.SIGKILL, 10.0)):
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, sig)
-            try:
-                process.wait(wait)
-                return
-            except subprocess.TimeoutExpired:
-                continue
+        if process is not None:
+            stop_group(process, timeout)
 
 
 class Companions:

@@ -47,6 +47,31 @@ def free_port(host: str = "127.0.0.1") -> int:
         return sock.getsockname()[1]
 
 
+def start_guarded(command: list[str], env: dict[str, str], log_path: Path) -> subprocess.Popen:
+    """`command` in a process group of its own, led by the guard, its output appended to `log_path`."""
+    guarded = [sys.executable, "-m", "serve.server_process", str(os.getpid()), "--", *command]
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with log_path.open("ab") as log:
+        return subprocess.Popen(
+            guarded, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )  # fmt: skip
+
+
+def stop_group(process: subprocess.Popen, timeout: float = 30.0) -> None:
+    """SIGTERM to the process group that `start_guarded` made; SIGKILL for whatever lingers."""
+    for sig, wait in ((signal.SIGTERM, timeout), (signal.SIGKILL, 10.0)):
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, sig)
+        try:
+            process.wait(wait)
+            break
+        except subprocess.TimeoutExpired:
+            continue
+    with contextlib.suppress(ProcessLookupError):  # children may outlive the guard by a moment
+        os.killpg(process.pid, signal.SIGKILL)
+
+
 class ServerProcess:
     """Base class: subclasses say how to start the server (`command`) and may add readiness checks."""
 
@@ -75,13 +100,7 @@ class ServerProcess:
             return self
         check_port_free(self.host, self.port)
         command, env = self.command()
-        guarded = [sys.executable, "-m", "serve.server_process", str(os.getpid()), "--", *command]
-        self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        with self.log_path.open("ab") as log:
-            self.process = subprocess.Popen(
-                guarded, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                start_new_session=True,
-            )  # fmt: skip
+        self.process = start_guarded(command, env, self.log_path)
         try:
             self.wait_until_healthy()
         except BaseException:
@@ -116,18 +135,8 @@ class ServerProcess:
     def stop(self, timeout: float = 30.0) -> None:
         """SIGTERM to the whole process group; SIGKILL for whatever lingers."""
         process, self.process = self.process, None
-        if process is None:
-            return
-        for sig, wait in ((signal.SIGTERM, timeout), (signal.SIGKILL, 10.0)):
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, sig)
-            try:
-                process.wait(wait)
-                break
-            except subprocess.TimeoutExpired:
-                continue
-        with contextlib.suppress(ProcessLookupError):  # children may outlive the guard by a moment
-            os.killpg(process.pid, signal.SIGKILL)
+        if process is not None:
+            stop_group(process, timeout)
 
     def last_log_line(self) -> str:
         """The last error line of the log (else its last line): why a start failed, in one line."""
