@@ -12,7 +12,8 @@ matched at chance. A reply that picks up the question, the plan or the place jus
 after its own conversation. Every reply set (models, the real replies, the shuffled-real control) is scored
 against the same distractors, so their numbers compare.
 
-Cost: each context is encoded once and its key/value cache is reused for every reply scored against it.
+Cost: each context is encoded once and its key/value cache is reused for every reply scored against it;
+contexts with a single reply are scored as whole sequences in padded batches.
 """
 
 from __future__ import annotations
@@ -115,8 +116,20 @@ class ReplyScorer:
         for index, (context, _) in enumerate(requests):
             by_context[context].append(index)
         out = np.zeros(len(requests))
+        # A context scored against one reply gains nothing from its cache: those go in padded batches of whole
+        # sequences instead (one forward per batch, not two per reply), e.g. KTO's rows, one reply each.
+        single = {
+            indices[0]: (self.context_ids(contexts[context]), self.reply_ids(requests[indices[0]][1]))
+            for context, indices in by_context.items()
+            if len(indices) == 1
+        }
+        order = sorted(single, key=lambda i: len(single[i][0]) + len(single[i][1]))  # less padding
+        shared = {context: indices for context, indices in by_context.items() if len(indices) > 1}
         with torch.no_grad():
-            for context, indices in tqdm(by_context.items(), desc="context fit", unit="context"):
+            for start in tqdm(range(0, len(order), self.batch_size), desc="reply fit", unit="batch"):
+                chunk = order[start : start + self.batch_size]
+                out[chunk] = self._score_whole([single[i] for i in chunk])
+            for context, indices in tqdm(shared.items(), desc="context fit", unit="context"):
                 indices.sort(key=lambda i: len(self.reply_ids(requests[i][1])))  # less padding per batch
                 ids = torch.tensor([self.context_ids(contexts[context])], device=self.device)
                 encoded = self.model(input_ids=ids, use_cache=True, logits_to_keep=1)
@@ -127,6 +140,30 @@ class ReplyScorer:
                     scores = self._score_after(encoded.past_key_values, ids.shape[1], first_logits, replies)
                     out[chunk] = scores
         return out
+
+    def _score_whole(self, pairs: list[tuple[list[int], list[int]]]) -> np.ndarray:
+        """Log-probabilities of each reply after its context, as one right-padded batch of whole sequences."""
+        import torch
+
+        width = max(len(context) + len(reply) for context, reply in pairs)
+        pad = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else 0
+        input_ids = torch.full((len(pairs), width), pad, dtype=torch.long)
+        attention = torch.zeros((len(pairs), width), dtype=torch.long)
+        targets = torch.zeros((len(pairs), width), dtype=torch.bool)  # positions holding reply tokens
+        for row, (context, reply) in enumerate(pairs):
+            input_ids[row, : len(context) + len(reply)] = torch.tensor(context + reply)
+            attention[row, : len(context) + len(reply)] = 1
+            targets[row, len(context) : len(context) + len(reply)] = True
+        logits = self.model(
+            input_ids=input_ids.to(self.device), attention_mask=attention.to(self.device)
+        ).logits
+        # Token t is predicted by position t-1; the softmax only where a reply token is predicted.
+        rows, cols = targets[:, 1:].nonzero(as_tuple=True)
+        log_probs = logits[:, :-1][rows.to(self.device), cols.to(self.device)].float().log_softmax(-1)
+        tokens = input_ids[:, 1:][rows, cols].to(self.device)
+        picked = log_probs.gather(-1, tokens.unsqueeze(-1)).squeeze(-1)
+        totals = torch.zeros(len(pairs), device=self.device).index_add_(0, rows.to(self.device), picked)
+        return totals.cpu().numpy()
 
     def _score_after(self, cache, context_length: int, first_logits, replies: list[list[int]]) -> np.ndarray:
         """Log-probabilities of `replies`, each continuing the cached context (right-padded batch)."""

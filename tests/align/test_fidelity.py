@@ -177,7 +177,7 @@ STOCK = ["ahah ok", "daje", "boh", "👍", "ahah", "ok", "vabbè", "ci sta"]
 @pytest.mark.slow
 def test_context_fit_under_smollm2_sees_what_a_reply_answers() -> None:
     """Real replies that pick up the question fit their own conversation; stock replies sent at random and
-    the real replies of other conversations do not. Cached scoring equals a plain forward pass."""
+    the real replies of other conversations do not. Cached and batched scoring equal a plain forward pass."""
     import torch
 
     from align.context_fit import ReplyScorer, context_fit
@@ -211,5 +211,8 @@ def test_context_fit_under_smollm2_sees_what_a_reply_answers() -> None:
     with torch.no_grad():
         log_probs = model(torch.tensor([context_ids + reply_ids])).logits.float().log_softmax(-1)[0]
     direct = sum(float(log_probs[len(context_ids) - 1 + j, t]) for j, t in enumerate(reply_ids))
-    cached = scorer.log_probs(contexts, [(0, EXCHANGES[0][1]), (1, "ahah")])[0]
+    cached = scorer.log_probs(contexts, [(0, EXCHANGES[0][1]), (0, "ahah")])[0]  # a shared context's cache
+    # One reply per context: whole sequences in one right-padded batch of different lengths.
+    batched = scorer.log_probs(contexts, [(0, EXCHANGES[0][1]), (1, "ahah"), (2, EXCHANGES[5][1])])[0]
     assert cached == pytest.approx(direct, abs=1e-3)
+    assert batched == pytest.approx(direct, abs=1e-3)
