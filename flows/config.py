@@ -64,6 +64,9 @@ class PipelineConfig(StageConfig):
     "TelegramConfig YAML for `schedule --telegram` (empty: defaults; api_id/api_hash from the environment)."
     deployments: dict[str, str] = field(default_factory=dict)
     "Stages to run as Prefect deployments on other workers, e.g. {sft: sft/sft-gpu} (see prefect.yaml)."
+    fresh_processes: bool = True
+    "Run SFT, KTO data, KTO and eval each in a Python process of its own: after SFT, the same process's heap "
+    "made every later stage 1.7-2.6x slower on a CPU (flows.stages.in_process)."
     ingest: StageSettings = field(default_factory=StageSettings)
     sft: StageSettings = field(default_factory=StageSettings)
     kto_data: StageSettings = field(default_factory=StageSettings)

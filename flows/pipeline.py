@@ -90,7 +90,12 @@ def pipeline(exports: list[Path], config: PipelineConfig) -> PipelineOutcome:
     logger = get_run_logger()
     exports = [Path(p).resolve() for p in exports]
     space = Workspace(
-        config.data_path, config.runs_path, config.retries, config.retry_delay_s, config.deployments
+        config.data_path,
+        config.runs_path,
+        config.retries,
+        config.retry_delay_s,
+        config.deployments,
+        config.fresh_processes,
     )
     registry = Registry(space.runs)
     with registry.lock(waiting_message=f"waiting for another pipeline run on {space.runs} to finish ..."):

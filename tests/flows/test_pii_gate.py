@@ -121,6 +121,7 @@ def test_a_generation_leak_blocks_promotion(
         tiny_model,
         eval={"overrides": {**first_run.config.eval.overrides, "seed": 7}},
         gate={"min_gain": -1.0},  # without the leak, any candidate would pass
+        fresh_processes=False,  # the eval stage in this process, where `generate` is replaced
     )
     outcome = run_pipeline([demo_export], config)
     assert outcome.new_run and not outcome.promoted
