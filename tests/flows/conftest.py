@@ -83,6 +83,9 @@ def tiny_pipeline_config(workdir: Path, tiny_model: Path, **changes: Any) -> Pip
             }
         },
         "eval": {"overrides": {"backend": "transformers", "max_prompts": 8, "max_new_tokens": 8}},
+        # The stages in the test's own process: a fresh one per stage costs ~8 s of imports each time.
+        # `first_run` runs the default (a fresh process per stage), so that path is tested too.
+        "fresh_processes": False,
     }
     for key, value in changes.items():
         data[key] = {**data.get(key, {}), **value} if isinstance(value, dict) else value
@@ -112,5 +115,5 @@ def first_run(
     from flows.pipeline import run_pipeline
 
     workdir = tmp_path_factory.mktemp("pipeline")
-    config = tiny_pipeline_config(workdir, tiny_model)
+    config = tiny_pipeline_config(workdir, tiny_model, fresh_processes=True)
     return FirstRun(workdir, config, run_pipeline([demo_export], config))
