@@ -160,27 +160,29 @@ class Companions:
     def api(self) -> str:
         return self.options.api or (self.server.url if self.server else "")
 
-    def check(self) -> None:
-        """One round: start the server once a run is current, keep the bot on the current data folder."""
+    def check(self) -> bool:
+        """One round: start the server once a run is current, keep the bot on the current data folder.
+        False while no run is current."""
         data = current_data_dir(self.runs)
         if data is None:
-            return
+            return False
         if self.server is not None and not self.server.running():
             self.echo(f"starting chatlikeme serve on {self.runs / 'current'} ({self.server.url}) ...")
+            self.server.stop()  # a server that died is still held: start() would then do nothing
             self.server.start()  # waits until it answers
             self.echo(f"serving {self.runs / 'current'} at {self.server.url}, reloading promoted adapters")
         done = self.bot.keep(bot_command(self.options, self.api, data, self.votes_db))
         if done:
             self.echo(done)
+        return True
 
     def _loop(self) -> None:
         waiting_said = False
         while not self._stop.is_set():
             try:
-                if current_data_dir(self.runs) is None and not waiting_said:
+                if not self.check() and not waiting_said:
                     self.echo("bot: waiting for a first promoted run (runs/current)")
                     waiting_said = True
-                self.check()
             except ChatLikeMeError as exc:  # e.g. the server failed to start: say so, try again later
                 self.echo(f"bot: {exc}")
             self._stop.wait(self.poll_s)
