@@ -17,7 +17,8 @@ if TYPE_CHECKING:
 
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW", "ignore")
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # as `chatlikeme run` does: no spinning torch threads
+# Servers (vLLM, Gradio, Prefect) run beside training in the suite: idle torch threads sleep at once.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 
 @pytest.fixture(scope="session")
