@@ -233,7 +233,12 @@ def choose_precision(preference: DtypeName = "auto") -> Precision:
 
 
 def cpu_has_native_bf16() -> bool:
-    """AVX512-BF16 or AMX: bf16 matmuls in hardware (elsewhere bf16 is emulated and slower than float32)."""
+    """AVX512-BF16 or AMX: bf16 matmuls in hardware (elsewhere bf16 is emulated and slower than float32).
+
+    `CHATLIKEME_CPU_BF16=0` makes `auto` pick float32 anyway: what a CPU without bf16 would run (the
+    pipeline benchmark's `--float32`)."""
+    if os.environ.get("CHATLIKEME_CPU_BF16") == "0":
+        return False
     try:
         flags = Path("/proc/cpuinfo").read_text()
     except OSError:

@@ -314,3 +314,11 @@ def test_prepare_the_real_default_model(tmp_path_factory: pytest.TempPathFactory
     again = run_cli("model", "prepare", "--cache-dir", cache)  # idempotent: no download, same folder
     assert again.returncode == 0 and Path(again.stdout.strip()) == model_dir
     assert "downloading" not in again.stderr
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="the CPU's choice")
+def test_auto_precision_can_be_told_the_cpu_has_no_bf16(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`CHATLIKEME_CPU_BF16=0` (the benchmark's --float32): auto trains as a CPU without bf16 would."""
+    monkeypatch.setenv("CHATLIKEME_CPU_BF16", "0")
+    assert choose_precision("auto").weights == torch.float32 and choose_precision("auto").mixed == "no"
+    assert choose_precision("bfloat16").weights == torch.bfloat16  # an explicit choice still holds
