@@ -450,7 +450,8 @@ def _prefect_environment() -> None:
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
     # Idle PyTorch threads spin only briefly before they sleep. OpenMP's default (300,000 spins) made KTO
     # steps 6x slower beside one busy process on 2 cores; sleeping at once (OMP_WAIT_POLICY=PASSIVE) cost
-    # ~20 % on a quiet CPU. 3,000 spins: quiet ~20 % faster than PASSIVE, busy ~15 % slower (docs/sft.md).
+    # up to ~20 % on a quiet CPU. 3,000 spins: quiet, KTO steps ~20 % faster than PASSIVE and SFT steps the
+    # same; busy, ~15 % slower (docs/sft.md).
     # Read by libgomp when torch is imported; a user's own OMP_WAIT_POLICY wins.
     if "OMP_WAIT_POLICY" not in os.environ:
         os.environ.setdefault("GOMP_SPINCOUNT", "3000")
