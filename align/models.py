@@ -36,6 +36,7 @@ from transformers import (
 
 from core.console import note
 from core.errors import ChatLikeMeError, input_error
+from core.hardware import cpu_has_native_bf16
 from core.io import atomic_dir, sha256_file
 
 DEFAULT_BASE_MODEL = "HuggingFaceTB/SmolLM2-135M-Instruct"
@@ -230,20 +231,6 @@ def choose_precision(preference: DtypeName = "auto") -> Precision:
     if preference == "bfloat16":
         return Precision("cpu", torch.bfloat16, "bf16")
     return Precision("cpu", torch.float32, "no")
-
-
-def cpu_has_native_bf16() -> bool:
-    """AVX512-BF16 or AMX: bf16 matmuls in hardware (elsewhere bf16 is emulated and slower than float32).
-
-    `CHATLIKEME_CPU_BF16=0` makes `auto` pick float32 anyway: what a CPU without bf16 would run (the
-    pipeline benchmark's `--float32`)."""
-    if os.environ.get("CHATLIKEME_CPU_BF16") == "0":
-        return False
-    try:
-        flags = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return False
-    return "avx512_bf16" in flags or "amx_bf16" in flags
 
 
 def load_tokenizer(model_ref: str) -> PreTrainedTokenizerBase:

