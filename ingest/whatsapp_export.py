@@ -31,6 +31,7 @@ from __future__ import annotations
 import hashlib
 import re
 import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -197,6 +198,7 @@ def _chat_bytes(path: Path) -> tuple[bytes, str | None]:
     except (
         zipfile.BadZipFile,
         zipfile.LargeZipFile,
+        zlib.error,  # a deflated member whose bytes were damaged
         NotImplementedError,
         EOFError,
         OSError,

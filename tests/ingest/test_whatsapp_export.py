@@ -219,6 +219,17 @@ def test_zip_without_a_chat_is_an_error(tmp_path):
         read_whatsapp_export(path)
 
 
+def test_zip_with_damaged_compressed_chat_is_an_error(tmp_path):
+    """Damaged deflate data makes zlib itself fail (not zipfile): still the one-line error."""
+    path = write_chat(tmp_path / "chat.zip", sessions(2), IOS)
+    data = bytearray(path.read_bytes())
+    name_length, extra_length = int.from_bytes(data[26:28], "little"), int.from_bytes(data[28:30], "little")
+    data[30 + name_length + extra_length] = 0  # a "stored" block whose length fields do not match
+    path.write_bytes(bytes(data))
+    with pytest.raises(ChatLikeMeError, match="unreadable zip file"):
+        read_whatsapp_export(path)
+
+
 def test_persona_by_name_with_suggestions(tmp_path):
     path = write_chat(tmp_path / "chat.txt", sessions(3), ANDROID)
     exports, messages, _ = read_messages([path])
