@@ -76,7 +76,7 @@ class SFTStageConfig(TrainingStageConfig):
     "Pack samples into rows of max_length (BFD); implies padding_free. Best with FlashAttention on GPUs."
     attn_implementation: str | None = None
     "Attention kernel for from_pretrained ('sdpa', 'flash_attention_2', ...); None: transformers' default."
-    num_train_epochs: float = 2.0
+    num_train_epochs: float = 1.0
     learning_rate: float = 1e-3
     max_length: int = 512
 
