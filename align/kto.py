@@ -28,7 +28,9 @@ import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Annotated, Any, ClassVar
+
+from pydantic import Field
 
 from align.adapters import adapter_base_model, require_adapter, same_base_model
 from core.config import StageConfig
@@ -81,6 +83,9 @@ class KtoConfig(StageConfig):
     "Checkpoint every this many steps (what `--resume` continues from)."
     evaluate: bool = True
     "Measure loss and rewards on the KTO eval split after training (report.json)."
+    reward_measures: Annotated[int, Field(ge=1)] = 3
+    "With `evaluate`: times the eval rows' rewards per strategy are measured, evenly spread, the last step "
+    "included (rewards.png); each scores the eval rows with both adapters (~11 s on 2 cores for the demo)."
     seed: int = 0
     base_model: str | None = None
     "Base model the run must use; empty = the SFT adapter's. A mismatch with the SFT adapter is an error."
@@ -519,10 +524,10 @@ def plot_rewards(steps: list[dict[str, float]], path: Path) -> Path:
 
 class StrategyRewards:
     """A `TrainerCallback` (built on first use: transformers is imported late) that measures the eval rows'
-    mean reward per strategy `points` times during training (the last step included): metrics.json and
-    rewards.png then show which negatives the policy learned to push down, and when."""
+    mean reward per strategy `config.reward_measures` times during training (the last step included):
+    metrics.json and rewards.png then show which negatives the policy learned to push down, and when."""
 
-    def __new__(cls, rows: list[KtoRow], config: KtoConfig, points: int = 3):
+    def __new__(cls, rows: list[KtoRow], config: KtoConfig):
         from transformers import TrainerCallback
 
         class Callback(TrainerCallback):
@@ -541,6 +546,7 @@ class StrategyRewards:
             def on_train_begin(self, args, state, control, **kwargs):
                 # Evenly spread, the last step included; step 0 needs no measure (every reward is 0). Each
                 # measure scores the eval rows with both adapters (~11 s on 2 cores for the demo).
+                points = config.reward_measures
                 self.at = {max(1, round(k * state.max_steps / points)) for k in range(1, points + 1)}
 
             def on_step_end(self, args, state, control, model=None, processing_class=None, **kwargs):

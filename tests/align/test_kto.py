@@ -185,6 +185,24 @@ def test_an_interrupted_run_resumes_from_its_checkpoint(
     assert json.loads((out / "report.json").read_text())["reference"] == "precomputed SFT log-probs"
 
 
+def test_rewards_per_strategy_measured_as_often_as_configured(
+    kto_data: Path, sft_adapter: Path, tmp_path: Path
+) -> None:
+    """`reward_measures: 1` measures once, after the last step (each measure is a pass over the eval rows)."""
+    out = tmp_path / "kto"
+    config = config_file(tmp_path, FAST, reward_measures=1)
+    result = run_cli("kto", "--data", kto_data, "--sft", sft_adapter, "--out", out, "--config", config)
+    assert result.returncode == 0, result.stderr[-3000:]
+    steps = json.loads((out / "metrics.json").read_text())
+    assert [s["step"] for s in steps if "rewards/strategy/real" in s] == [8]
+
+    refused = run_cli(
+        "kto", "--data", kto_data, "--sft", sft_adapter, "--out", tmp_path / "k0", "--config",
+        config_file(tmp_path, FAST, reward_measures=0),
+    )  # fmt: skip
+    assert refused.returncode == 2 and refused.stderr.count("\n") == 1 and "reward_measures" in refused.stderr
+
+
 def test_a_per_device_batch_of_one_is_refused_with_the_reason(
     kto_data: Path, sft_adapter: Path, tmp_path: Path
 ) -> None:
