@@ -2,6 +2,7 @@
 
     python benchmarks/serve.py                       # the default SmolLM2 (prepared on first use)
     python benchmarks/serve.py --model DIR --concurrency 1 4 16 --max-tokens 128
+    python benchmarks/serve.py --adapter runs/current/kto     # every reply through a LoRA adapter
 
 Backends, run one after the other on the same machine with the same model, prompts and greedy decoding:
 - `vllm`: `chatlikeme serve`'s own server (VLLMServer, LoRA enabled as the arena uses it).
@@ -12,6 +13,12 @@ Backends, run one after the other on the same machine with the same model, promp
   The strongest plain-`generate` baseline; the target is checked against it (and the server above).
 - `transformers-cb` (opt-in): `transformers serve --continuous-batching`, transformers' paged-attention
   batching. On CPU (transformers 5.19) a request hung for 10 minutes without a token: not in the default set.
+
+With `--adapter DIR` every request goes through that LoRA adapter, as the arena's and the bot's do (`sft`,
+`kto`): vLLM serves it as a LoRA module, `transformers-generate` wraps the model in PEFT without merging (a
+server of several adapters cannot merge one); `transformers serve` has no adapters and is skipped.
+`--vllm-env KEY=VALUE` and `--vllm-arg ARG` start vLLM with other settings (the tuning table of
+docs/serving.md was measured with them).
 
 The servers are driven by one asyncio client: C chats stream at once (C = each `--concurrency`), each sends
 its prompts one after the other; usage reports give the completion tokens. Reported per level: time to first
@@ -146,7 +153,7 @@ class GenerateDriver:
     """transformers `generate` in-process, as a server with static batching would drive it: the chats that
     arrive together are left-padded into one batch; a streamer receives each step's tokens as they come."""
 
-    def __init__(self, model: str, dtype: str, threads: int) -> None:
+    def __init__(self, model: str, dtype: str, threads: int, adapter: str | None = None) -> None:
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -155,6 +162,10 @@ class GenerateDriver:
         self.tokenizer = AutoTokenizer.from_pretrained(model, padding_side="left")
         torch_dtype = "auto" if dtype == "auto" else getattr(torch, dtype)
         self.model = AutoModelForCausalLM.from_pretrained(model, dtype=torch_dtype).eval()
+        if adapter:
+            from peft import PeftModel
+
+            self.model = PeftModel.from_pretrained(self.model, adapter).eval()
         if gpu_count():
             self.model.to("cuda")
 
@@ -250,9 +261,32 @@ def main() -> None:
     parser.add_argument("--min-requests", type=int, default=4, help="At least this many requests per level.")
     parser.add_argument("--backends", nargs="+", default=["vllm", "transformers", "transformers-generate"])
     parser.add_argument("--threads", type=int, help="transformers' CPU threads (default: cores - 1).")
+    parser.add_argument("--adapter", help="Answer every request through this LoRA adapter directory.")
+    parser.add_argument(
+        "--vllm-env",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="An environment variable for vLLM (repeatable), e.g. VLLM_CPU_NUM_OF_RESERVED_CPU=0.",
+    )
+    parser.add_argument(
+        "--vllm-arg",
+        action="append",
+        default=[],
+        metavar="ARG",
+        help="An argument for vLLM's server (repeatable), e.g. --vllm-arg=--max-num-seqs=16.",
+    )
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
     model = args.model or default_model()
+    backends = [
+        b
+        for b in args.backends
+        if not (args.adapter and b.startswith("transformers") and b != "transformers-generate")
+    ]
+    if skipped := sorted(set(args.backends) - set(backends)):
+        print(f"skipped (no LoRA adapters): {', '.join(skipped)}")
+    os.environ.update(dict(item.split("=", 1) for item in args.vllm_env))
     gpu = gpu_count() > 0
     # vLLM's CPU worker computes on all cores but one (kept for its front end), one thread per core; give
     # transformers the same. (Two threads on two busy cores made PyTorch ~15x slower here: OpenMP waits.)
@@ -265,7 +299,9 @@ def main() -> None:
     def start(backend: str) -> tuple[ServerProcess, str]:
         """The server of a backend and the model name its requests use."""
         if backend == "vllm":
-            return VLLMServer(model, {}, ServeConfig(port=free_port(), dtype=dtypes["vllm"])), "base"
+            config = ServeConfig(port=free_port(), dtype=dtypes["vllm"], extra_args=args.vllm_arg)
+            adapters = {"adapter": Path(args.adapter)} if args.adapter else {}
+            return VLLMServer(model, adapters, config), "adapter" if args.adapter else "base"
         batching, dtype = backend == "transformers-cb", dtypes["transformers"]
         server = TransformersServer(
             model, free_port(), continuous_batching=batching, dtype=dtype, threads=threads
@@ -273,10 +309,11 @@ def main() -> None:
         return server, model
 
     levels: list[Level] = []
-    for backend in args.backends:
-        print(f"{backend}: starting ({model}) ...", flush=True)
+    for backend in backends:
+        print(f"{backend}: starting ({model}{' + ' + args.adapter if args.adapter else ''}) ...", flush=True)
         if backend == "transformers-generate":
-            levels += measure(backend, GenerateDriver(model, dtypes["transformers"], threads).run_level, args)
+            driver = GenerateDriver(model, dtypes["transformers"], threads, args.adapter)
+            levels += measure(backend, driver.run_level, args)
         else:
             server, name = start(backend)
             levels += measure_server(server, backend, name, args)
@@ -302,7 +339,8 @@ def main() -> None:
 
     machine = {"cpus": os.cpu_count(), "gpus": gpu_count(), "platform": platform.platform()}
     result = {
-        "model": model, "dtypes": dtypes, "transformers_threads": threads, "max_tokens": args.max_tokens,
+        "model": model, "adapter": args.adapter, "vllm_env": args.vllm_env, "vllm_args": args.vllm_arg,
+        "dtypes": dtypes, "transformers_threads": threads, "max_tokens": args.max_tokens,
         "ratios": ratios,
         "levels": [asdict(lv) for lv in levels], "machine": machine,
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
