@@ -57,6 +57,7 @@ from serve.vllm_server import ServeConfig, VLLMServer, gpu_count  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results" / "serve.json"
 OTHERS = ("transformers", "transformers-generate", "transformers-cb")
+WITHOUT_ADAPTERS = ("transformers", "transformers-cb")  # `transformers serve` loads no LoRA adapters
 SYSTEM = "You are Pasquale, chatting with Lorenzo. Respond naturally in their conversational style."
 TOPICS = [
     "your last holiday", "the best pizza in town", "a film you saw recently", "how to cook carbonara",
@@ -279,13 +280,11 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
     model = args.model or default_model()
-    backends = [
-        b
-        for b in args.backends
-        if not (args.adapter and b.startswith("transformers") and b != "transformers-generate")
-    ]
+    backends = [b for b in args.backends if not (args.adapter and b in WITHOUT_ADAPTERS)]
     if skipped := sorted(set(args.backends) - set(backends)):
         print(f"skipped (no LoRA adapters): {', '.join(skipped)}")
+    if malformed := [item for item in args.vllm_env if "=" not in item]:
+        parser.error(f"--vllm-env takes KEY=VALUE, got {malformed[0]!r}")
     os.environ.update(dict(item.split("=", 1) for item in args.vllm_env))
     gpu = gpu_count() > 0
     # vLLM's CPU worker computes on all cores but one (kept for its front end), one thread per core; give
