@@ -580,8 +580,8 @@ class PersonaBot(_PersonaChats):
             self.state.mark(message.chat_id, message.message_id, "pending", reply)
             context.add("assistant", reply, message.at, self.limits)
             self.state.save_context(message.chat_id, context)
+            self._log("bot", message, generated, prompt, reply)  # before sending: `resume` may finish it
             await self._send(message.chat_id, message.message_id, reply, 0)
-            self._log("bot", message, generated, prompt, reply)
             return "answered"
 
     async def resume(self) -> int:
@@ -867,11 +867,36 @@ def run_bot(
         asyncio.run(_run(telegram, contacts, state, answers, generator, config, as_me, echo))
 
 
+def attach(client: Any, bot: PersonaBot | DraftBot, echo: Callable = print) -> None:
+    """Route the private messages Telethon delivers on `client` to the bot: in bot mode every incoming one;
+    in draft mode incoming ones (write a draft) and the owner's outgoing ones (settle it)."""
+    from telethon import events
+
+    private = events.NewMessage(incoming=True, func=lambda e: e.is_private)
+    if isinstance(bot, PersonaBot):
+
+        @client.on(private)
+        async def on_message(event: Any) -> None:
+            echo(f"{event.chat_id}/{event.message.id}: {await bot.handle(await _incoming(event))}")
+
+        return
+
+    @client.on(private)
+    async def on_incoming(event: Any) -> None:
+        echo(f"{event.chat_id}/{event.message.id}: {await bot.incoming(await _incoming(event))}")
+
+    @client.on(events.NewMessage(outgoing=True, func=lambda e: e.is_private))
+    async def on_outgoing(event: Any) -> None:
+        fate = await bot.outgoing(event.chat_id, event.raw_text or "", event.message.date.timestamp())
+        if fate:
+            echo(f"{event.chat_id}: draft {fate}")
+
+
 async def _run(
     telegram: Any, contacts: Contacts, state: BotState, answers: AnswerLog, generator: Generator,
     config: BotConfig, as_me: bool, echo: Callable,
 ) -> None:  # fmt: skip
-    from telethon import TelegramClient, events
+    from telethon import TelegramClient
 
     from ingest.telethon_client import logged_in_client
 
@@ -884,23 +909,12 @@ async def _run(
         client = TelegramClient(str(session), api_id, api_hash, flood_sleep_threshold=0, catch_up=True)
     chat = TelethonChat(client)
     if as_me:
-        drafts = DraftBot(VoteStore(config.votes_db), chat, generator, contacts, state, config, answers)
-
-        @client.on(events.NewMessage(incoming=True, func=lambda e: e.is_private))
-        async def on_incoming(event: Any) -> None:
-            echo(f"{event.chat_id}/{event.message.id}: {await drafts.incoming(await _incoming(event))}")
-
-        @client.on(events.NewMessage(outgoing=True, func=lambda e: e.is_private))
-        async def on_outgoing(event: Any) -> None:
-            fate = await drafts.outgoing(event.chat_id, event.raw_text or "", event.message.date.timestamp())
-            if fate:
-                echo(f"{event.chat_id}: draft {fate}")
+        bot: PersonaBot | DraftBot = DraftBot(
+            VoteStore(config.votes_db), chat, generator, contacts, state, config, answers
+        )
     else:
         bot = PersonaBot(chat, generator, contacts, state, config, answers)
-
-        @client.on(events.NewMessage(incoming=True, func=lambda e: e.is_private))
-        async def on_message(event: Any) -> None:
-            echo(f"{event.chat_id}/{event.message.id}: {await bot.handle(await _incoming(event))}")
+    attach(client, bot, echo)
 
     async def once() -> None:
         if as_me:
@@ -912,11 +926,11 @@ async def _run(
         me = await client.get_me()
         who = f"@{me.username}" if getattr(me, "username", None) else str(me.id)
         echo(f"Connected to Telegram as {who} ({'draft' if as_me else 'bot'} mode).")
-        if not as_me:
+        if isinstance(bot, PersonaBot):
             resumed = await bot.resume()
             if resumed:
                 echo(f"Finished sending {resumed} interrupted repl{'y' if resumed == 1 else 'ies'}.")
-        expiring = asyncio.create_task(_settle_drafts(drafts)) if as_me else None
+        expiring = asyncio.create_task(_settle_drafts(bot)) if isinstance(bot, DraftBot) else None
         try:
             await client.run_until_disconnected()
         finally:
