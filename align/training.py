@@ -35,10 +35,8 @@ from align.models import Precision
 from core.config import StageConfig
 from core.errors import ChatLikeMeError
 from core.io import atomic_file
+from core.lora import VLLM_LORA_RANKS
 from core.report import new_figure, save_figure
-
-# Ranks vLLM accepts for LoRA adapters (`--max-lora-rank` choices); any other rank cannot be served.
-VLLM_LORA_RANKS = (8, 16, 32, 64, 128, 256, 320, 512)
 
 Dtype = Literal["auto", "bfloat16", "float16", "float32"]
 

@@ -13,7 +13,7 @@ import os
 import sys
 from pathlib import Path
 
-VLLM_LORA_RANKS = (8, 16, 32, 64, 128, 256, 320, 512)
+from core.lora import VLLM_LORA_RANKS
 
 
 def engine_settings(adapters: list[str], seed: int) -> dict:

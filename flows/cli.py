@@ -35,7 +35,10 @@ app.add_typer(votes_app, name="votes")
 app.add_typer(telegram_app, name="telegram")
 
 ConfigOption = Annotated[
-    str | None, typer.Option("--config", help="A YAML config file or a preset name (cpu-demo, gpu).")
+    str | None,
+    typer.Option(
+        "--config", help="A YAML config file or a preset name (cpu-demo, gpu; ingest and training also cpu)."
+    ),
 ]
 
 
@@ -576,7 +579,7 @@ def schedule(
     cron: Annotated[str | None, typer.Option("--cron", help='Cron schedule, e.g. "0 3 * * 0".')] = None,
     interval: Annotated[float | None, typer.Option("--interval", help="Or: every this many seconds.")] = None,
     config: Annotated[
-        Path | None, typer.Option("--config", help="pipeline.yaml, or a preset name (cpu-demo, gpu).")
+        Path | None, typer.Option("--config", help="pipeline.yaml, or a preset name (cpu, cpu-demo, gpu).")
     ] = None,
     telegram: Annotated[
         bool, typer.Option("--telegram", help="Fetch new Telegram messages (Telethon) before each run.")

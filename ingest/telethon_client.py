@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import fcntl
 import getpass
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -18,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from filelock import FileLock, Timeout
 from telethon import TelegramClient, errors
 from tqdm.auto import tqdm
 
@@ -107,14 +107,17 @@ def logged_in_client(config: TelegramConfig, *, catch_up: bool = False) -> Teleg
 @contextlib.contextmanager
 def exclusive(config: TelegramConfig) -> Iterator[None]:
     """One telegram command at a time per data directory (the session and state files are not shareable)."""
-    with (config.telegram_dir() / ".lock").open("w") as lock:
-        try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise ChatLikeMeError(
-                f"{config.telegram_dir()}: another `chatlikeme telegram` command is using this data directory"
-            ) from None
+    lock = FileLock(config.telegram_dir() / ".lock", timeout=0)
+    try:
+        lock.acquire()
+    except Timeout:
+        raise ChatLikeMeError(
+            f"{config.telegram_dir()}: another `chatlikeme telegram` command is using this data directory"
+        ) from None
+    try:
         yield
+    finally:
+        lock.release()
 
 
 # --- login --------------------------------------------------------------------------------------------------

@@ -24,11 +24,11 @@ from typing import Any, ClassVar, Self
 
 import httpx
 
-from align.vllm_worker import VLLM_LORA_RANKS
 from core.config import StageConfig
 from core.errors import ChatLikeMeError, input_error
 from core.hardware import cpu_has_native_bf16
 from core.io import sha256_tree
+from core.lora import VLLM_LORA_RANKS
 from core.subprocess import project_env
 from serve.server_process import ServerProcess
 

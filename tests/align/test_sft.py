@@ -16,9 +16,10 @@ from align.axolotl import write_axolotl_config
 from align.generation import GenerationJob, SamplingConfig, generate, vllm_available
 from align.models import bundled_tokenizer, choose_precision, default_model_dir, load_model, load_tokenizer
 from align.sft import SFTStageConfig, build_trainer, encode_conversation, encode_split, train_sft
-from align.training import VLLM_LORA_RANKS, MetricsRecorder, build_lora_config
+from align.training import MetricsRecorder, build_lora_config
 from core.errors import ChatLikeMeError
 from core.io import write_jsonl
+from core.lora import VLLM_LORA_RANKS
 from core.prompts import persona_system_prompt
 from core.schema import ChatMessage, SftSample
 from tests.conftest import run_cli

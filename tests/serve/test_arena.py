@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pytest
 from gradio_client import Client
+from gradio_client.exceptions import AuthenticationError
 
 from core.errors import ChatLikeMeError
 from core.prompts import group_system_prompt, persona_system_prompt
@@ -251,7 +252,7 @@ def test_a_password_keeps_strangers_out(tmp_path: Path) -> None:
     demo = launch_arena("http://127.0.0.1:9", db, port=port, auth="me:secret", block=False)
     try:
         url = f"http://127.0.0.1:{port}/"
-        with pytest.raises(Exception):  # noqa: B017 - gradio_client's error for a login page varies
+        with pytest.raises(AuthenticationError, match="credentials were not provided"):
             Client(url, verbose=False)
         assert Client(url, auth=("me", "secret"), verbose=False).view_api(return_format="dict")
     finally:
