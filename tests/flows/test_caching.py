@@ -9,7 +9,17 @@ import pytest
 from prefect import flow, task
 
 from core.errors import ChatLikeMeError
-from flows.caching import StageResult, StageSpec, code_version, fingerprint, produce, run_cached
+from core.subprocess import PROJECT_ROOT
+from flows.caching import (
+    StageResult,
+    StageSpec,
+    code_version,
+    fingerprint,
+    produce,
+    run_cached,
+    source_files,
+)
+from flows.stages import CODE
 
 
 def _attempt(counter: Path) -> int:
@@ -77,5 +87,22 @@ def test_bad_input_is_not_retried_and_keeps_its_message(prefect_harness: None, t
 
 def test_code_version_follows_the_source(tmp_path: Path) -> None:
     assert code_version(("flows",), ("prefect",)) == code_version(("flows",), ("prefect",))
-    assert code_version(("flows",)) != code_version(("core",))
+    assert code_version(("align.sft",)) != code_version(("align.evaluate",))
     assert code_version(("flows",), ("prefect",)) != code_version(("flows",), ("pyarrow",))
+
+
+def test_each_stage_hashes_the_code_it_runs_not_whole_packages() -> None:
+    """Editing the evaluation, an eval preset or a word bank must not retrain SFT (its key would change)."""
+    files = {
+        stage: {str(f.relative_to(PROJECT_ROOT)) for f in source_files(modules)}
+        for stage, (modules, _) in CODE.items()
+    }
+    assert {"align/sft.py", "align/training.py", "align/models.py", "core/schema.py"} <= files["sft"]
+    assert not {"align/evaluate.py", "align/kto_data.py", "align/negatives/banks/it.yaml"} & files["sft"]
+    assert not any("/configs/" in f for stage_files in files.values() for f in stage_files)
+    # the strategies are loaded by name, the word banks read from disk, the votes imported inside a function
+    assert {"align/negatives/wrong_context.py", "align/negatives/banks/it.yaml"} <= files["kto-data"]
+    assert "serve/votes.py" in files["kto-data"]
+    # vLLM generation runs `python -m align.vllm_worker`, with the project's CPU LoRA plugin
+    assert {"align/vllm_worker.py", "serve/vllm_cpu_lora.py", "ingest/pii_check.py"} <= files["eval"]
+    assert not any(f.startswith("align/") for f in files["ingest"])
