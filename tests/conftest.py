@@ -22,6 +22,13 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 os.environ.setdefault("DO_NOT_TRACK", "1")
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test that starts vLLM or a browser is slow too: `python -m pytest -m "not slow"` is the fast tier."""
+    for item in items:
+        if item.get_closest_marker("vllm") or item.get_closest_marker("browser"):
+            item.add_marker(pytest.mark.slow)
+
+
 def run_cli(
     *args: str, cwd: Path | None = None, timeout: float = 600, **env: str
 ) -> subprocess.CompletedProcess:

@@ -54,6 +54,7 @@ def test_every_persona_turn_is_a_prompt_with_its_context(tmp_path: Path) -> None
     assert [item.reply for item in select_items(items, 3)] == [EXCHANGES[i][1] for i in (0, 2, 5)]
 
 
+@pytest.mark.slow
 def test_eval_end_to_end_on_a_tiny_model(tiny_adapters: dict[str, Path], tmp_path: Path) -> None:
     data, run = tmp_path / "data", run_dir_with(tiny_adapters, tmp_path)
     held_out_split(data)

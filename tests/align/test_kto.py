@@ -67,6 +67,7 @@ def config_file(tmp_path: Path, config: KtoConfig, **changes) -> Path:
     return config.replace(**changes).save_yaml(tmp_path / "kto.yaml")
 
 
+@pytest.mark.slow
 def test_kto_pushes_desirable_up_and_undesirable_down(
     kto_data: Path, sft_adapter: Path, tiny_model: Path, tmp_path: Path
 ) -> None:
@@ -169,6 +170,7 @@ class InterruptAtStep(TrainerCallback):
             raise Interrupt
 
 
+@pytest.mark.slow
 def test_an_interrupted_run_resumes_from_its_checkpoint(
     kto_data: Path, sft_adapter: Path, tmp_path: Path
 ) -> None:
@@ -185,6 +187,7 @@ def test_an_interrupted_run_resumes_from_its_checkpoint(
     assert json.loads((out / "report.json").read_text())["reference"] == "precomputed SFT log-probs"
 
 
+@pytest.mark.slow
 def test_rewards_per_strategy_measured_as_often_as_configured(
     kto_data: Path, sft_adapter: Path, tmp_path: Path
 ) -> None:

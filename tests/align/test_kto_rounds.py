@@ -68,6 +68,7 @@ def kto_data(tmp_path: Path) -> Path:
     return data
 
 
+@pytest.mark.slow
 def test_rounds_chain_references_and_keep_every_round(
     kto_data: Path, tiny_model: Path, tmp_path: Path
 ) -> None:

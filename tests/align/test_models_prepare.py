@@ -152,6 +152,7 @@ def tiny_gguf(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, LlamaForC
 # --- conversion ---------------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_convert_gguf_dequantizes_into_a_model_that_matches_the_original(tiny_gguf, tmp_path: Path) -> None:
     gguf_file, original = tiny_gguf
     out = convert_gguf(gguf_file, tmp_path / "converted")

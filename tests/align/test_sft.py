@@ -202,6 +202,7 @@ def tiny_sft_run(tiny_model: Path, tmp_path_factory: pytest.TempPathFactory) -> 
     return root / "run"
 
 
+@pytest.mark.slow
 def test_sft_learns_and_saves_a_servable_adapter_that_changes_the_output(
     tiny_model: Path, tiny_sft_run
 ) -> None:
@@ -446,6 +447,7 @@ def test_unloadable_base_model_and_finished_run_are_refused(tiny_model: Path, tm
         train_sft(data, tmp_path / "done", tiny_config(tiny_model))
 
 
+@pytest.mark.slow
 def test_cli_bad_input_exits_2_with_one_line(tmp_path: Path) -> None:
     missing = run_cli("sft", "--data", tmp_path / "nowhere", "--out", tmp_path / "run")
     assert missing.returncode == 2
@@ -459,6 +461,7 @@ def test_cli_bad_input_exits_2_with_one_line(tmp_path: Path) -> None:
 # --- axolotl ------------------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_export_axolotl_writes_the_equivalent_recipe(tmp_path: Path) -> None:
     done = run_cli(
         "sft", "--data", tmp_path / "data", "--out", tmp_path / "run", "--config", "gpu",

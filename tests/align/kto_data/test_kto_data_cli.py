@@ -43,6 +43,7 @@ def assert_one_line_error(result, *fragments: str) -> None:
         assert fragment in errors[0]
 
 
+@pytest.mark.slow
 def test_model_strategies_end_to_end_on_the_demo_data(
     tmp_path: Path, demo_data, tiny_model: Path, tiny_adapters: dict[str, Path]
 ) -> None:
