@@ -47,7 +47,7 @@ def run_cli(
 @pytest.fixture(scope="session")
 def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A 2-layer, hidden-64 random Llama with the SmolLM2 tokenizer (built once per test session)."""
-    from align.models import build_tiny_model
+    from tests.tiny_models import build_tiny_model
 
     return build_tiny_model(tmp_path_factory.mktemp("tiny-model") / "model")
 
