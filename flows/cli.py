@@ -417,7 +417,7 @@ def votes_export(
     ] = None,
 ) -> None:
     """Turn arena votes into KTO rows."""
-    from serve.votes import export_kto_rows
+    from core.votes import export_kto_rows
 
     count = export_kto_rows(db, out, since)
     typer.echo(f"{count} KTO rows -> {out}")
@@ -429,7 +429,7 @@ def votes_leaderboard(
     run: Annotated[str | None, typer.Option("--run", help="A run id (default: every run).")] = None,
 ) -> None:
     """Print the leaderboard: Bradley-Terry scores with 95% bootstrap intervals, and win rates."""
-    from serve.votes import leaderboard
+    from serve.leaderboard import leaderboard
 
     board = leaderboard(db, run)
     typer.echo(f"{board.votes} votes, {'run ' + run if run else 'all runs'}")

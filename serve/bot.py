@@ -41,7 +41,7 @@ from core.errors import ChatLikeMeError, input_error
 from core.io import read_jsonl
 from core.prompts import persona_system_prompt
 from core.schema import ChatMessage, SftSample
-from serve.votes import Vote, VoteStore, utc_timestamp
+from core.votes import Vote, VoteStore, utc_timestamp
 
 log = logging.getLogger(__name__)
 

@@ -1,7 +1,7 @@
 """Strategy 7: arena votes — people's own judgements from `chatlikeme arena`, read from its SQLite file.
 
 A preferred reply is desirable and the other undesirable; "both bad" makes both undesirable; thumbs up/down
-map directly (the mapping lives with the votes store, `serve.votes.kto_rows_from_votes`). Votes come from
+map directly (the mapping lives with the votes store, `core.votes.kto_rows_from_votes`). Votes come from
 live conversations, not from the SFT data, so they only ever go to the train split. Every desirable vote
 row is kept (real feedback is the best data there is); the undesirable ones count against this strategy's
 share like any other negative.
@@ -12,16 +12,12 @@ from __future__ import annotations
 import msgspec
 
 from align.negatives import Slot, StrategyContext, register
-from core.errors import ChatLikeMeError
 from core.schema import KtoRow
+from core.votes import kto_rows_from_votes
 
 
 def read_votes(ctx: StrategyContext) -> list[KtoRow]:
     """The votes' rows (a file that is not a votes database is a one-line input error)."""
-    try:
-        from serve.votes import kto_rows_from_votes
-    except ImportError as exc:
-        raise ChatLikeMeError(f"reading arena votes needs the serving package (serve.votes): {exc}") from None
     rows = kto_rows_from_votes(ctx.votes_db, since=ctx.votes_since)
     return [msgspec.structs.replace(row, strategy="arena_votes") for row in rows]
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from core.schema import ChatMessage
+from core.votes import Vote, VoteStore
 from flows.pipeline import arena_record
 from flows.stages import votes_fingerprint
-from serve.votes import Vote, VoteStore
 
 
 def conversation(reply: str) -> list[ChatMessage]:

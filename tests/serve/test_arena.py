@@ -8,6 +8,7 @@ from gradio_client.exceptions import AuthenticationError
 
 from core.errors import ChatLikeMeError
 from core.prompts import group_system_prompt, persona_system_prompt
+from core.votes import VoteStore, kto_rows_from_votes
 from serve.arena import (
     ArenaConfig,
     ModelServer,
@@ -19,7 +20,6 @@ from serve.arena import (
 )
 from serve.server_process import free_port
 from serve.vllm_server import adapter_version
-from serve.votes import VoteStore, kto_rows_from_votes
 from tests.conftest import chat_texts as texts
 from tests.conftest import launched_arena, write_sft_data
 

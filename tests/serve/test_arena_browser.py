@@ -6,8 +6,8 @@ from pathlib import Path
 import pytest
 
 from core.prompts import persona_system_prompt
+from core.votes import VoteStore, kto_rows_from_votes
 from serve.arena import CUT_MARK
-from serve.votes import VoteStore, kto_rows_from_votes
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 # As root in a container: no sandbox, no GPU, no network chatter, no small /dev/shm.

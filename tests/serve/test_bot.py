@@ -14,6 +14,7 @@ from core.errors import ChatLikeMeError
 from core.io import read_jsonl
 from core.prompts import persona_system_prompt
 from core.schema import ChatMessage, SftSample
+from core.votes import VoteStore, kto_rows_from_votes
 from serve.bot import (
     AnswerLog,
     BotConfig,
@@ -29,7 +30,6 @@ from serve.bot import (
     keep_connected,
     split_reply,
 )
-from serve.votes import VoteStore, kto_rows_from_votes
 from tests.conftest import run_cli
 
 OWNER, FRIEND, STRANGER_ID = 1000, 2000, 3000

@@ -18,6 +18,7 @@ from telethon.sessions import StringSession
 from telethon.tl import functions, types
 
 from core.io import read_jsonl
+from core.votes import VoteStore, kto_rows_from_votes
 from serve.bot import (
     AnswerLog,
     BotConfig,
@@ -30,7 +31,6 @@ from serve.bot import (
     attach,
     split_reply,
 )
-from serve.votes import VoteStore, kto_rows_from_votes
 
 pytestmark = pytest.mark.vllm
 

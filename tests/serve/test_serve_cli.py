@@ -16,10 +16,10 @@ import psutil
 import pytest
 from gradio_client import Client
 
+from core.votes import VoteStore
 from serve.arena import ArenaConfig, build_arena
 from serve.server_process import free_port
 from serve.vllm_server import served_models
-from serve.votes import VoteStore
 from tests.conftest import ROOT
 from tests.conftest import chat_texts as texts
 

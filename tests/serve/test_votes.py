@@ -11,17 +11,8 @@ from msgspec.structs import replace
 from core.errors import ChatLikeMeError
 from core.io import read_jsonl
 from core.schema import ChatMessage, KtoRow
-from serve.votes import (
-    SCHEMA_VERSION,
-    Vote,
-    VoteStore,
-    battle_counts,
-    bootstrap_scores,
-    bradley_terry,
-    kto_rows_from_votes,
-    leaderboard,
-    win_rates,
-)
+from core.votes import SCHEMA_VERSION, Vote, VoteStore, kto_rows_from_votes
+from serve.leaderboard import battle_counts, bootstrap_scores, bradley_terry, leaderboard, win_rates
 from tests.conftest import run_cli
 
 SYSTEM = ChatMessage("system", "You are Pasquale, chatting with Lorenzo. Respond naturally.")
@@ -100,7 +91,7 @@ def processes() -> multiprocessing.context.BaseContext:
     """Processes forked from a fresh single-threaded server: a fork of this test process, which runs vLLM's
     and Gradio's threads, can inherit a lock held by one of them and hang."""
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["serve.votes"])
+    context.set_forkserver_preload(["core.votes"])
     return context
 
 

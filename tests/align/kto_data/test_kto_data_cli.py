@@ -117,7 +117,6 @@ def test_bad_shares(tmp_path: Path, sft_dir: Path, shares: dict, problem: str) -
 
 
 def test_votes_db_of_the_wrong_schema(tmp_path: Path, sft_dir: Path) -> None:
-    pytest.importorskip("serve.votes", reason="the arena's votes store (serve.votes) is not merged yet")
     db = tmp_path / "votes.sqlite"
     with sqlite3.connect(db) as connection:
         connection.execute("CREATE TABLE recipes (name TEXT, minutes INTEGER)")
@@ -126,7 +125,8 @@ def test_votes_db_of_the_wrong_schema(tmp_path: Path, sft_dir: Path) -> None:
 
 
 def test_arena_votes_become_train_rows(tmp_path: Path, sft_dir: Path) -> None:
-    votes_module = pytest.importorskip("serve.votes", reason="the arena's votes store is not merged yet")
+    from core import votes as votes_module
+
     system = ChatMessage("system", "You are Pasquale, chatting with Lorenzo. Respond naturally.")
 
     def conversation(question: str, reply: str) -> list[ChatMessage]:
