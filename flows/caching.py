@@ -3,8 +3,7 @@
 A step's cache key is a hash of everything that determines its output: the content of its inputs (exports,
 datasets, adapters), its resolved config, the base model and the code version of the modules it runs. Its
 output goes to a directory named after that key, so two different inputs never share a directory and an
-interrupted step
-finds its own checkpoints again on the next run (same inputs, same key, same directory).
+interrupted step finds its own checkpoints again on the next run (same inputs, same key, same directory).
 
 Prefect stores the step's result (a `StageResult`) under the key. A cached result is trusted only if its
 output directory still holds exactly what the step wrote (same tree hash); otherwise the step runs again.
@@ -50,6 +49,7 @@ def fingerprint(*parts: Any) -> str:
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 
+@functools.cache
 def code_version(modules: tuple[str, ...], libraries: tuple[str, ...] = ()) -> str:
     """Hash of the source a stage runs (`modules` and every project module they import, with their data
     files: see `source_files`) plus the installed `libraries`' versions."""
@@ -66,9 +66,9 @@ def source_files(modules: tuple[str, ...]) -> list[Path]:
     """The files behind `modules` (dotted names of this project's modules or packages): each module, every
     project module it imports at any depth (imports inside functions included), every submodule of a package
     that loads its submodules by name (`importlib.import_module`, e.g. the negative strategies), modules named
-    in a string (`python -m align.vllm_worker`), and the data
-    files beside them (word banks, templates, assets; not `configs/`: a preset enters the key through the
-    resolved config). So editing the evaluation does not change the key of SFT."""
+    in a string (`python -m align.vllm_worker`), and the data files beside them (word banks, templates,
+    assets; not `configs/`: a preset enters the key through the resolved config). So editing the evaluation
+    does not change the key of SFT."""
     seen: set[Path] = set()
     pending = [path for name in modules if (path := _module_path(name)) is not None]
     while pending:
@@ -77,7 +77,7 @@ def source_files(modules: tuple[str, ...]) -> list[Path]:
             continue
         seen.add(path)
         pending.extend(_imported_paths(path))
-    data = {file for path in seen for file in _data_files(path.parent)}
+    data = {file for folder in {path.parent for path in seen} for file in _data_files(folder)}
     return sorted(seen | data)
 
 

@@ -17,8 +17,6 @@ import pandas as pd
 
 from core.votes import Vote, VoteStore
 
-# --- leaderboard --------------------------------------------------------------------------------------------
-
 ELO_SCALE, ELO_BASE, ELO_INIT = 400.0, 10.0, 1000.0
 
 
