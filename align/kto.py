@@ -1,7 +1,7 @@
 """The `kto` stage: KTO (Kahneman-Tversky Optimization) from the SFT adapter, on binary desirable/undesirable
 feedback, with TRL's `KTOTrainer`.
 
-    train_kto(Path("data/kto"), Path("runs/1/sft"), Path("runs/1/kto"), KtoConfig.load("cpu-demo"))
+    train_kto(Path("data/kto"), Path("runs/1/sft"), Path("runs/1/kto"), KTOStageConfig.load("cpu-demo"))
 
 - The policy starts from the SFT adapter, loaded trainable. The **reference is the SFT model**, not the raw
   base model: TRL copies the adapter into a frozen "ref" adapter, or (`precompute_ref_log_probs`) computes the
@@ -12,7 +12,8 @@ feedback, with TRL's `KTOTrainer`.
   SFT adapter, so vLLM serves it), tokenizer, metrics.json (every logged step: loss, kl, rewards/chosen,
   rewards/rejected, rewards/margins, ..., and at a few steps the eval rows' mean reward per negative strategy,
   `rewards/strategy/<name>`), rewards.png (both), config.yaml, report.json + report.md.
-- Checkpoints go to `RUN/.kto.checkpoints/` while training; `resume=True` continues from the latest one.
+- Checkpoints go to `RUN/.kto.checkpoints/` while training (every training stage's layout); `resume=True`
+  continues from the latest one, and an interrupted run is never discarded without it.
 - `rounds` > 1: round k samples the round k-1 policy on the KTO prompts, relabels those samples with
   kto-data's judges (`align.kto_data.relabel_on_policy`) and trains from that policy with it as the
   reference. Every round is kept in `RUN/kto/rounds/<k>/`; the best on the eval split (eval rewards/margins)
@@ -33,66 +34,96 @@ from typing import Annotated, Any, ClassVar
 from pydantic import Field
 
 from align.adapters import adapter_base_model, require_adapter, same_base_model
-from core.config import StageConfig
+from align.training import (
+    TrainingStageConfig,
+    checkpoint_dir,
+    resume_point,
+    start_checkpoints,
+    trainer_arguments,
+)
 from core.errors import input_error
 from core.io import atomic_dir, read_jsonl
 from core.report import md_table, new_figure, save_figure, write_report
 from core.schema import KtoRow
 
 LOGGED_METRICS = ("loss", "kl", "rewards/chosen", "rewards/rejected", "rewards/margins")
+KL_PAIRS = (
+    "KTO's KL reference point is estimated from mismatched pairs (each prompt with another example's "
+    "completion) inside the per-device batch; with 1 example that pair is the example itself and the loss is "
+    "meaningless. Use 2 or more and let gradient accumulation reach the effective batch size"
+)
 
 
 @dataclass
-class KtoConfig(StageConfig):
-    """KTO training settings (presets: align/configs/kto/*.yaml). Defaults: the KTO paper's recipe."""
+class KTOStageConfig(TrainingStageConfig):
+    """KTO training settings (presets: align/configs/kto/*.yaml). Defaults: the KTO paper's recipe. The
+    shared training fields (batch, epochs, learning rate, dtype, ...) are `TrainingStageConfig`'s."""
 
     presets_dir: ClassVar[Path] = Path(__file__).parent / "configs" / "kto"
+    renamed_keys: ClassVar[dict[str, str]] = {
+        "epochs": "num_train_epochs",
+        "per_device_batch_size": "per_device_train_batch_size",
+        "effective_batch_size": "gradient_accumulation_steps",
+        "bf16": "dtype",
+    }
 
-    beta: float = 0.1
+    beta: Annotated[float, Field(gt=0)] = 0.1
     "KL penalty β: low lets the policy drift far from the SFT reference, high keeps it close."
-    learning_rate: float = 5e-6
+    learning_rate: Annotated[float, Field(gt=0)] = 5e-6
     "Peak AdamW learning rate (the paper's value for full fine-tuning; LoRA presets use a larger one)."
-    lr_scheduler_type: str = "cosine"
-    warmup_ratio: float = 0.1
-    per_device_batch_size: int = 8
+    per_device_train_batch_size: Annotated[int, Field(ge=2, description=KL_PAIRS)] = 8
     "Examples per forward pass; at least 2 (the KL reference point pairs each prompt with another's reply)."
-    effective_batch_size: int = 32
-    "Examples per optimizer step; gradient accumulation makes up the difference."
-    epochs: float = 1.0
-    "Passes over the KTO data: 1, at most 2 (KTO over-fits quickly on small data)."
-    max_steps: int = -1
-    "Stop after this many optimizer steps (-1: run the epochs)."
-    max_rows: int = 0
-    "Train on at most this many KTO rows, drawn at random (0 = all)."
-    max_length: int = 512
+    per_device_eval_batch_size: Annotated[int, Field(ge=2, description=KL_PAIRS)] = 8
+    gradient_accumulation_steps: Annotated[int, Field(ge=1)] = 4
+    "Forward passes per optimizer step: 8 x 4 = the paper's effective batch of 32."
+    num_train_epochs: Annotated[float, Field(gt=0, le=2, description="KTO over-fits beyond 2 epochs")] = 1.0
+    "Passes over the KTO data: 1, at most 2 (`max_steps` stops earlier)."
+    max_length: Annotated[int, Field(ge=1)] = 512
     "Token limit of prompt + completion; longer ones are cut from the right."
-    desirable_weight: float | None = None
+    logging_steps: Annotated[int, Field(ge=1)] = 1
+    seed: int = 0
+    max_rows: Annotated[int, Field(ge=0)] = 0
+    "Train on at most this many KTO rows, drawn at random (0 = all)."
+    desirable_weight: Annotated[float, Field(gt=0)] | None = None
     "λD; empty = the value in the KTO dataset's report.json."
-    undesirable_weight: float | None = None
+    undesirable_weight: Annotated[float, Field(gt=0)] | None = None
     "λU; empty = the value in the KTO dataset's report.json."
     precompute_ref_log_probs: bool = False
     "Compute the SFT reference's log-probs once before training instead of at every step."
-    gradient_checkpointing: bool = False
-    "Recompute activations in the backward pass: less memory, ~30% slower (worth it on big GPU models)."
-    bf16: bool | None = None
-    "bfloat16 weights and mixed precision; empty = where the hardware computes it natively (most GPUs; CPUs "
-    "with AVX512-BF16 or AMX, where a KTO step takes half the float32 time), as SFT's `dtype: auto`."
-    attn_implementation: str | None = None
-    "Attention kernel for from_pretrained ('eager', 'sdpa', 'flash_attention_2', ...); None: the default."
-    save_steps: int = 20
+    save_steps: Annotated[int, Field(ge=1)] = 20
     "Checkpoint every this many steps (what `--resume` continues from)."
     evaluate: bool = True
     "Measure loss and rewards on the KTO eval split after training (report.json)."
     reward_measures: Annotated[int, Field(ge=1)] = 3
     "With `evaluate`: times the eval rows' rewards per strategy are measured, evenly spread, the last step "
     "included (rewards.png); each scores the eval rows with both adapters (~11 s on 2 cores for the demo)."
-    seed: int = 0
     base_model: str | None = None
     "Base model the run must use; empty = the SFT adapter's. A mismatch with the SFT adapter is an error."
-    rounds: int = 1
+    rounds: Annotated[int, Field(ge=1)] = 1
     "KTO rounds. Round k (k >= 2) samples the round k-1 policy on the KTO prompts, relabels the samples "
     "with kto-data's judges and trains from that policy, with it as the reference. Every round is kept in "
     "kto/rounds/<k>/; the one with the best eval rewards/margins becomes the output."
+
+    @classmethod
+    def upgrade_keys(cls, data: dict[str, Any], origin: str) -> dict[str, Any]:
+        """KTO's keys from before the shared training config still load (with a note): `epochs`,
+        `per_device_batch_size` (train and eval), `effective_batch_size` (-> accumulation steps), `bf16`."""
+        converted = ("per_device_batch_size", "effective_batch_size", "bf16")
+        old = {key: data[key] for key in converted if key in data}
+        data = super().upgrade_keys(data, origin)
+        if isinstance(old.get("per_device_batch_size"), int):
+            data.setdefault("per_device_eval_batch_size", old["per_device_batch_size"])
+        per_device = data.get("per_device_train_batch_size", cls.per_device_train_batch_size)
+        effective = old.get("effective_batch_size")
+        if isinstance(effective, int) and isinstance(per_device, int) and per_device > 0:
+            data["gradient_accumulation_steps"] = max(1, math.ceil(effective / per_device))
+        if "bf16" in old:
+            data["dtype"] = {None: "auto", True: "bfloat16", False: "float32"}.get(old["bf16"], old["bf16"])
+        return data
+
+
+KtoConfig = KTOStageConfig
+"The name before SFT and KTO shared one config base (kept for imports)."
 
 
 # --- inputs -------------------------------------------------------------------------------------------------
@@ -108,28 +139,7 @@ class KtoData:
     relabel: dict[str, Any] | None = None  # round k >= 2: how the previous policy's samples were relabelled
 
 
-def check_config(config: KtoConfig, origin: str | Path = "kto config") -> None:
-    """Settings KTO cannot work with, as one-line errors that say why."""
-    if config.per_device_batch_size < 2:
-        raise input_error(
-            origin,
-            f"per_device_batch_size is {config.per_device_batch_size} but KTO needs at least 2: its KL "
-            "reference point is estimated from mismatched pairs (each prompt with another example's "
-            "completion) inside the per-device batch, and with 1 example that pair is the example itself, so "
-            "the KL term equals the reward and the loss is meaningless. Use 2 or more and let gradient "
-            "accumulation reach the effective batch size.",
-        )
-    if config.effective_batch_size < config.per_device_batch_size:
-        raise input_error(origin, "effective_batch_size must be at least per_device_batch_size")
-    if not 0 < config.epochs <= 2:
-        raise input_error(origin, f"epochs must be in (0, 2], got {config.epochs}: KTO over-fits beyond 2")
-    if config.beta <= 0 or config.learning_rate <= 0:
-        raise input_error(origin, "beta and learning_rate must be positive")
-    if config.rounds < 1:
-        raise input_error(origin, f"rounds must be at least 1, got {config.rounds}")
-
-
-def load_kto_data(data_dir: Path, config: KtoConfig) -> KtoData:
+def load_kto_data(data_dir: Path, config: KTOStageConfig) -> KtoData:
     """train/eval KtoRows and λD/λU (config values win over the dataset report's)."""
     data_dir = Path(data_dir)
     if not data_dir.is_dir():
@@ -173,7 +183,7 @@ def _report_weights(path: Path) -> dict[str, float]:
     return {key: weights[key] for key in ("desirable_weight", "undesirable_weight") if key in weights}
 
 
-def resolve_base_model(sft_dir: Path, config: KtoConfig) -> str:
+def resolve_base_model(sft_dir: Path, config: KTOStageConfig) -> str:
     """The SFT adapter's base model, which must match `config.base_model` when one is set."""
     base = adapter_base_model(sft_dir)
     if config.base_model and not same_base_model(config.base_model, base):
@@ -218,7 +228,7 @@ def build_trainer(
     base_model: str,
     sft_dir: Path,
     data: KtoData,
-    config: KtoConfig,
+    config: KTOStageConfig,
     work_dir: Path,
     callbacks: list | None = None,
 ):
@@ -228,39 +238,23 @@ def build_trainer(
 
     from align.models import choose_precision, load_model, load_tokenizer
 
-    precision = choose_precision({None: "auto", True: "bfloat16", False: "float32"}[config.bf16])
+    precision = choose_precision(config.dtype)
     tokenizer_source = sft_dir if (sft_dir / "tokenizer_config.json").is_file() else base_model
     tokenizer = load_tokenizer(str(tokenizer_source))
     model = load_model(base_model, precision, attn_implementation=config.attn_implementation)
     # No peft_config and no ref_model: TRL copies this adapter into a frozen "ref" adapter = the SFT policy.
     model = PeftModel.from_pretrained(model, str(sft_dir), is_trainable=True)
 
-    accumulation = math.ceil(config.effective_batch_size / config.per_device_batch_size)
     args = KTOConfig(
-        output_dir=str(work_dir),
+        **trainer_arguments(config, work_dir, precision),
         beta=config.beta,
         desirable_weight=data.desirable_weight,
         undesirable_weight=data.undesirable_weight,
-        learning_rate=config.learning_rate,
-        lr_scheduler_type=config.lr_scheduler_type,
-        warmup_steps=config.warmup_ratio,  # a float in [0, 1) is a ratio of the total steps
-        per_device_train_batch_size=config.per_device_batch_size,
-        per_device_eval_batch_size=config.per_device_batch_size,
-        gradient_accumulation_steps=accumulation,
-        num_train_epochs=config.epochs,
-        max_steps=config.max_steps,
         max_length=config.max_length,
         precompute_ref_log_probs=config.precompute_ref_log_probs,
-        gradient_checkpointing=config.gradient_checkpointing,
-        bf16=precision.mixed == "bf16",
-        fp16=precision.mixed == "fp16",
-        use_cpu=precision.device == "cpu",
-        logging_steps=1,
-        save_strategy="steps",
+        save_strategy="steps",  # no evaluation while training: KTO keeps its last policy, not the "best"
         save_steps=config.save_steps,
         save_total_limit=1,
-        report_to=[],
-        seed=config.seed,
         data_seed=config.seed,
         disable_tqdm=False,
     )
@@ -284,7 +278,7 @@ def train_kto(
     data_dir: Path,
     sft_dir: Path,
     out_dir: Path,
-    config: KtoConfig,
+    config: KTOStageConfig,
     *,
     resume: bool = False,
     callbacks: list | None = None,
@@ -296,7 +290,7 @@ def train_kto(
     `callbacks`: extra `transformers.TrainerCallback`s (progress in flows, interruptions in tests).
     """
     data_dir, sft_dir, out_dir = Path(data_dir), Path(sft_dir), Path(out_dir)
-    check_config(config)
+    config = config.validated("kto config")
     require_adapter(sft_dir, "sft")
     base_model = resolve_base_model(sft_dir, config)
     data = load_kto_data(data_dir, config)
@@ -350,7 +344,13 @@ def train_kto(
 
 
 def relabelled(
-    data_dir: Path, data: KtoData, policy: Path, base_model: str, config: KtoConfig, k: int, summary: dict
+    data_dir: Path,
+    data: KtoData,
+    policy: Path,
+    base_model: str,
+    config: KTOStageConfig,
+    k: int,
+    summary: dict,
 ) -> KtoData:
     """Round k's data: the policy-sampled rows replaced by samples of the round k-1 policy, judged again
     (`align.kto_data.relabel_on_policy`); λD/λU recomputed unless the config sets them."""
@@ -389,7 +389,7 @@ def train_round(
     data: KtoData,
     sft_dir: Path,
     out_dir: Path,
-    config: KtoConfig,
+    config: KTOStageConfig,
     base_model: str,
     *,
     resume: bool = False,
@@ -398,11 +398,13 @@ def train_round(
 ) -> Path:
     """One KTO training from (and referenced to) the adapter in `sft_dir` -> `out_dir`."""
     started = time.perf_counter()
-    work_dir = out_dir.parent / f".{out_dir.name}.checkpoints"
-    checkpoint = _resume_point(work_dir, config, base_model, resume)
+    work_dir = checkpoint_dir(out_dir)
+    settings = {"config": config.to_dict(), "base_model": base_model}
+    checkpoint = resume_point(work_dir, settings, resume, "KTO")
+    start_checkpoints(work_dir, settings, checkpoint)
     during = [StrategyRewards(data.eval, config)] if config.evaluate and data.eval else []
     trainer = build_trainer(base_model, sft_dir, data, config, work_dir, [*(callbacks or []), *during])
-    trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
+    trainer.train(resume_from_checkpoint=checkpoint)
     eval_metrics = trainer.evaluate() if trainer.eval_dataset is not None else {}
     if during and trainer.state.global_step in during[0].by_step:
         # Measured by the callback on the policy as trained at its last step (KTO keeps the last model, not
@@ -441,22 +443,6 @@ def summary_line(out_dir: Path) -> str:
         f"kto: {report['steps']} steps in {report['train_seconds']:.0f} s, "
         f"rewards/margins {final['rewards/margins']:+.3f}, kl {final['kl']:.3f} -> {out_dir}"
     )
-
-
-def _resume_point(work_dir: Path, config: KtoConfig, base_model: str, resume: bool) -> Path | None:
-    """The checkpoint to continue from (resume=True), after checking it belongs to the same settings."""
-    settings = {"config": config.to_dict(), "base_model": base_model}
-    marker = work_dir / "chatlikeme-kto.json"
-    if not resume:
-        shutil.rmtree(work_dir, ignore_errors=True)
-    checkpoints = sorted(work_dir.glob("checkpoint-*"), key=lambda p: int(p.name.rsplit("-", 1)[1]))
-    if resume and checkpoints and marker.is_file() and json.loads(marker.read_text()) != settings:
-        raise input_error(
-            work_dir, "was written with other KTO settings or base model; run without --resume to start over"
-        )
-    work_dir.mkdir(parents=True, exist_ok=True)
-    marker.write_text(json.dumps(settings))
-    return checkpoints[-1] if resume and checkpoints else None
 
 
 def _record_base_model(adapter_dir: Path, base_model: str) -> None:
@@ -527,7 +513,7 @@ class StrategyRewards:
     mean reward per strategy `config.reward_measures` times during training (the last step included):
     metrics.json and rewards.png then show which negatives the policy learned to push down, and when."""
 
-    def __new__(cls, rows: list[KtoRow], config: KtoConfig):
+    def __new__(cls, rows: list[KtoRow], config: KTOStageConfig):
         from transformers import TrainerCallback
 
         class Callback(TrainerCallback):
@@ -556,12 +542,12 @@ class StrategyRewards:
         return Callback()
 
 
-def strategy_rewards(trainer, rows: list[KtoRow], config: KtoConfig) -> dict[str, dict[str, float]]:
+def strategy_rewards(trainer, rows: list[KtoRow], config: KTOStageConfig) -> dict[str, dict[str, float]]:
     return rewards_per_strategy(trainer.model, trainer.processing_class, rows, config)
 
 
 def rewards_per_strategy(
-    model, tokenizer, rows: list[KtoRow], config: KtoConfig
+    model, tokenizer, rows: list[KtoRow], config: KTOStageConfig
 ) -> dict[str, dict[str, float]]:
     """Mean KTO reward β·(log π(y|x) − log π_SFT(y|x)) of the eval rows, per strategy (`real` = the
     persona's replies): which negatives the policy learned to push down, and whether the real replies rose.
@@ -576,7 +562,7 @@ def rewards_per_strategy(
     if not rows or "ref" not in getattr(model, "peft_config", {}):
         return {}
     device = next(model.parameters()).device
-    scorer = ReplyScorer(model, tokenizer, device, config.max_length, config.per_device_batch_size)
+    scorer = ReplyScorer(model, tokenizer, device, config.max_length, config.per_device_eval_batch_size)
     contexts = [row.prompt for row in rows]
     requests = [(i, row.completion[0].content) for i, row in enumerate(rows)]
     scores = {}

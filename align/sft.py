@@ -1,7 +1,7 @@
 """Supervised fine-tuning: a LoRA adapter that learns to write the persona's replies (TRL SFTTrainer + PEFT).
 
     config = SFTStageConfig.load("cpu-demo")            # or "gpu", or a YAML file
-    adapter = train_sft(Path("data"), Path("runs/1"), config)   # -> runs/1/sft
+    adapter = train_sft(Path("data"), Path("runs/1/sft"), config)
 
 The loss is on the persona's words only: every `assistant` turn of a sample, each with its end-of-turn token
 (`<|im_end|>` for ChatML) so that the model learns to stop; system prompt and the other people's turns are
@@ -16,7 +16,8 @@ has. TRL gets `input_ids` + `assistant_masks` and builds the labels, pads, packs
 
 Output `RUN/sft/` (written atomically, complete or absent): the adapter (its `base_model_name_or_path` is the
 resolved local base model), the tokenizer, `metrics.json`, `loss.png`, `config.yaml`, `report.{json,md}`.
-Checkpoints live in `RUN/sft.partial/` while training, which `resume=True` continues from.
+Checkpoints live in `RUN/.sft.checkpoints/` while training, which `resume=True` continues from (the layout
+of every training stage: `align.training.checkpoint_dir`).
 """
 
 from __future__ import annotations
@@ -24,9 +25,10 @@ from __future__ import annotations
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 import msgspec
+from pydantic import Field
 
 from align.models import (
     DEFAULT_BASE_MODEL,
@@ -37,18 +39,20 @@ from align.models import (
     resolve_base_model,
 )
 from align.training import (
+    LoraOptions,
     MetricsRecorder,
     TrainingStageConfig,
     best_eval,
     build_lora_config,
+    checkpoint_dir,
     early_stopping_callbacks,
     format_duration,
-    last_checkpoint,
     plot_metrics,
+    resume_point,
+    start_checkpoints,
     summary_line,
-    training_arguments,
+    trainer_arguments,
 )
-from core.config import read_yaml_mapping
 from core.console import note
 from core.errors import input_error
 from core.io import atomic_dir, read_jsonl
@@ -74,11 +78,16 @@ class SFTStageConfig(TrainingStageConfig):
     "Concatenate each batch into one row instead of padding (no padding at all; attention kept per sample)."
     packing: bool = False
     "Pack samples into rows of max_length (BFD); implies padding_free. Best with FlashAttention on GPUs."
-    attn_implementation: str | None = None
-    "Attention kernel for from_pretrained ('sdpa', 'flash_attention_2', ...); None: transformers' default."
-    num_train_epochs: float = 1.0
-    learning_rate: float = 1e-3
-    max_length: int = 512
+    eval_steps: Annotated[int, Field(ge=1)] | None = None
+    "Evaluate and checkpoint every N steps; None: at the end of every epoch."
+    early_stopping_patience: Annotated[int, Field(ge=1)] | None = None
+    "Stop when the eval loss has not improved for this many evaluations (None: never stop early)."
+    load_in_4bit: bool = False
+    "QLoRA: load the frozen base model in 4-bit NF4 (bitsandbytes, CUDA only)."
+    lora: LoraOptions = field(default_factory=LoraOptions)
+    num_train_epochs: Annotated[float, Field(gt=0)] = 1.0
+    learning_rate: Annotated[float, Field(gt=0)] = 1e-3
+    max_length: Annotated[int, Field(ge=1)] = 512
 
 
 # --- data ---------------------------------------------------------------------------------------------------
@@ -206,8 +215,8 @@ def _common_prefix_length(a: str, b: str) -> int:
 # --- training -----------------------------------------------------------------------------------------------
 
 
-def train_sft(data_dir: Path, run_dir: Path, config: SFTStageConfig, resume: bool = False) -> Path:
-    """Train the SFT adapter on `DATA/sft/{train,eval}.jsonl` and write `RUN/sft/`; returns that folder.
+def train_sft(data_dir: Path, out_dir: Path, config: SFTStageConfig, resume: bool = False) -> Path:
+    """Train the SFT adapter on `DATA/sft/{train,eval}.jsonl` and write it to `out_dir` (`RUN/sft`).
 
     Under `accelerate launch` every process (one per GPU) runs this; the main one writes the files.
     """
@@ -215,16 +224,17 @@ def train_sft(data_dir: Path, run_dir: Path, config: SFTStageConfig, resume: boo
 
     precision = choose_precision(config.dtype)
     process = PartialState(cpu=precision.device == "cpu")  # the Trainer's process group, made early
-    data_dir, run_dir = Path(data_dir), Path(run_dir)
-    out_dir, work_dir = run_dir / "sft", run_dir / "sft.partial"
+    data_dir, out_dir = Path(data_dir), Path(out_dir)
+    work_dir = checkpoint_dir(out_dir)
     if out_dir.exists():
         raise input_error(out_dir, "already exists and is complete; choose another run directory")
-    checkpoint = _checkpoint_to_resume(work_dir, config, resume)
 
     train_samples = load_split(data_dir / "sft" / "train.jsonl")
     eval_samples = load_split(data_dir / "sft" / "eval.jsonl")
     lora = build_lora_config(config.lora)  # a bad LoRA setting fails before any model is loaded
     base = resolve_base_model(config.base_model)
+    settings = {"config": config.to_dict(), "base_model": base}
+    checkpoint = resume_point(work_dir, settings, resume, "SFT")
     tokenizer = load_tokenizer(base)
     train_split = encode_split(tokenizer, train_samples, config.max_length, config.targets)
     eval_split = encode_split(tokenizer, eval_samples, config.max_length, config.targets)
@@ -235,15 +245,13 @@ def train_sft(data_dir: Path, run_dir: Path, config: SFTStageConfig, resume: boo
             )
 
     if process.is_main_process:
-        if checkpoint is None:  # a fresh start: clear what a run that never reached a checkpoint left
-            shutil.rmtree(work_dir, ignore_errors=True)
-        config.save_yaml(work_dir / "config.yaml")
+        start_checkpoints(work_dir, settings, checkpoint)
     process.wait_for_everyone()
     model = load_model(
         base, precision, load_in_4bit=config.load_in_4bit, attn_implementation=config.attn_implementation
     )
     recorder = MetricsRecorder(work_dir / "metrics.json")
-    callbacks = [recorder, *early_stopping_callbacks(config)]
+    callbacks = [recorder, *early_stopping_callbacks(config.early_stopping_patience)]
     trainer = build_trainer(
         model, tokenizer, train_split, eval_split, config, precision, lora, work_dir, callbacks
     )
@@ -287,7 +295,7 @@ def build_trainer(
     from trl import SFTConfig, SFTTrainer
 
     args = SFTConfig(
-        **training_arguments(config, work_dir, precision),
+        **sft_arguments(config, work_dir, precision),
         max_length=None,  # fitted to config.max_length while encoding (turns dropped, not tokens cut blindly)
         padding_free=config.padding_free,
         packing=config.packing,
@@ -307,29 +315,28 @@ def build_trainer(
     )
 
 
-def _checkpoint_to_resume(work_dir: Path, config: SFTStageConfig, resume: bool) -> str | None:
-    """The checkpoint to continue from (resume=True), after checking it belongs to the same config."""
-    checkpoint = last_checkpoint(work_dir)
-    if not resume:
-        if checkpoint is not None:
-            raise input_error(
-                work_dir,
-                f"holds an interrupted SFT run ({Path(checkpoint).name}): pass --resume to continue it, "
-                "or delete the folder to start over",
-            )
-        return None
-    if checkpoint is None:
-        note(f"nothing to resume in {work_dir}: starting from the beginning")
-        return None
-    saved = read_yaml_mapping(work_dir / "config.yaml") if (work_dir / "config.yaml").is_file() else {}
-    changed = sorted(k for k, v in config.to_dict().items() if saved.get(k) != v)
-    if changed:
-        raise input_error(
-            work_dir / "config.yaml",
-            f"the interrupted run used another config ({', '.join(changed)}); resume with the same config",
-        )
-    note(f"resuming from {checkpoint}")
-    return checkpoint
+def sft_arguments(config: SFTStageConfig, work_dir: Path, precision: Precision) -> dict[str, Any]:
+    """The shared Trainer arguments plus SFT's evaluation and checkpoint policy.
+
+    Evaluates before training (the starting point), then evaluates and checkpoints every epoch or every
+    `eval_steps`; keeps the best checkpoint by eval loss and loads it at the end, keeps the latest one for
+    `--resume`, and counts real (non-padding) input tokens for the tokens/s metric.
+    """
+    by_steps = config.eval_steps is not None
+    return {
+        **trainer_arguments(config, work_dir, precision),
+        "eval_strategy": "steps" if by_steps else "epoch",
+        "save_strategy": "steps" if by_steps else "epoch",
+        "eval_steps": config.eval_steps,
+        "save_steps": config.eval_steps,
+        "save_total_limit": 2,  # the best checkpoint and the latest one (to resume from)
+        "load_best_model_at_end": True,
+        "metric_for_best_model": "eval_loss",
+        "greater_is_better": False,
+        "logging_first_step": True,
+        "eval_on_start": True,  # the base model's eval loss: where training starts from
+        "include_num_input_tokens_seen": "non_padding",
+    }
 
 
 # --- report -------------------------------------------------------------------------------------------------

@@ -1,39 +1,42 @@
 """What every training stage (SFT, KTO) shares: the config fields, vLLM-servable LoRA, the Trainer arguments,
-per-step metrics, plots and the end-of-run summary.
+the checkpoint folder and resume check, per-step metrics, plots and the end-of-run summary.
 
-A stage builds on it like this (align/sft.py does; a KTO stage would):
+A stage builds on it like this (align/sft.py and align/kto.py do):
 
     @dataclass
-    class KTOStageConfig(TrainingStageConfig):
-        beta: float = 0.1
+    class KTOStageConfig(TrainingStageConfig):      # shared fields under TrainingArguments names
+        beta: float = 0.1                            # + the stage's own
 
-    precision = choose_precision(config.dtype)  # align.models
-    args = KTOConfig(**training_arguments(config, work_dir, precision, count_tokens=False), beta=config.beta)
-    recorder = MetricsRecorder(work_dir / "metrics.json")
-    trainer = KTOTrainer(model, args=args, ..., callbacks=[recorder, *early_stopping_callbacks(config)])
-    trainer.train(resume_from_checkpoint=last_checkpoint(work_dir) if resume else None)
-    plot_metrics(recorder.metrics, out / "rewards.png", ["rewards/chosen", "rewards/rejected"])
-    print(summary_line("KTO", recorder.metrics, out, recorder.mean_tokens_per_second()))
+    precision = choose_precision(config.dtype)       # align.models
+    work_dir = checkpoint_dir(out_dir)               # RUN/.kto.checkpoints for RUN/kto
+    checkpoint = resume_point(work_dir, settings, resume, "KTO")
+    start_checkpoints(work_dir, settings, checkpoint)
+    args = KTOConfig(**trainer_arguments(config, work_dir, precision), beta=config.beta)
+    trainer = KTOTrainer(model, args=args, ...)
+    trainer.train(resume_from_checkpoint=checkpoint)
 
-A new adapter gets its LoRA from `build_lora_config(config.lora)` (passed as `peft_config`), which only
-builds adapters vLLM can serve.
+A new adapter gets its LoRA from `build_lora_config(config.lora)` (passed as `peft_config`); `LoraOptions`
+only accepts what vLLM can serve.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import shutil
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
+from pydantic import Field
 from transformers import TrainerCallback, TrainerControl, TrainerState, TrainingArguments
 from transformers.trainer_utils import get_last_checkpoint
 
 from align.models import Precision
 from core.config import StageConfig
-from core.errors import ChatLikeMeError
+from core.console import note
+from core.errors import input_error
 from core.io import atomic_file
 from core.lora import VLLM_LORA_RANKS
 from core.report import new_figure, save_figure
@@ -45,11 +48,11 @@ Dtype = Literal["auto", "bfloat16", "float16", "float32"]
 class LoraOptions:
     """The LoRA adapter. Only what vLLM can serve: plain LoRA (no DoRA, no bias, no `modules_to_save`)."""
 
-    r: int = 16
+    r: Annotated[Literal[VLLM_LORA_RANKS], Field(description="vLLM serves only these LoRA ranks")] = 16
     "Rank; one of vLLM's allowed ranks (8, 16, 32, 64, 128, 256, 320, 512)."
-    alpha: int = 32
+    alpha: Annotated[int, Field(gt=0)] = 32
     "Scaling numerator: the update is scaled by alpha / r."
-    dropout: float = 0.0
+    dropout: Annotated[float, Field(ge=0, lt=1)] = 0.0
     "Dropout on the LoRA input. 0 on CPU: its random masks took ~30% of a CPU LoRA step (gpu preset: 0.05)."
     target_modules: str | list[str] = "all-linear"
     "'all-linear' (every linear layer except the output head) or a list of module names."
@@ -57,36 +60,37 @@ class LoraOptions:
 
 @dataclass
 class TrainingStageConfig(StageConfig):
-    """Fields shared by the SFT and KTO configs (names follow transformers' `TrainingArguments`)."""
+    """What every training stage (SFT, KTO) sets, under transformers' `TrainingArguments` names. A stage's
+    config subclasses it, adds its own fields and may change a default (KTO: seed 0, lr 5e-6, ...)."""
 
-    num_train_epochs: float = 3.0
-    per_device_train_batch_size: int = 8
-    per_device_eval_batch_size: int = 16
-    gradient_accumulation_steps: int = 1
+    num_train_epochs: Annotated[float, Field(gt=0)] = 3.0
+    per_device_train_batch_size: Annotated[int, Field(ge=1)] = 8
+    per_device_eval_batch_size: Annotated[int, Field(ge=1)] = 16
+    gradient_accumulation_steps: Annotated[int, Field(ge=1)] = 1
     "Effective batch = per-device batch x accumulation x number of processes."
-    learning_rate: float = 2e-4
+    learning_rate: Annotated[float, Field(gt=0)] = 2e-4
     lr_scheduler_type: str = "cosine"
-    warmup_ratio: float = 0.1
+    warmup_ratio: Annotated[float, Field(ge=0, lt=1)] = 0.1
     "Fraction of the training steps spent warming the learning rate up."
-    weight_decay: float = 0.0
-    max_grad_norm: float = 1.0
-    max_length: int = 1024
+    weight_decay: Annotated[float, Field(ge=0)] = 0.0
+    max_grad_norm: Annotated[float, Field(gt=0)] = 1.0
+    max_length: Annotated[int, Field(ge=1)] = 1024
     "Longest training sequence in tokens."
     max_steps: int = -1
     "Stop after this many optimizer steps (-1: run every epoch); for smoke tests and benchmarks."
-    eval_steps: int | None = None
-    "Evaluate and checkpoint every N steps; None: at the end of every epoch."
-    early_stopping_patience: int | None = None
-    "Stop when the eval loss has not improved for this many evaluations (None: never stop early)."
-    logging_steps: int = 5
+    logging_steps: Annotated[int, Field(ge=1)] = 5
     dtype: Dtype = "auto"
     "'auto': bf16 on GPUs and on CPUs with native bf16 (AVX512-BF16/AMX), else float32."
-    load_in_4bit: bool = False
-    "QLoRA: load the frozen base model in 4-bit NF4 (bitsandbytes, CUDA only)."
     gradient_checkpointing: bool = False
     "Recompute activations in the backward pass: less memory, ~20-30 % slower."
+    attn_implementation: str | None = None
+    "Attention kernel for from_pretrained ('eager', 'sdpa', 'flash_attention_2', ...); None: the default."
     seed: int = 42
-    lora: LoraOptions = field(default_factory=LoraOptions)
+
+    @property
+    def effective_batch_size(self) -> int:
+        """Examples per optimizer step on one process."""
+        return self.per_device_train_batch_size * self.gradient_accumulation_steps
 
 
 # --- LoRA ---------------------------------------------------------------------------------------------------
@@ -96,13 +100,6 @@ def build_lora_config(options: LoraOptions):  # -> peft.LoraConfig (peft importe
     """A PEFT `LoraConfig` that vLLM can serve: plain LoRA on linear layers, rank from vLLM's allowed set."""
     from peft import LoraConfig
 
-    if options.r not in VLLM_LORA_RANKS:
-        allowed = ", ".join(map(str, VLLM_LORA_RANKS))
-        raise ChatLikeMeError(f"lora.r = {options.r} cannot be served by vLLM; choose one of {allowed}")
-    if options.alpha <= 0 or not 0 <= options.dropout < 1:
-        raise ChatLikeMeError(
-            f"lora: alpha must be > 0 and dropout in [0, 1) (got {options.alpha}, {options.dropout})"
-        )
     return LoraConfig(
         task_type="CAUSAL_LM",
         r=options.r,
@@ -118,17 +115,9 @@ def build_lora_config(options: LoraOptions):  # -> peft.LoraConfig (peft importe
 # --- Trainer arguments --------------------------------------------------------------------------------------
 
 
-def training_arguments(
-    config: TrainingStageConfig, output_dir: Path, precision: Precision, *, count_tokens: bool = True
-) -> dict[str, Any]:
-    """Keyword arguments for `trl.SFTConfig` / `trl.KTOConfig` shared by every stage.
-
-    Evaluates before training (the starting point), then evaluates and checkpoints every epoch or every
-    `eval_steps`; keeps the best checkpoint by eval loss and loads it at the end, keeps the latest one for
-    `--resume`, and counts real (non-padding) input tokens for the tokens/s metric (`count_tokens=False`
-    where batches have no `input_ids`, e.g. KTO's).
-    """
-    by_steps = config.eval_steps is not None
+def trainer_arguments(config: TrainingStageConfig, output_dir: Path, precision: Precision) -> dict[str, Any]:
+    """Keyword arguments for `trl.SFTConfig` / `trl.KTOConfig` that every stage shares: the hyperparameters
+    of `TrainingStageConfig` and the number format. Each stage adds its evaluation and checkpoint policy."""
     return {
         "output_dir": str(output_dir),
         "num_train_epochs": config.num_train_epochs,
@@ -143,18 +132,7 @@ def training_arguments(
         "max_grad_norm": config.max_grad_norm,
         "gradient_checkpointing": config.gradient_checkpointing,
         "seed": config.seed,
-        "eval_strategy": "steps" if by_steps else "epoch",
-        "save_strategy": "steps" if by_steps else "epoch",
-        "eval_steps": config.eval_steps,
-        "save_steps": config.eval_steps,
-        "save_total_limit": 2,  # the best checkpoint and the latest one (to resume from)
-        "load_best_model_at_end": True,
-        "metric_for_best_model": "eval_loss",
-        "greater_is_better": False,
         "logging_steps": config.logging_steps,
-        "logging_first_step": True,
-        "eval_on_start": True,  # the base model's eval loss: where training starts from
-        "include_num_input_tokens_seen": "non_padding" if count_tokens else "no",
         "report_to": "none",
         "use_cpu": precision.device == "cpu",
         "bf16": precision.mixed == "bf16",
@@ -163,17 +141,71 @@ def training_arguments(
     }
 
 
-def early_stopping_callbacks(config: TrainingStageConfig) -> list[TrainerCallback]:
+def early_stopping_callbacks(patience: int | None) -> list[TrainerCallback]:
     from transformers import EarlyStoppingCallback
 
-    if config.early_stopping_patience is None:
-        return []
-    return [EarlyStoppingCallback(early_stopping_patience=config.early_stopping_patience)]
+    return [] if patience is None else [EarlyStoppingCallback(early_stopping_patience=patience)]
 
 
 def last_checkpoint(work_dir: Path) -> str | None:
     """The newest `checkpoint-N` folder in `work_dir` (what `--resume` continues from), if any."""
     return get_last_checkpoint(str(work_dir)) if work_dir.is_dir() else None
+
+
+# --- Checkpoints and resuming (one layout for every stage) --------------------------------------------------
+
+RUN_SETTINGS = "chatlikeme-run.json"
+"Saved beside the checkpoints: the settings they were trained with (config and base model)."
+
+
+def checkpoint_dir(out_dir: Path) -> Path:
+    """Where the stage writing `out_dir` keeps its checkpoints while it trains: `RUN/.<name>.checkpoints/`
+    (the finished adapter appears in `out_dir` at once, complete or not at all)."""
+    return out_dir.parent / f".{out_dir.name}.checkpoints"
+
+
+def resume_point(work_dir: Path, settings: dict[str, Any], resume: bool, stage: str) -> str | None:
+    """The checkpoint to continue from, after checking that it was trained with the same `settings`.
+
+    Without `resume` an interrupted run is an error, never silently discarded (hours of CPU training).
+    """
+    checkpoint = last_checkpoint(work_dir)
+    if checkpoint is None:
+        if resume:
+            note(f"nothing to resume in {work_dir}: starting from the beginning")
+        return None
+    if not resume:
+        raise input_error(
+            work_dir,
+            f"holds an interrupted {stage} run ({Path(checkpoint).name}): pass --resume to continue it, "
+            "or delete the folder to start over",
+        )
+    saved_file = work_dir / RUN_SETTINGS
+    saved = json.loads(saved_file.read_text()) if saved_file.is_file() else {}
+    changed = changed_settings(saved, settings)
+    if changed:
+        raise input_error(
+            saved_file,
+            f"the interrupted run used other settings ({', '.join(changed)}); resume with the same ones",
+        )
+    note(f"resuming from {checkpoint}")
+    return checkpoint
+
+
+def start_checkpoints(work_dir: Path, settings: dict[str, Any], checkpoint: str | None) -> None:
+    """Before training (main process only): a fresh start clears what a run that never reached a checkpoint
+    left; the settings are saved beside the checkpoints for `resume_point`."""
+    if checkpoint is None:
+        shutil.rmtree(work_dir, ignore_errors=True)
+    work_dir.mkdir(parents=True, exist_ok=True)
+    (work_dir / RUN_SETTINGS).write_text(json.dumps(settings, indent=1) + "\n")
+
+
+def changed_settings(saved: dict[str, Any], settings: dict[str, Any]) -> list[str]:
+    """Names of the settings that differ (config keys by their own name)."""
+    config, saved_config = settings.get("config", {}), saved.get("config", {})
+    changed = [key for key in config if saved_config.get(key) != config[key]]
+    return changed + [key for key in settings if key != "config" and saved.get(key) != settings[key]]
 
 
 # --- Metrics ------------------------------------------------------------------------------------------------

@@ -11,7 +11,10 @@ Every stage has one, in the spirit of TRL's `XConfig`:
     SFTConfig.load("cpu-demo")                      # a shipped preset: configs/sft/cpu-demo.yaml
     SFTConfig.load("my.yaml", {"epochs": 2})        # a user file, then overrides (e.g. CLI flags)
 
-Unknown keys and values of the wrong type are errors that name the file and the key.
+Unknown keys and values of the wrong type are errors that name the file and the key. Rules on one field are
+pydantic constraints on the field (`Annotated[int, Field(ge=1)]`; a `description` says why, and is part of the
+error); `__post_init__` checks only rules that relate several fields (pydantic runs it after the fields).
+A renamed key keeps working through `renamed_keys` (old name -> new name), with a one-line note.
 """
 
 from __future__ import annotations
@@ -23,7 +26,9 @@ from typing import Any, ClassVar, Self
 
 import pydantic
 import yaml
+from pydantic.fields import FieldInfo
 
+from core.console import note
 from core.errors import ChatLikeMeError, input_error
 
 
@@ -32,6 +37,8 @@ class StageConfig:
 
     __pydantic_config__ = pydantic.ConfigDict(extra="forbid")
     presets_dir: ClassVar[Path | None] = None
+    renamed_keys: ClassVar[dict[str, str]] = {}
+    "Keys read under an older name, {old: new}; a subclass overrides `upgrade_keys` for more than renames."
 
     @classmethod
     def presets(cls) -> list[str]:
@@ -56,16 +63,34 @@ class StageConfig:
     @classmethod
     def from_dict(cls, data: dict[str, Any], origin: str = "config") -> Self:
         try:
-            return pydantic.TypeAdapter(cls).validate_python(data)
+            return pydantic.TypeAdapter(cls).validate_python(cls.upgrade_keys(dict(data), origin))
         except pydantic.ValidationError as exc:
             raise _config_error(cls, origin, exc) from None
         except ChatLikeMeError as exc:  # raised by a __post_init__ check: say which config it came from
             message = str(exc)
             raise (exc if message.startswith(origin) else ChatLikeMeError(f"{origin}: {message}")) from None
 
+    @classmethod
+    def upgrade_keys(cls, data: dict[str, Any], origin: str) -> dict[str, Any]:
+        """Old key names -> current ones (a note names them; both at once is an error)."""
+        old = [key for key in cls.renamed_keys if key in data]
+        for key in old:
+            new = cls.renamed_keys[key]
+            if new in data:
+                raise input_error(origin, f"'{key}' is the old name of '{new}': set only '{new}'")
+            data[new] = data.pop(key)
+        if old:
+            renames = ", ".join(f"{key} -> {cls.renamed_keys[key]}" for key in old)
+            note(f"{origin}: renamed keys, please update ({renames})")
+        return data
+
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON/YAML-ready values (paths become strings)."""
         return pydantic.TypeAdapter(type(self)).dump_python(self, mode="json")
+
+    def validated(self, origin: str | Path = "config") -> Self:
+        """This config checked as if read from a file: a dataclass built in Python is never validated."""
+        return type(self).from_dict(self.to_dict(), str(origin))
 
     def save_yaml(self, path: str | Path) -> Path:
         path = Path(path)
@@ -111,7 +136,40 @@ def _config_error(cls: type, origin: str, exc: pydantic.ValidationError) -> Chat
         owner = _dataclass_at(cls, first["loc"][:-1])
         known = ", ".join(f.name for f in dataclasses.fields(owner)) if owner else "?"
         return input_error(origin, f"unknown key '{key}' for {cls.__name__} (known keys here: {known})")
-    return input_error(origin, f"{key}: {first['msg']} (got {first.get('input')!r})")
+    field = _field_info(cls, first["loc"])
+    why = f": {field.description}" if field is not None and field.description else ""
+    bounds = _bounds(field) if field is not None else ""
+    if bounds and first["type"] in ("greater_than", "greater_than_equal", "less_than", "less_than_equal"):
+        return input_error(origin, f"{key} must be {bounds}, got {first.get('input')}{why}")
+    return input_error(origin, f"{key}: {first['msg']} (got {first.get('input')!r}){why}")
+
+
+def _field_info(cls: type, loc: tuple[Any, ...]) -> FieldInfo | None:
+    """The `Field(...)` annotation of the field a validation error points at, if it has one."""
+    owner = _dataclass_at(cls, loc[:-1])
+    if owner is None or not loc:
+        return None
+    hint = typing.get_type_hints(owner, include_extras=True).get(str(loc[-1]))
+    for annotated in (hint, *typing.get_args(hint)):  # `Annotated[int, Field(ge=1)] | None` too
+        infos = [m for m in getattr(annotated, "__metadata__", ()) if isinstance(m, FieldInfo)]
+        if infos:
+            return infos[0]
+    return None
+
+
+def _bounds(field: FieldInfo) -> str:
+    """A field's numeric constraints in words: 'at least 2', 'in [0, 1)', 'above 0'."""
+    names = ("ge", "gt", "le", "lt")
+    limits = {name: getattr(m, name) for m in field.metadata for name in names if hasattr(m, name)}
+    low = ("[", limits["ge"]) if "ge" in limits else ("(", limits["gt"]) if "gt" in limits else None
+    high = (limits["le"], "]") if "le" in limits else (limits["lt"], ")") if "lt" in limits else None
+    if low and high:
+        return f"in {low[0]}{low[1]:g}, {high[0]:g}{high[1]}"
+    if low:
+        return f"at least {low[1]:g}" if low[0] == "[" else f"above {low[1]:g}"
+    if high:
+        return f"at most {high[0]:g}" if high[1] == "]" else f"below {high[0]:g}"
+    return ""
 
 
 def _dataclass_at(cls: type, loc: tuple[Any, ...]) -> type | None:

@@ -325,9 +325,8 @@ def measure(data_dir: Path, configs: dict[str, Any], warmup_steps: int = 1, step
 
     kto_rows = kto_data.max_train_positives * (1 + kto_data.negatives_per_positive)
     kto_rows = min(kto_rows, kto.max_rows) if kto.max_rows > 0 else kto_rows
-    kto_full = (
-        kto.max_steps if kto.max_steps > 0 else math.ceil(kto_rows / kto.effective_batch_size * kto.epochs)
-    )
+    kto_epoch_steps = kto_rows / kto.effective_batch_size
+    kto_full = kto.max_steps if kto.max_steps > 0 else math.ceil(kto_epoch_steps * kto.num_train_epochs)
     mean_eval_tokens = min(evaluation.max_length, sum(lengths) / max(1, len(lengths)))
     return Measurements(
         sample_tokens=lengths,

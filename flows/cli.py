@@ -241,7 +241,7 @@ def sft(
 
         print(write_axolotl_config(stage_config, data, out, export_axolotl))
         return
-    train_sft(data, out, stage_config, resume=resume)
+    train_sft(data, out / "sft", stage_config, resume=resume)
 
 
 @app.command("kto-data")
@@ -290,10 +290,9 @@ def kto(
     ] = None,
 ) -> None:
     """KTO training (TRL KTOTrainer) starting from, and referenced to, the SFT adapter."""
-    from align.kto import KtoConfig, check_config, summary_line, train_kto
+    from align.kto import KTOStageConfig, summary_line, train_kto
 
-    settings = KtoConfig.load(config, {"rounds": rounds})
-    check_config(settings, config or "KtoConfig defaults")  # before any model is loaded
+    settings = KTOStageConfig.load(config, {"rounds": rounds})  # checked here, before any model is loaded
     print(summary_line(train_kto(data, sft, out, settings, resume=resume)))
 
 

@@ -29,7 +29,7 @@ from prefect import flow
 from prefect.logging import get_run_logger
 
 from align.evaluate import EvalConfig, compare_eval_runs
-from align.kto import KtoConfig
+from align.kto import KTOStageConfig
 from align.kto_data import KTODataConfig
 from align.models import DEFAULT_BASE_MODEL
 from align.sft import SFTStageConfig
@@ -61,7 +61,7 @@ STAGE_CONFIGS: dict[str, type[StageConfig]] = {
     "ingest": IngestConfig,
     "sft": SFTStageConfig,
     "kto-data": KTODataConfig,
-    "kto": KtoConfig,
+    "kto": KTOStageConfig,
     "eval": EvalConfig,
 }
 

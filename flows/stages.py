@@ -26,7 +26,7 @@ from prefect import Flow, flow, task
 from prefect.deployments import run_deployment
 
 from align.evaluate import EvalConfig, eval_split_path, evaluate
-from align.kto import KtoConfig, train_kto
+from align.kto import KTOStageConfig, train_kto
 from align.kto_data import KTODataConfig, build_kto_data
 from align.models import resolve_base_model
 from align.sft import SFTStageConfig, train_sft
@@ -154,7 +154,7 @@ def ingest_step(spec: StageSpec, exports: list[Path], config: IngestConfig) -> S
 @task(name="sft")
 def sft_step(spec: StageSpec, data: Path, config: SFTStageConfig, fresh: bool = True) -> StageResult:
     # Same inputs, same key, same directory: a step killed midway resumes from its checkpoint there.
-    return produce(spec, lambda: in_process(train_sft, data, spec.workdir, config, resume=True, fresh=fresh))
+    return produce(spec, lambda: in_process(train_sft, data, spec.output, config, resume=True, fresh=fresh))
 
 
 @task(name="kto-data")
@@ -175,7 +175,7 @@ def kto_data_step(
 
 @task(name="kto")
 def kto_step(
-    spec: StageSpec, data: Path, sft_adapter: Path, config: KtoConfig, fresh: bool = True
+    spec: StageSpec, data: Path, sft_adapter: Path, config: KTOStageConfig, fresh: bool = True
 ) -> StageResult:
     return produce(
         spec, lambda: in_process(train_kto, data, sft_adapter, spec.output, config, resume=True, fresh=fresh)
@@ -253,7 +253,9 @@ def kto_data_flow(
 
 
 @flow(name="kto")
-def kto_flow(kto_data: StageResult, sft: StageResult, config: KtoConfig, space: Workspace) -> StageResult:
+def kto_flow(
+    kto_data: StageResult, sft: StageResult, config: KTOStageConfig, space: Workspace
+) -> StageResult:
     """KTO data + SFT adapter -> KTO adapter (policy and reference start from the SFT model)."""
     inputs = {"kto_data": kto_data.sha256, "sft_adapter": sft.sha256}
     spec = space.spec("kto", inputs, config)

@@ -1,3 +1,4 @@
+import dataclasses
 import json
 from pathlib import Path
 
@@ -5,8 +6,10 @@ import pytest
 import torch
 from transformers import TrainerCallback
 
-from align.kto import KtoConfig, build_trainer, load_kto_data, resolve_base_model, train_kto
+from align.kto import KTOStageConfig, build_trainer, load_kto_data, resolve_base_model, train_kto
 from align.models import choose_precision
+from align.sft import SFTStageConfig
+from align.training import TrainingStageConfig
 from core.errors import ChatLikeMeError
 from core.io import write_jsonl
 from core.schema import ChatMessage, KtoRow
@@ -21,14 +24,15 @@ ASSISTANT = [
     "I appreciate your patience. Let me know if you need anything else.",
 ]
 # High enough that a tiny random model visibly moves in a handful of steps.
-FAST = KtoConfig(
+FAST = KTOStageConfig(
     learning_rate=2e-3,
-    per_device_batch_size=4,
-    effective_batch_size=8,
-    epochs=1,
+    per_device_train_batch_size=4,
+    per_device_eval_batch_size=4,
+    gradient_accumulation_steps=2,
+    num_train_epochs=1,
     save_steps=2,
     warmup_ratio=0,
-    bf16=False,  # float32: the exact policy/reference comparisons below; bf16 is checked on its own
+    dtype="float32",  # float32: the exact policy/reference comparisons below; bf16 is checked on its own
 )
 
 
@@ -63,7 +67,7 @@ def sft_adapter(tiny_model: Path, tmp_path_factory: pytest.TempPathFactory) -> P
     return make_lora_adapter(tiny_model, tmp_path_factory.mktemp("run") / "sft", seed=7)
 
 
-def config_file(tmp_path: Path, config: KtoConfig, **changes) -> Path:
+def config_file(tmp_path: Path, config: KTOStageConfig, **changes) -> Path:
     return config.replace(**changes).save_yaml(tmp_path / "kto.yaml")
 
 
@@ -146,7 +150,7 @@ def test_the_reference_is_the_sft_policy(
 def test_bf16_auto_trains_in_the_precision_the_hardware_computes_natively(
     kto_data: Path, sft_adapter: Path, tiny_model: Path, tmp_path: Path
 ) -> None:
-    config = FAST.replace(evaluate=False, bf16=None)
+    config = FAST.replace(evaluate=False, dtype="auto")
     trainer = build_trainer(
         str(tiny_model), sft_adapter, load_kto_data(kto_data, config), config, tmp_path / "work"
     )
@@ -209,7 +213,7 @@ def test_rewards_per_strategy_measured_as_often_as_configured(
 def test_a_per_device_batch_of_one_is_refused_with_the_reason(
     kto_data: Path, sft_adapter: Path, tmp_path: Path
 ) -> None:
-    config = config_file(tmp_path, FAST, per_device_batch_size=1)
+    config = config_file(tmp_path, FAST, per_device_train_batch_size=1)
     result = run_cli(
         "kto", "--data", kto_data, "--sft", sft_adapter, "--out", tmp_path / "kto", "--config", config
     )
@@ -233,3 +237,22 @@ def test_missing_inputs_and_a_mismatched_base_model_are_errors(
     )
     with pytest.raises(ChatLikeMeError, match="same base model"):
         resolve_base_model(sft_adapter, FAST.replace(base_model=str(tmp_path)))
+
+
+def test_old_kto_keys_still_load_with_a_note(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    old = tmp_path / "old.yaml"
+    old.write_text("per_device_batch_size: 4\neffective_batch_size: 16\nepochs: 2\nbf16: false\nbeta: 0.2\n")
+    config = KTOStageConfig.load(old)
+    assert (config.per_device_train_batch_size, config.per_device_eval_batch_size) == (4, 4)
+    assert (config.gradient_accumulation_steps, config.effective_batch_size) == (4, 16)
+    assert (config.num_train_epochs, config.dtype, config.beta) == (2, "float32", 0.2)
+    notes = capsys.readouterr().err
+    assert notes.count("\n") == 1 and "effective_batch_size -> gradient_accumulation_steps" in notes
+    both = tmp_path / "both.yaml"
+    both.write_text("epochs: 1\nnum_train_epochs: 2\n")
+    with pytest.raises(ChatLikeMeError, match="'epochs' is the old name of 'num_train_epochs'"):
+        KTOStageConfig.load(both)
+    # The new names are SFT's: one config base for both training stages.
+    shared = {f.name for f in dataclasses.fields(TrainingStageConfig)}
+    assert shared <= {f.name for f in dataclasses.fields(KTOStageConfig)}
+    assert shared <= {f.name for f in dataclasses.fields(SFTStageConfig)}

@@ -11,7 +11,7 @@ import pytest
 import torch
 from transformers import TrainerCallback
 
-from align.kto import KtoConfig, train_kto
+from align.kto import KTOStageConfig, train_kto
 from align.kto_data import relabel_on_policy
 from align.negatives.on_policy import ONPOLICY_PROMPT
 from align.negatives.text import normalize
@@ -152,8 +152,8 @@ def test_rounds_from_the_cli_and_a_bad_value(kto_data: Path, tmp_path: Path) -> 
 
 def test_one_round_is_the_plain_run(kto_data: Path) -> None:
     assert (
-        KtoConfig().rounds == 1
-        and KtoConfig.load("cpu-demo").rounds == 1
-        and KtoConfig.load("gpu").rounds == 2
+        KTOStageConfig().rounds == 1
+        and KTOStageConfig.load("cpu-demo").rounds == 1
+        and KTOStageConfig.load("gpu").rounds == 2
     )
     assert all(isinstance(row, KtoRow) for row in read_jsonl(kto_data / "train.jsonl", KtoRow))

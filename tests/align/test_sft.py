@@ -198,7 +198,10 @@ def test_long_samples_lose_their_oldest_turns_first(tiny_model: Path) -> None:
 def tiny_sft_run(tiny_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A finished 12-step SFT run of the tiny model on hand-made persona chats: its RUN folder."""
     root = tmp_path_factory.mktemp("tiny-sft")
-    assert train_sft(write_data(root / "data"), root / "run", tiny_config(tiny_model)) == root / "run" / "sft"
+    assert (
+        train_sft(write_data(root / "data"), root / "run" / "sft", tiny_config(tiny_model))
+        == root / "run" / "sft"
+    )
     return root / "run"
 
 
@@ -209,7 +212,7 @@ def test_sft_learns_and_saves_a_servable_adapter_that_changes_the_output(
     from peft import PeftModel
 
     out = tiny_sft_run / "sft"
-    assert not (tiny_sft_run / "sft.partial").exists()
+    assert not (tiny_sft_run / ".sft.checkpoints").exists()
     expected = {
         "adapter_config.json",
         "adapter_model.safetensors",
@@ -323,7 +326,7 @@ def test_the_adapter_written_is_the_best_checkpoint_not_the_last(
     judge = PretendEpoch1IsBest()
     monkeypatch.setattr(sft_module, "early_stopping_callbacks", lambda config: [judge])
     data = write_data(tmp_path / "data", train=16, evaluation=4)
-    out = train_sft(data, tmp_path / "run", tiny_config(tiny_model))
+    out = train_sft(data, tmp_path / "run" / "sft", tiny_config(tiny_model))
 
     saved = load_file(out / "adapter_model.safetensors")
     assert saved.keys() == judge.snapshots[1].keys()
@@ -349,23 +352,24 @@ def test_an_interrupted_run_resumes_from_its_last_checkpoint(
     tiny_model: Path, tmp_path: Path, monkeypatch
 ) -> None:
     data, run = write_data(tmp_path / "data", train=16, evaluation=4), tmp_path / "run"
+    out = run / "sft"
     config = tiny_config(tiny_model, num_train_epochs=1, eval_steps=2)  # 4 steps, a checkpoint every 2
     monkeypatch.setattr(sft_module, "early_stopping_callbacks", lambda config: [CrashAtStep3()])
     with pytest.raises(SimulatedCrash):
-        train_sft(data, run, config)
-    assert (run / "sft.partial" / "checkpoint-2").is_dir() and not (run / "sft").exists()
+        train_sft(data, out, config)
+    assert (run / ".sft.checkpoints" / "checkpoint-2").is_dir() and not out.exists()
 
     monkeypatch.undo()
     with pytest.raises(ChatLikeMeError, match="--resume"):
-        train_sft(data, run, config)
-    with pytest.raises(ChatLikeMeError, match="another config"):
-        train_sft(data, run, config.replace(learning_rate=1e-3), resume=True)
-    out = train_sft(data, run, config, resume=True)
+        train_sft(data, out, config)
+    with pytest.raises(ChatLikeMeError, match=r"other settings \(learning_rate\)"):
+        train_sft(data, out, config.replace(learning_rate=1e-3), resume=True)
+    assert train_sft(data, out, config, resume=True) == out
 
     metrics = json.loads((out / "metrics.json").read_text())
     assert [r["step"] for r in metrics["train"]] == [1, 2, 3, 4]
     assert [r["step"] for r in metrics["eval"]] == [0, 2, 4] and metrics["final"]["step"] == 4
-    assert not (run / "sft.partial").exists()
+    assert not (run / ".sft.checkpoints").exists()
 
 
 # --- presets and configs ------------------------------------------------------------------------------------
@@ -401,9 +405,15 @@ def test_config_mistakes_are_one_line_errors(tmp_path: Path) -> None:
     bad.write_text("lora:\n  rank: 16\n")
     with pytest.raises(ChatLikeMeError, match=r"unknown key 'lora\.rank'"):
         SFTStageConfig.load(bad)
-    for lora in ({"r": 12}, {"r": 16, "dropout": 1.5}):
-        with pytest.raises(ChatLikeMeError, match="lora"):
-            build_lora_config(SFTStageConfig.from_dict({"lora": lora}).lora)
+    # Field constraints: the error names the range, or the allowed values and why.
+    for lora, problem in (
+        ({"r": 12}, r"lora\.r: Input should be 8, 16, .* \(got 12\): vLLM serves only these LoRA ranks"),
+        ({"r": 16, "dropout": 1.5}, r"lora\.dropout must be in \[0, 1\), got 1\.5$"),
+    ):
+        with pytest.raises(ChatLikeMeError, match=problem):
+            SFTStageConfig.from_dict({"lora": lora}, "sft.yaml")
+    with pytest.raises(ChatLikeMeError, match=r"^sft\.yaml: eval_steps must be at least 1, got 0$"):
+        SFTStageConfig.from_dict({"eval_steps": 0}, "sft.yaml")
 
 
 # --- bad input ----------------------------------------------------------------------------------------------
@@ -433,7 +443,7 @@ def test_bad_data_is_one_line_naming_the_file(
     else:
         train.write_text("".join(line + "\n" for line in train_lines))
     with pytest.raises(ChatLikeMeError, match=problem.replace("?", r"\?")) as error:
-        train_sft(data, tmp_path / "run", tiny_config(tiny_model))
+        train_sft(data, tmp_path / "run" / "sft", tiny_config(tiny_model))
     assert "\n" not in str(error.value)
     assert not (tmp_path / "run" / "sft").exists()
 
@@ -441,10 +451,10 @@ def test_bad_data_is_one_line_naming_the_file(
 def test_unloadable_base_model_and_finished_run_are_refused(tiny_model: Path, tmp_path: Path) -> None:
     data = write_data(tmp_path / "data")
     with pytest.raises(ChatLikeMeError, match="cannot load the base tokenizer"):
-        train_sft(data, tmp_path / "run", tiny_config(tmp_path / "no-model"))
+        train_sft(data, tmp_path / "run" / "sft", tiny_config(tmp_path / "no-model"))
     (tmp_path / "done" / "sft").mkdir(parents=True)
     with pytest.raises(ChatLikeMeError, match="already exists"):
-        train_sft(data, tmp_path / "done", tiny_config(tiny_model))
+        train_sft(data, tmp_path / "done" / "sft", tiny_config(tiny_model))
 
 
 @pytest.mark.slow

@@ -77,8 +77,9 @@ def tiny_pipeline_config(workdir: Path, tiny_model: Path, **changes: Any) -> Pip
         "kto": {
             "overrides": {
                 "max_steps": 2,
-                "per_device_batch_size": 2,
-                "effective_batch_size": 4,
+                "per_device_train_batch_size": 2,
+                "per_device_eval_batch_size": 2,
+                "gradient_accumulation_steps": 2,
                 "max_rows": 32,
                 "max_length": 128,
             }

@@ -103,7 +103,7 @@ def test_the_measuring_part_on_the_tiny_model_prints_and_records_the_plan(
 ):
     """Real SFT steps and a real generation on the tiny model; the plan is printed, kept and applied."""
     from align.evaluate import EvalConfig
-    from align.kto import KtoConfig
+    from align.kto import KTOStageConfig
     from align.kto_data import KTODataConfig
     from align.sft import SFTStageConfig
     from flows.budget import fit_to_budget
@@ -112,7 +112,7 @@ def test_the_measuring_part_on_the_tiny_model_prints_and_records_the_plan(
     configs = {
         "sft": SFTStageConfig.load("cpu", {"base_model": str(tiny_model), "per_device_train_batch_size": 2}),
         "kto-data": KTODataConfig.load("cpu"),
-        "kto": KtoConfig.load("cpu"),
+        "kto": KTOStageConfig.load("cpu"),
         "eval": EvalConfig.load("cpu", {"max_new_tokens": 8}),
     }
     record = tmp_path / "budget" / "plan.json"

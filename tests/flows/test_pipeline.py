@@ -186,7 +186,9 @@ def wait_for_checkpoint(stages: Path, before: set[Path], run: subprocess.Popen) 
     while time.monotonic() < deadline:
         for step_dir in set(stages.iterdir()) - before if stages.is_dir() else ():
             done = [
-                c for c in step_dir.glob("sft.partial/checkpoint-*") if (c / "trainer_state.json").is_file()
+                c
+                for c in step_dir.glob(".sft.checkpoints/checkpoint-*")
+                if (c / "trainer_state.json").is_file()
             ]
             if done:
                 time.sleep(1)  # let the checkpoint's last files land
