@@ -30,10 +30,11 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from difflib import SequenceMatcher
 from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 import msgspec
 import regex
+from pydantic import Field
 from tqdm.auto import tqdm
 
 from align.context_fit import LazyScorer
@@ -88,26 +89,26 @@ class KTODataConfig(StageConfig):
     "Everything random (sampling of positives, slots, corruptions, generation) derives from it."
     strategies: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_SHARES))
     "Share of the negatives each strategy writes (summing to 1). See `align.negatives` for the names."
-    negatives_per_positive: float = 1.0
+    negatives_per_positive: Annotated[float, Field(gt=0)] = 1.0
     "Negatives to write per positive of each split (before filtering)."
-    max_positives_per_session: int = 6
+    max_positives_per_session: Annotated[int, Field(ge=1)] = 6
     "Persona replies used per conversation session: keeps one long session from dominating the data."
     max_train_positives: int | None = None
     "Cap on the train split's positives (None: all)."
     max_eval_positives: int | None = None
     "Cap on the eval split's positives (None: all)."
-    max_prompt_turns: int | None = None
+    max_prompt_turns: Annotated[int, Field(ge=1)] | None = None
     "Keep only the last N turns before a reply in its prompt (the system prompt always stays; None: all)."
     weight_ratio_range: tuple[float, float] = (1.0, 4 / 3)
     "λD·nD / (λU·nU) must land in this range (KTO paper: [1, 4/3])."
-    max_similarity: float = 0.9
+    max_similarity: Annotated[float, Field(ge=0, le=1)] = 0.9
     "A negative this similar (0-1, normalised text) to the real reply it was made from is dropped."
-    max_length_ratio: float | None = 1.5
+    max_length_ratio: Annotated[float, Field(gt=0)] | None = 1.5
     "Synthetic negatives longer than this many times the real reply they stand beside (and than"
     " `min_cut_chars`) are cut at a sentence or word end. Chat replies are short and generic negatives long:"
     " uncut (or cut at 2x), KTO on the demo learned to shorten replies instead of the persona's style (None:"
     " keep them whole)."
-    min_cut_chars: int = 20
+    min_cut_chars: Annotated[int, Field(ge=1)] = 20
     "Negatives are never cut below this many characters."
     max_persona_probability: float | None = 0.5
     "Synthetic negatives the persona judge scores at least this persona-like are dropped (None: keep all)."
@@ -117,7 +118,7 @@ class KTODataConfig(StageConfig):
     "Base model for generation (None: the SFT adapter's base model, else the project default)."
     generation_backend: Literal["auto", "vllm", "transformers"] = "auto"
     "vLLM's offline engine ('auto' when installed) or transformers `generate`."
-    generation_batch_size: int = 16
+    generation_batch_size: Annotated[int, Field(ge=1)] = 16
     "Batch size of the transformers backend."
     votes_since: str | None = None
     "Only arena votes from this ISO date/time on (None: all)."
@@ -132,6 +133,7 @@ class KTODataConfig(StageConfig):
     on_policy: OnPolicyOptions = field(default_factory=OnPolicyOptions)
 
     def __post_init__(self) -> None:
+        """Rules between fields and lookups (each field's own range is its `Field` constraint)."""
         for name in self.strategies:
             get_strategy(name)
         shares = self.strategies
@@ -143,14 +145,6 @@ class KTODataConfig(StageConfig):
         low, high = self.weight_ratio_range
         if not 0 < low <= high:
             raise ChatLikeMeError(f"weight_ratio_range must satisfy 0 < low <= high, got [{low}, {high}]")
-        if self.negatives_per_positive <= 0:
-            raise ChatLikeMeError(f"negatives_per_positive must be > 0, got {self.negatives_per_positive}")
-        if self.max_length_ratio is not None and self.max_length_ratio <= 0:
-            raise ChatLikeMeError(f"max_length_ratio must be > 0 or null, got {self.max_length_ratio}")
-        counts = ("max_positives_per_session", "max_prompt_turns", "generation_batch_size", "min_cut_chars")
-        for name in counts:
-            if (value := getattr(self, name)) is not None and value < 1:
-                raise ChatLikeMeError(f"{name} must be at least 1, got {value}")
         check_language(self.language)
 
 
@@ -685,7 +679,7 @@ def build_kto_data(
 ) -> Path:
     """Build `out_dir/{train,eval}.jsonl` (+ axolotl export, report) from the SFT data in `sft_dir`."""
     started = time.perf_counter()
-    config = config or KTODataConfig()
+    config = (config or KTODataConfig()).validated("kto-data config")
     sft_dir = find_sft_dir(Path(sft_dir))
     sft_adapter = find_adapter(Path(sft_adapter)) if sft_adapter is not None else None
     votes_db = Path(votes_db) if votes_db is not None else None

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import ClassVar, Literal
+from typing import Annotated, ClassVar, Literal
+
+from pydantic import Field
 
 from core.config import StageConfig
 from core.errors import ChatLikeMeError
+
+Fraction = Annotated[float, Field(ge=0, lt=1)]  # NaN fails it too
 
 
 @dataclass
@@ -26,28 +30,28 @@ class IngestConfig(StageConfig):
     """Only these chats (ids like `user123` or names, case-insensitive). Empty: every usable chat."""
     exclude_chats: list[str] = field(default_factory=list)
     """Never these chats (ids or names)."""
-    min_messages: int = 20
+    min_messages: Annotated[int, Field(ge=1)] = 20
     """Chats with fewer usable messages than this are skipped."""
 
-    turn_window_minutes: float = 5.0
+    turn_window_minutes: Annotated[float, Field(ge=0)] = 5.0
     """Consecutive messages of one sender, each within this many minutes of the previous, form one turn."""
-    session_gap_minutes: float = 60.0
+    session_gap_minutes: Annotated[float, Field(gt=0)] = 60.0
     """A silence longer than this starts a new conversation (session)."""
-    max_turns: int = 12
+    max_turns: Annotated[int, Field(ge=1)] = 12
     """At most this many turns in a sample (long conversations become sliding windows)."""
-    max_chars: int = 2000
+    max_chars: Annotated[int, Field(ge=1)] = 2000
     """At most this many characters of turns in a sample; context turns longer than half of it are cut."""
     reply_context: bool = True
     """When the persona replied (Telegram "reply") to a message before the sample, include it first."""
 
-    eval_fraction: float = 0.1
+    eval_fraction: Fraction = 0.1
     """The sessions of every chat just before its test sessions, this fraction of them, form the eval split
     (SFT and KTO pick their best checkpoint on it)."""
-    test_fraction: float = 0.1
+    test_fraction: Fraction = 0.1
     """The most recent sessions of every chat, this fraction of them, form the test split: never trained on
     nor used to pick a checkpoint, it is what `chatlikeme eval` reports on (0: an empty `test.jsonl`)."""
 
-    onpolicy_fraction: float = 0.0
+    onpolicy_fraction: Fraction = 0.0
     """This fraction of every chat's training sessions (spread over time) is kept out of SFT and written to
     `sft/onpolicy.jsonl`: prompts the SFT model never trained on, where `kto-data` samples it on-policy (0:
     no file; kto-data then samples the SFT model on training prompts)."""
@@ -66,13 +70,11 @@ class IngestConfig(StageConfig):
 
     timezone: str = "UTC"
     """Time zone of the local `date` in old exports that lack `date_unixtime` (e.g. "Europe/Rome")."""
-    parse_workers: int = 0
+    parse_workers: Annotated[int, Field(ge=0, le=2)] = 0
     """Processes decoding an export: 2 (this one and a forked one), 1, or 0 = 2 for exports over 16 MB."""
 
     def __post_init__(self) -> None:
-        for name in ("eval_fraction", "test_fraction", "onpolicy_fraction"):
-            if not 0 <= (value := getattr(self, name)) < 1:  # also refuses NaN
-                raise ChatLikeMeError(f"{name} must be in [0, 1), got {value}")
+        """Rules between fields (pydantic runs this after checking each field's own constraints)."""
         if self.eval_fraction + self.test_fraction >= 1:
             raise ChatLikeMeError(
                 f"eval_fraction + test_fraction must be below 1 (the rest is the train split), "

@@ -73,6 +73,7 @@ def ingest(exports: list[Path], out_dir: Path, config: IngestConfig) -> Path:
     """Run the whole ingest stage; returns `out_dir`. Bad input raises `ChatLikeMeError` (nothing written)."""
     if not exports:
         raise ChatLikeMeError("no export given")
+    config = config.validated("ingest config")  # a config built in Python is checked like a file's
     _check_timezone(config.timezone)
     clock = Stopwatch()
     where = ", ".join(str(p) for p in exports)

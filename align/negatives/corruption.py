@@ -10,10 +10,12 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Annotated, Literal
+
+from pydantic import Field
 
 from align.negatives import Slot, StrategyContext, register
 from align.negatives.text import TemplateBank, formalize, normalize, strip_tone
-from core.errors import ChatLikeMeError
 from core.schema import KtoRow
 
 
@@ -49,21 +51,19 @@ OPERATIONS: dict[str, Callable[[str, TemplateBank, random.Random], str | None]] 
 }
 
 
+Operation = Literal[tuple(OPERATIONS)]
+
+
 @dataclass
 class CorruptionOptions:
-    operations: list[str] = field(default_factory=lambda: list(OPERATIONS))
+    operations: Annotated[list[Operation], Field(min_length=1)] = field(
+        default_factory=lambda: list(OPERATIONS)
+    )
     "Structural changes to draw from (one per negative): shuffle, insert, delete."
     formalize_probability: float = 0.7
     "How often the corrupted reply is also forced formal (otherwise only its tone is stripped)."
     always_formalize_below: int = 4
     "Replies of fewer words are always forced formal: shuffling 'chi?? ahah' into 'chi?' changes nothing."
-
-    def __post_init__(self) -> None:
-        unknown = sorted(set(self.operations) - set(OPERATIONS))
-        if unknown or not self.operations:
-            raise ChatLikeMeError(
-                f"corruption.operations: unknown or empty {unknown or '[]'} (known: {', '.join(OPERATIONS)})"
-            )
 
 
 def corrupt(slot: Slot, options: CorruptionOptions, rng: random.Random) -> tuple[str, str] | None:

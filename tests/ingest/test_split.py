@@ -150,9 +150,13 @@ def test_bad_fractions_are_one_line_errors(overrides, problem):
     assert str(err.value) == f"IngestConfig defaults: {problem}"
 
 
-def test_bad_fraction_in_code_is_an_error_too():
-    with pytest.raises(ChatLikeMeError, match=r"^test_fraction must be in \[0, 1\), got 1$"):
-        IngestConfig(test_fraction=1)
+def test_bad_fraction_in_code_is_an_error_too(tmp_path):
+    # A dataclass built in Python is not validated; the stage checks it as it would a file.
+    problem = r"^ingest config: test_fraction must be in \[0, 1\), got -0.1$"
+    with pytest.raises(ChatLikeMeError, match=problem):
+        ingest([tmp_path / "result.json"], tmp_path / "out", IngestConfig(test_fraction=-0.1))
+    with pytest.raises(ChatLikeMeError, match=r"eval_fraction \+ test_fraction must be below 1"):
+        IngestConfig(eval_fraction=0.5, test_fraction=0.5)  # a rule between fields: checked at once
 
 
 def test_cli_bad_fraction_in_a_config_file(tmp_path, write_export):
