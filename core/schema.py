@@ -35,6 +35,36 @@ class SftSample(msgspec.Struct, omit_defaults=True):
     session: int = 0  # index of the session (conversation) within its chat, in time order
 
 
+class ChatEntry(msgspec.Struct, omit_defaults=True):
+    """A chat of the training data as the arena and the bot offer it (`DATA/chats.json`)."""
+
+    chat_id: str
+    chat_type: str  # "personal_chat", "private_group", ... (Telegram's names; WhatsApp maps to them)
+    name: str  # the contact of a one-to-one chat, or the group's name, as the system prompt says it
+    system_prompt: str  # the training prompt (a group's: its most frequent one)
+    group: bool = False
+    participants: list[str] = []  # a group: the others named in that prompt
+    samples: dict[str, int] = {}  # samples written per split, e.g. {"train": 120, "eval": 14, "test": 12}
+
+
+class ChatList(msgspec.Struct):
+    """`DATA/chats.json`: who the persona is and the chats of the training data, most samples first."""
+
+    persona: str  # the persona's name in the system prompts
+    persona_id: str  # the persona's sender id ("user123")
+    chats: list[ChatEntry]
+    windowing: Windowing  # how conversations became samples: a live chat keeps its context the same way
+
+
+class Windowing(msgspec.Struct):
+    """The ingest settings that cut conversations into training samples."""
+
+    max_turns: int
+    max_chars: int
+    session_gap_minutes: float
+    turn_window_minutes: float
+
+
 class KtoRow(msgspec.Struct, omit_defaults=True):
     """One KTO example: TRL's unpaired preference format plus where it came from."""
 

@@ -10,6 +10,7 @@ Output directory (written atomically: it appears complete or not at all):
     sft/eval.jsonl            the sessions of each chat just before its test sessions (checkpoint selection)
     sft/onpolicy.jsonl        training sessions kept out of SFT (kto-data's on-policy prompts; may be absent)
     sft/test.jsonl            the most recent sessions of each chat (the final evaluation; may be empty)
+    chats.json                the persona and the training chats with their prompts (core.schema.ChatList)
     private/pii_mapping.json  pseudonym -> original values (mode 0600; never part of the dataset)
     config.yaml               the resolved IngestConfig
     report.json, report.md, *.png
@@ -28,9 +29,10 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from core.chats import write_chat_list
 from core.errors import ChatLikeMeError
 from core.io import atomic_dir
-from core.schema import MESSAGES_SCHEMA, with_optional_columns
+from core.schema import MESSAGES_SCHEMA, Windowing, with_optional_columns
 from ingest.config import IngestConfig
 from ingest.conversations import (
     DUPLICATE,
@@ -119,6 +121,8 @@ def ingest(exports: list[Path], out_dir: Path, config: IngestConfig) -> Path:
             )
         if dedup.duplicates:
             window_counts["duplicate samples removed"] = dedup.duplicates
+        samples_per_chat = _samples_per_chat(turns, windows, written)
+        write_chat_list(tmp, builder.chat_list(written["train"], samples_per_chat, _windowing(config)))
         if masker is not None:
             masker.write_mapping(tmp / "private" / "pii_mapping.json")
         config.save_yaml(tmp / "config.yaml")
@@ -139,7 +143,7 @@ def ingest(exports: list[Path], out_dir: Path, config: IngestConfig) -> Path:
             pii=dict(masker.counts) if masker else None,
             pii_regions=masker.phones.regions if masker else None,
             train_replies=reply_lengths(windows, written["train"], turns),
-            samples_per_chat=_samples_per_chat(turns, windows, written),
+            samples_per_chat=samples_per_chat,
             seconds=clock.seconds,
         )
         write_ingest_report(tmp, stats, config)
@@ -304,6 +308,12 @@ def _own_name_tokens(exports: list[Export], persona: Persona, config: IngestConf
     own = {t.casefold() for t in name_tokens(persona.name)}
     own |= {t.casefold() for e in exports for t in name_tokens(e.owner_name)}
     return own | {t.casefold() for t in name_tokens(config.persona_name)}
+
+
+def _windowing(config: IngestConfig) -> Windowing:
+    return Windowing(
+        config.max_turns, config.max_chars, config.session_gap_minutes, config.turn_window_minutes
+    )
 
 
 def _samples_per_chat(

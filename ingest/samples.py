@@ -15,6 +15,7 @@ byte-for-byte what msgspec would write for the same `SftSample`.
 from __future__ import annotations
 
 import hashlib
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -25,7 +26,7 @@ import pyarrow.compute as pc
 
 from core.io import write_jsonl
 from core.prompts import group_system_prompt, persona_system_prompt
-from core.schema import ChatMessage
+from core.schema import ChatEntry, ChatList, ChatMessage, Windowing
 from ingest.config import IngestConfig
 from ingest.conversations import Kept, Turns, Windows, starts_of_runs
 from ingest.pii import PiiMasker, first_name
@@ -82,16 +83,45 @@ class SampleBuilder:
 
     def _chat_systems(self) -> list[str]:
         """Per chat, the system message of its one-to-one samples (the contact is the chat's other person)."""
-        turns, systems = self.turns, []
+        return [_system(persona_system_prompt(self.namer.persona, contact)) for contact in self._contacts()]
+
+    def _contacts(self) -> list[str]:
+        """Per chat, the one-to-one contact: the person other than the persona who wrote most turns."""
+        turns, contacts = self.turns, []
         for c in range(len(turns.chat_ids)):
             others = turns.sender[(turns.chat == c) & (turns.sender != self.persona)]
-            contact = (
-                self.labels[int(np.bincount(others).argmax())]
-                if len(others)
-                else self.namer(self.chat_name[c])
-            )
-            systems.append(_system(persona_system_prompt(self.namer.persona, contact)))
-        return systems
+            most = self.labels[int(np.bincount(others).argmax())] if len(others) else None
+            contacts.append(most or self.namer(self.chat_name[c]))
+        return contacts
+
+    def _participants(self, window: int) -> list[str]:
+        """The people other than the persona who speak in a sample, in order of appearance."""
+        speakers = self.turns.sender[self.windows.start[window] : self.windows.end[window] + 1].tolist()
+        return [self.labels[s] for s in dict.fromkeys(speakers) if s != self.persona]
+
+    def chat_list(
+        self, rows: np.ndarray, samples: dict[str, dict[str, int]], windowing: Windowing
+    ) -> ChatList:
+        """The chats of the training samples at `rows` with their training prompts, most samples first
+        (`samples`: chat id -> samples written per split). A group's prompt is its most frequent one."""
+        persona, contacts = self.namer.persona, self._contacts()
+        group_people: dict[int, Counter[tuple[str, ...]]] = {}
+        for w in rows[self.group[self.chat[rows]]].tolist():
+            group_people.setdefault(int(self.chat[w]), Counter())[tuple(self._participants(w))] += 1
+        entries = []
+        for c in sorted(set(self.chat[rows].tolist())):
+            chat_id = self.turns.chat_ids[c]
+            group = bool(self.group[c])
+            if group:
+                name, people = self.chat_name[c] or "group", list(group_people[c].most_common(1)[0][0])
+                prompt = group_system_prompt(persona, name, people)
+            else:
+                name, people, prompt = contacts[c], [], persona_system_prompt(persona, contacts[c])
+            counts = samples.get(chat_id, {})
+            entries.append(ChatEntry(chat_id, self.chat_type[c], name, prompt, group, people, counts))
+        entries.sort(key=lambda entry: -entry.samples.get("train", 0))
+        persona_id = self.turns.sender_ids[self.persona] if self.persona >= 0 else ""
+        return ChatList(persona, persona_id, entries, windowing)
 
     def _systems(self, rows: np.ndarray) -> pa.Array:
         """Each sample's system message (and the comma after it); group samples name their speakers."""
@@ -102,10 +132,8 @@ class SampleBuilder:
             return system
         texts = []
         for w in rows[group_rows].tolist():
-            speakers = self.turns.sender[self.windows.start[w] : self.windows.end[w] + 1].tolist()
-            participants = [self.labels[s] for s in dict.fromkeys(speakers) if s != self.persona]
             name = self.chat_name[int(self.chat[w])] or "group"
-            texts.append(_system(group_system_prompt(self.namer.persona, name, participants)))
+            texts.append(_system(group_system_prompt(self.namer.persona, name, self._participants(w))))
         return _replace_rows(system, group_rows, texts)
 
     def _quotes(self, rows: np.ndarray) -> pa.Array:

@@ -5,8 +5,9 @@
 
 In the spirit of the Chatbot Arena: anonymous battles (two models drawn at random, random sides, names shown
 after the vote), a named mode, a single-model tab with thumbs up/down, and a leaderboard. The persona and
-contact build the system prompt exactly as in training (`core.prompts`); the chats found in the SFT data are
-offered, and any other contact can be typed. Every vote goes to SQLite (`core.votes`) and later to KTO.
+contact build the system prompt exactly as in training (`core.prompts`); the chats ingest listed in
+`DATA/chats.json` are offered, and any other contact can be typed. Every vote goes to SQLite (`core.votes`)
+and later to KTO.
 
 The model server is only ever reached over its OpenAI API: if it is down, or a model is missing, the pane
 shows what is wrong and the app keeps running.
@@ -17,11 +18,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-import re
 import threading
 import time
 import uuid
-from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,11 +32,11 @@ import msgspec
 import openai
 import pandas as pd
 
+from core.chats import CHATS_FILE, read_chat_list
 from core.config import StageConfig
 from core.errors import ChatLikeMeError, input_error
-from core.io import read_jsonl
 from core.prompts import group_system_prompt, persona_system_prompt
-from core.schema import ChatMessage, SftSample
+from core.schema import ChatMessage
 from core.votes import Vote, VoteStore
 from serve.leaderboard import Leaderboard, leaderboard
 from serve.vllm_server import ADAPTER_NAMES, BASE_NAME, ServedModel, adapter_version, served_models
@@ -91,47 +90,21 @@ class ChatChoice:
         return group_system_prompt(persona, self.contact, self.participants)
 
 
-def _template_regex(rendered: str, *fields: str) -> re.Pattern[str]:
-    """A regex for the prompts a template renders, from one rendering with the sentinel values `fields`."""
-    pattern = re.escape(rendered)
-    for name in fields:
-        pattern = pattern.replace(re.escape(f"\x00{name}\x00"), f"(?P<{name}>.+?)", 1)
-    return re.compile(f"^{pattern}$", re.DOTALL)
-
-
-# Built from the templates themselves, so they follow any change to core.prompts.
-_ONE_TO_ONE = _template_regex(
-    persona_system_prompt("\x00persona\x00", "\x00contact\x00"), "persona", "contact"
-)
-_GROUP = _template_regex(
-    group_system_prompt("\x00persona\x00", "\x00chat\x00", ["\x00others\x00"]), "persona", "chat", "others"
-)
-
-
-def parse_system_prompt(prompt: str) -> tuple[str, ChatChoice] | None:
-    """(persona, chat) of a system prompt written by `core.prompts`; None for any other prompt."""
-    if match := _ONE_TO_ONE.match(prompt):
-        return match["persona"], ChatChoice(match["contact"], match["contact"])
-    if match := _GROUP.match(prompt):
-        participants = tuple(match["others"].split(", "))
-        return match["persona"], ChatChoice(f"{match['chat']} (group)", match["chat"], participants)
-    return None
-
-
 def chats_from_data(data_dir: str | Path) -> tuple[str, list[ChatChoice]]:
-    """The persona and the chats (most frequent first) of the SFT data in DATA/sft/train.jsonl."""
-    path = Path(data_dir) / "sft" / "train.jsonl"
-    samples = read_jsonl(path, SftSample)
-    prompts = Counter(s.messages[0].content for s in samples if s.messages and s.messages[0].role == "system")
-    personas: Counter[str] = Counter()
+    """The persona and the chats (most samples first) that ingest listed in DATA/chats.json."""
+    chat_list = read_chat_list(data_dir)
     chats: dict[str, ChatChoice] = {}
-    for prompt, count in prompts.most_common():
-        if (parsed := parse_system_prompt(prompt)) and parsed[1].contact != DELETED_ACCOUNT:
-            personas[parsed[0]] += count
-            chats.setdefault(parsed[1].label, parsed[1])
+    for entry in chat_list.chats:
+        if entry.name == DELETED_ACCOUNT:
+            continue
+        if entry.group:
+            choice = ChatChoice(f"{entry.name} (group)", entry.name, tuple(entry.participants))
+        else:
+            choice = ChatChoice(entry.name, entry.name)
+        chats.setdefault(choice.label, choice)  # two contacts of one name: the first (most samples) wins
     if not chats:
-        raise input_error(path, "no system prompt written by core.prompts (is this the output of `ingest`?)")
-    return personas.most_common(1)[0][0], list(chats.values())
+        raise input_error(Path(data_dir) / CHATS_FILE, "no chat to offer (every contact is a deleted one)")
+    return chat_list.persona, list(chats.values())
 
 
 def system_prompt_for(persona: str, contact: str, chats: dict[str, ChatChoice]) -> str:

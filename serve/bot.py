@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
 import logging
 import os
@@ -36,11 +37,11 @@ from typing import Any, ClassVar, Protocol
 
 import msgspec
 
+from core.chats import CHATS_FILE, read_chat_list
 from core.config import StageConfig
 from core.errors import ChatLikeMeError, input_error
-from core.io import read_jsonl
 from core.prompts import persona_system_prompt
-from core.schema import ChatMessage, SftSample
+from core.schema import ChatMessage
 from core.votes import Vote, VoteStore, utc_timestamp
 
 log = logging.getLogger(__name__)
@@ -117,59 +118,44 @@ class Contacts:
     session_gap_s: float = 3600.0
     turn_window_s: float = 300.0
     by_name: dict[str, str] = field(default_factory=dict)  # contact name (casefolded) -> prompt, if unique
+    names: dict[str, str] = field(default_factory=dict)  # training prompt -> the contact it names
 
     @classmethod
     def from_data(cls, data_dir: str | Path) -> Contacts:
-        """Read `DATA/sft/train.jsonl` (prompts per chat), `DATA/config.yaml` (limits) and
-        `DATA/messages.parquet` (the persona's own user id)."""
-        from ingest.config import IngestConfig
-
-        data = Path(data_dir)
-        path = data / "sft" / "train.jsonl"
-        counts: dict[str, Counter[str]] = {}
-        personas: Counter[str] = Counter()
-        for sample in read_jsonl(path, SftSample):
-            if sample.chat_type != "personal_chat" or not sample.messages:
-                continue
-            if sample.messages[0].role == "system":
-                counts.setdefault(sample.chat_id, Counter())[sample.messages[0].content] += 1
-        prompts: dict[int, str] = {}
-        names: Counter[str] = Counter()
-        named: dict[str, str] = {}
-        for chat_id, prompt_counts in counts.items():
-            prompt = prompt_counts.most_common(1)[0][0]
-            if (user_id := _user_id(chat_id)) is not None:
-                prompts[user_id] = prompt
-            if parsed := _parse_prompt(prompt):
-                personas[parsed[0]] += 1
-                names[parsed[1].casefold()] += 1
-                named[parsed[1].casefold()] = prompt
-        if not personas:
+        """Read `DATA/chats.json`: the persona, each one-to-one chat's training prompt, the windowing."""
+        chat_list = read_chat_list(data_dir)
+        one_to_one = [entry for entry in chat_list.chats if not entry.group]
+        if not one_to_one:
             raise input_error(
-                path, "no one-to-one chat with a system prompt (is this the output of `ingest`?)"
+                Path(data_dir) / CHATS_FILE, "no one-to-one chat (is this the output of `ingest`?)"
             )
-        config_path = data / "config.yaml"
-        ingest = IngestConfig.load(config_path) if config_path.is_file() else IngestConfig()
+        prompts = {uid: e.system_prompt for e in one_to_one if (uid := _user_id(e.chat_id)) is not None}
+        names = Counter(entry.name.casefold() for entry in one_to_one)
+        windowing = chat_list.windowing
         return cls(
-            persona=personas.most_common(1)[0][0],
+            persona=chat_list.persona,
             prompts=prompts,
-            owner_id=_persona_user_id(data / "messages.parquet"),
-            max_turns=ingest.max_turns,
-            max_chars=ingest.max_chars,
-            session_gap_s=ingest.session_gap_minutes * 60,
-            turn_window_s=ingest.turn_window_minutes * 60,
-            by_name={name: named[name] for name, n in names.items() if n == 1},
+            owner_id=_user_id(chat_list.persona_id),
+            max_turns=windowing.max_turns,
+            max_chars=windowing.max_chars,
+            session_gap_s=windowing.session_gap_minutes * 60,
+            turn_window_s=windowing.turn_window_minutes * 60,
+            by_name={e.name.casefold(): e.system_prompt for e in one_to_one if names[e.name.casefold()] == 1},
+            names={entry.system_prompt: entry.name for entry in one_to_one},
         )
 
-    def system_prompt(self, user_id: int, name: str | None) -> str:
-        """The training prompt of a known contact (by user id, else by a name that only one chat has), or
-        the generic one-to-one prompt for a stranger."""
+    def contact(self, user_id: int, name: str | None) -> tuple[str, str]:
+        """(the contact's name as training wrote it, its training prompt): a known contact by user id, else
+        by a name that only one chat has, else a stranger with the generic one-to-one prompt."""
         from ingest.pii import first_name
 
-        if user_id in self.prompts:
-            return self.prompts[user_id]
         label = first_name(name) or STRANGER
-        return self.by_name.get(label.casefold(), persona_system_prompt(self.persona, label))
+        prompt = self.prompts.get(user_id) or self.by_name.get(label.casefold())
+        prompt = prompt or persona_system_prompt(self.persona, label)
+        return self.names.get(prompt, label), prompt
+
+    def system_prompt(self, user_id: int, name: str | None) -> str:
+        return self.contact(user_id, name)[1]
 
     def known(self, user_id: int) -> bool:
         return user_id in self.prompts
@@ -178,28 +164,6 @@ class Contacts:
 def _user_id(chat_id: str) -> int | None:
     digits = chat_id.removeprefix("user")
     return int(digits) if digits.isdigit() else None
-
-
-def _parse_prompt(prompt: str) -> tuple[str, str] | None:
-    """(persona, contact) of a one-to-one prompt of `core.prompts` (the arena's parser)."""
-    from serve.arena import parse_system_prompt
-
-    parsed = parse_system_prompt(prompt)
-    if parsed is None or parsed[1].participants is not None:
-        return None
-    return parsed[0], parsed[1].contact
-
-
-def _persona_user_id(path: Path) -> int | None:
-    if not path.is_file():
-        return None
-    import pyarrow.compute as pc
-    import pyarrow.parquet as pq
-
-    table = pq.read_table(path, columns=["sender_id", "is_persona"])
-    ids = table.filter(table["is_persona"])["sender_id"]
-    values = pc.unique(pc.drop_null(ids)).to_pylist()
-    return next((uid for v in values if (uid := _user_id(v)) is not None), None)
 
 
 # --- a chat's context --------------------------------------------------------------------------------------
@@ -621,20 +585,18 @@ class PersonaBot(_PersonaChats):
         return outcome
 
 
-def contact_name(contacts: Contacts, message: Incoming) -> str | None:
+def contact_name(contacts: Contacts, message: Incoming) -> str:
     """The sender as training names them (the `name` of their user turns)."""
-    parsed = _parse_prompt(contacts.system_prompt(message.sender_id, message.sender_name))
-    return parsed[1] if parsed else None
+    return contacts.contact(message.sender_id, message.sender_name)[0]
 
 
 def _limits(contacts: Contacts, config: BotConfig) -> Contacts:
     """The contacts' windowing limits, tightened by the bot config's own max_turns / max_chars."""
-    return Contacts(
-        contacts.persona, contacts.prompts, contacts.owner_id,
+    return dataclasses.replace(
+        contacts,
         max_turns=min(contacts.max_turns, config.max_turns or contacts.max_turns),
         max_chars=min(contacts.max_chars, config.max_chars or contacts.max_chars),
-        session_gap_s=contacts.session_gap_s, turn_window_s=contacts.turn_window_s,
-    )  # fmt: skip
+    )
 
 
 # --- draft mode --------------------------------------------------------------------------------------------

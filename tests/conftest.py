@@ -143,17 +143,31 @@ def chat_texts(chat: list[dict]) -> list[tuple[str, str]]:
 
 
 def write_sft_data(data_dir: Path) -> Path:
-    """A tiny `ingest` output (DATA/sft/train.jsonl): persona Pasquale, two contacts and a group chat."""
+    """A tiny `ingest` output (DATA/sft/train.jsonl and DATA/chats.json): persona Pasquale, two contacts and a
+    group chat."""
+    from core.chats import write_chat_list
     from core.io import write_jsonl
     from core.prompts import group_system_prompt, persona_system_prompt
-    from core.schema import ChatMessage, SftSample
+    from core.schema import ChatEntry, ChatList, ChatMessage, SftSample, Windowing
 
-    prompts = [persona_system_prompt("Pasquale", "Lorenzo")] * 3
-    prompts += [persona_system_prompt("Pasquale", "Giulia")]
-    prompts += [group_system_prompt("Pasquale", "Calcetto", ["Lorenzo", "Marco"])]
+    group = group_system_prompt("Pasquale", "Calcetto", ["Lorenzo", "Marco"])
+    chats = [
+        ChatEntry("user1", "personal_chat", "Lorenzo", persona_system_prompt("Pasquale", "Lorenzo")),
+        ChatEntry("user2", "personal_chat", "Giulia", persona_system_prompt("Pasquale", "Giulia")),
+        ChatEntry("chat3", "private_group", "Calcetto", group, group=True, participants=["Lorenzo", "Marco"]),
+        ChatEntry(
+            "user4", "personal_chat", "Deleted Account", persona_system_prompt("Pasquale", "Deleted Account")
+        ),
+    ]
     turns = [ChatMessage("user", "ciao"), ChatMessage("assistant", "uè")]
-    samples = [SftSample([ChatMessage("system", p), *turns], id=str(i)) for i, p in enumerate(prompts)]
+    samples = []
+    for chat, count in zip(chats, (3, 1, 1, 1), strict=True):
+        chat.samples = {"train": count}
+        for _ in range(count):
+            message = ChatMessage("system", chat.system_prompt)
+            samples.append(SftSample([message, *turns], id=str(len(samples)), chat_id=chat.chat_id))
     write_jsonl(data_dir / "sft" / "train.jsonl", samples)
+    write_chat_list(data_dir, ChatList("Pasquale", "user9", chats, Windowing(12, 2000, 60.0, 5.0)))
     return data_dir
 
 

@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 import re
 import stat
+from collections import Counter
 
 import pyarrow.parquet as pq
 import pytest
 
+from core.chats import read_chat_list
 from core.io import read_jsonl
 from core.prompts import persona_system_prompt
 from core.schema import MESSAGES_SCHEMA, SftSample
@@ -142,6 +144,28 @@ def test_cli_ingest_and_chats(tmp_path, demo_data):
     chat_types = {json.loads(line)["chat_type"] for line in (out / "sft" / "train.jsonl").open()}
     assert "private_supergroup" in chat_types
     assert not (out / "private").exists()
+    assert_chat_list_matches_the_training_data(out)
+
+
+def assert_chat_list_matches_the_training_data(data) -> None:
+    """chats.json: every chat of train.jsonl with its most frequent system prompt and its sample counts, most
+    samples first, the persona as the prompts name them (the arena and the bot read it, never the prompts)."""
+    chat_list = read_chat_list(data)
+    prompts: dict[str, Counter[str]] = {}
+    for sample in read_jsonl(data / "sft" / "train.jsonl", SftSample):
+        prompts.setdefault(sample.chat_id, Counter())[sample.messages[0].content] += 1
+    entries = {entry.chat_id: entry for entry in chat_list.chats}
+    assert set(entries) == set(prompts)
+    for chat_id, counts in prompts.items():
+        entry = entries[chat_id]
+        assert entry.system_prompt == counts.most_common(1)[0][0] and entry.samples["train"] == counts.total()
+        assert entry.group == (entry.chat_type != "personal_chat")
+        assert f"You are {chat_list.persona}" in entry.system_prompt and entry.name in entry.system_prompt
+    trained = [entry.samples["train"] for entry in chat_list.chats]
+    assert trained == sorted(trained, reverse=True)
+    assert any(entry.group and entry.participants for entry in chat_list.chats)
+    assert chat_list.persona_id == "user487201935"
+    assert chat_list.windowing.max_turns == IngestConfig().max_turns
 
 
 def test_cli_demo_export(tmp_path):

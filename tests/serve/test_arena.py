@@ -6,6 +6,7 @@ import pytest
 from gradio_client import Client
 from gradio_client.exceptions import AuthenticationError
 
+from core.chats import read_chat_list
 from core.errors import ChatLikeMeError
 from core.prompts import group_system_prompt, persona_system_prompt
 from core.votes import VoteStore, kto_rows_from_votes
@@ -15,7 +16,6 @@ from serve.arena import (
     build_arena,
     chats_from_data,
     launch_arena,
-    parse_system_prompt,
     system_prompt_for,
 )
 from serve.server_process import free_port
@@ -42,23 +42,13 @@ def test_idle_connections_are_dropped_before_the_vllm_server_closes_them() -> No
 # --- system prompts -----------------------------------------------------------------------------------------
 
 
-def test_system_prompts_parse_back_into_the_same_prompt() -> None:
-    one = persona_system_prompt("Pasquale", "Lorenzo Di Stefano")
-    group = group_system_prompt("Pasquale", "Calcetto, mercoledì", ["Lorenzo", "Marco", "Giù"])
-
-    persona, choice = parse_system_prompt(one)
-    assert (persona, choice.label, choice.participants) == ("Pasquale", "Lorenzo Di Stefano", None)
-    assert choice.system_prompt(persona) == one
-    persona, choice = parse_system_prompt(group)
-    assert (persona, choice.label) == ("Pasquale", "Calcetto, mercoledì (group)")
-    assert choice.system_prompt(persona) == group
-    assert parse_system_prompt("You are a helpful assistant.") is None
-
-
 def test_the_data_offers_its_persona_and_chats_and_any_contact_can_be_typed(tmp_path: Path) -> None:
     persona, chats = chats_from_data(write_sft_data(tmp_path / "data"))
     assert persona == "Pasquale"
-    assert [c.label for c in chats] == ["Lorenzo", "Giulia", "Calcetto (group)"]  # most frequent first
+    # DATA/chats.json's order (most samples first), without Telegram's deleted accounts.
+    assert [c.label for c in chats] == ["Lorenzo", "Giulia", "Calcetto (group)"]
+    for choice, entry in zip(chats, read_chat_list(tmp_path / "data").chats, strict=False):
+        assert choice.system_prompt(persona) == entry.system_prompt  # exactly the training prompt
 
     by_label = {c.label: c for c in chats}
     group = system_prompt_for("Pasquale", "Calcetto (group)", by_label)
@@ -68,11 +58,8 @@ def test_the_data_offers_its_persona_and_chats_and_any_contact_can_be_typed(tmp_
     with pytest.raises(ChatLikeMeError, match="persona and the contact"):
         system_prompt_for("", "Lorenzo", by_label)
 
-    (tmp_path / "other" / "sft").mkdir(parents=True)
-    (tmp_path / "other" / "sft" / "train.jsonl").write_text(
-        '{"messages": [{"role": "user", "content": "x"}]}\n'
-    )
-    with pytest.raises(ChatLikeMeError, match=r"train\.jsonl: no system prompt written by core\.prompts"):
+    (tmp_path / "other" / "sft").mkdir(parents=True)  # written by an ingest from before chats.json
+    with pytest.raises(ChatLikeMeError, match=r"chats\.json: not found: .* run ingest again"):
         chats_from_data(tmp_path / "other")
 
 

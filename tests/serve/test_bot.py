@@ -128,7 +128,7 @@ def test_known_contacts_get_their_training_prompt_and_strangers_the_generic_one(
     assert found.system_prompt(42, None) == persona_system_prompt("Marco", "someone")
     assert not found.known(42)
     assert found.owner_id is not None and not found.known(found.owner_id)  # the persona's own id
-    assert (found.max_turns, found.max_chars) == (12, 2000)  # DATA/config.yaml: what ingest used
+    assert (found.max_turns, found.max_chars) == (12, 2000)  # DATA/chats.json: the windowing ingest used
 
 
 def test_the_prompt_of_a_known_contact_reaches_the_model(make_bot) -> None:
