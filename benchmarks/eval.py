@@ -164,7 +164,7 @@ def random_adapter(base_model: str, out_dir: Path, seed: int, rank: int = 8) -> 
 
 def demo_data(out_dir: Path, prompts: int) -> Path:
     """The demo export, large enough for `prompts` held-out replies, ingested into `out_dir`."""
-    from ingest.demo_export import DEFAULT_MESSAGES, write_demo_export
+    from ingest.demo.export import DEFAULT_MESSAGES, write_demo_export
     from ingest.ingest import IngestConfig, ingest
 
     messages = max(DEFAULT_MESSAGES, MESSAGES_PER_PROMPT * prompts)

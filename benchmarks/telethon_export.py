@@ -25,9 +25,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from telethon.tl import types
 
-from ingest.telethon_convert import message_to_desktop
-from ingest.telethon_fields import PeerDirectory
-from ingest.telethon_journal import ExportJournal, JournalMeta, PlannedChat
+from ingest.telegram.convert import message_to_desktop
+from ingest.telegram.fields import PeerDirectory
+from ingest.telegram.journal import ExportJournal, JournalMeta, PlannedChat
 
 ME, BOB = 1000, 2001
 T0 = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)

@@ -83,7 +83,7 @@ def sft_variants() -> list[tuple[str, str, dict]]:
 
 
 def demo_data_dir(root: Path) -> Path:
-    from ingest.demo_export import write_demo_export
+    from ingest.demo.export import write_demo_export
     from ingest.ingest import IngestConfig, ingest
 
     return ingest([write_demo_export(root / "result.json")], root / "data", IngestConfig())

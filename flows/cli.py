@@ -186,8 +186,8 @@ def demo_export(
     persona: PersonaOption = "it",
 ) -> None:
     """Write a realistic synthetic Telegram Desktop export (full-account layout)."""
-    from ingest.demo_export import write_demo_export
-    from ingest.demo_personas import demo_persona
+    from ingest.demo.export import write_demo_export
+    from ingest.demo.personas import demo_persona
 
     messages = messages or demo_persona(persona).default_messages
     path = write_demo_export(out, messages, seed, persona)
@@ -494,7 +494,7 @@ def demo(
     _prefect_environment()
     from flows.config import PipelineConfig
     from flows.pipeline import run_pipeline as run
-    from ingest.demo_export import write_demo_export
+    from ingest.demo.export import write_demo_export
 
     export = workdir / "exports" / ("demo-result.json" if persona == "it" else f"demo-result-{persona}.json")
     if not export.is_file():
@@ -652,8 +652,8 @@ DataDirOption = Annotated[
 @telegram_app.command("login")
 def telegram_login(config: TelegramConfigOption = None, data_dir: DataDirOption = None) -> None:
     """Log in to Telegram (api_id/api_hash from the environment or config) and keep the session file."""
-    from ingest.telethon_client import TelegramConfig
-    from ingest.telethon_export import telegram_login as login
+    from ingest.telegram.client import TelegramConfig
+    from ingest.telegram.live_export import telegram_login as login
 
     result = login(TelegramConfig.load(config, {"data_dir": data_dir}))
     print(f"Logged in as {result.name} (user id {result.user_id}); session kept in {result.session_path}")
@@ -680,8 +680,8 @@ def telegram_export(
     data_dir: DataDirOption = None,
 ) -> None:
     """Export chats with Telethon in the Telegram Desktop full-account JSON layout."""
-    from ingest.telethon_client import TelegramConfig
-    from ingest.telethon_export import telegram_export as export
+    from ingest.telegram.client import TelegramConfig
+    from ingest.telegram.live_export import telegram_export as export
 
     settings = TelegramConfig.load(config, {"data_dir": data_dir})
     try:

@@ -37,7 +37,7 @@ from core.errors import ChatLikeMeError, input_error
 from flows.companions import BotOptions, Companions, check_bot_options
 from flows.config import PipelineConfig
 from flows.server import prefect_server
-from ingest.telethon_client import TelegramConfig
+from ingest.telegram.client import TelegramConfig
 
 DEPLOYMENT = "chatlikeme-retrain"
 _SKIPPED_SUFFIXES = (".tmp", ".part", ".partial")
@@ -91,7 +91,7 @@ def fetch_from_telegram(folder: Path, settings: TelegramConfig, client: Any = No
 
     `client`: a Telethon client (default: one on the session of `chatlikeme telegram login`).
     """
-    from ingest.telethon_export import telegram_export
+    from ingest.telegram.live_export import telegram_export
 
     # Named by the time of the fetch (to the microsecond): sorted names are the fetches in order.
     out = folder / f"telegram-{datetime.now(UTC).strftime('%Y%m%d-%H%M%S-%f')}.json"

@@ -22,7 +22,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ingest.config import IngestConfig
-from ingest.telegram_export import GROUP_TYPES, PERSONAL_TYPES, PLACEHOLDERS
+from ingest.telegram.desktop import GROUP_TYPES, PERSONAL_TYPES, PLACEHOLDERS
 
 _US_PER_MINUTE = 60_000_000
 

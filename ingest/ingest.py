@@ -57,7 +57,7 @@ from ingest.samples import (
     split_sessions,
     write_samples,
 )
-from ingest.telegram_export import (
+from ingest.telegram.desktop import (
     GROUP_TYPES,
     PERSONAL_TYPES,
     READ_SCHEMA,

@@ -23,7 +23,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from core.errors import ChatLikeMeError
-from ingest.telegram_export import Export
+from ingest.telegram.desktop import Export
 from ingest.whatsapp_export import SENDER_PREFIX as WHATSAPP_PREFIX
 
 

@@ -17,7 +17,7 @@ from ingest.config import IngestConfig
 from ingest.conversations import DUPLICATE, Kept, chat_filter
 from ingest.persona import Persona
 from ingest.samples import SPLITS
-from ingest.telegram_export import ChatInfo
+from ingest.telegram.desktop import ChatInfo
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure

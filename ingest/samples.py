@@ -30,7 +30,7 @@ from core.schema import ChatEntry, ChatList, ChatMessage, Windowing
 from ingest.config import IngestConfig
 from ingest.conversations import Kept, Turns, Windows, starts_of_runs
 from ingest.pii import PiiMasker, first_name
-from ingest.telegram_export import GROUP_TYPES
+from ingest.telegram.desktop import GROUP_TYPES
 
 DELETED_ACCOUNT = "Deleted Account"
 _STR = pa.large_string()  # 64-bit offsets: a million-message export makes more than 2 GB of sample text

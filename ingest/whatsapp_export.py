@@ -39,7 +39,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from core.errors import ChatLikeMeError, input_error
-from ingest.telegram_export import TABLE_SCHEMA, ChatInfo, Export
+from ingest.telegram.desktop import TABLE_SCHEMA, ChatInfo, Export
 
 SENDER_PREFIX = "wa"
 CHAT_PREFIX = "whatsapp"

@@ -420,7 +420,7 @@ class FloodWaitRetry:
     again), up to `max_wait` seconds per wait."""
 
     def __init__(self, max_wait: int, sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep) -> None:
-        from ingest.telethon_client import FloodWaiter
+        from ingest.telegram.client import FloodWaiter
 
         self.waiter = FloodWaiter(max_wait, sleep=sleep, progress=False)
 
@@ -804,7 +804,7 @@ async def _incoming(event: Any) -> Incoming:
 
 def bot_paths(config: BotConfig) -> tuple[Any, Path]:
     """(the `TelegramConfig` behind sessions and credentials, the bot's own state directory)."""
-    from ingest.telethon_client import TelegramConfig
+    from ingest.telegram.client import TelegramConfig
 
     telegram = TelegramConfig(api_id=config.api_id, api_hash=config.api_hash, data_dir=config.data_dir)
     state_dir = telegram.telegram_dir() / "bot"
@@ -822,7 +822,7 @@ def run_bot(
     state = BotState(state_dir / f"{mode}-state.sqlite")
     answers = AnswerLog(state_dir / f"{mode}-answers.jsonl")
     generator = ServerGenerator(api_url, config)
-    from ingest.telethon_client import exclusive
+    from ingest.telegram.client import exclusive
 
     # Draft mode shares the session of `chatlikeme telegram`, which two processes must not use at once.
     with exclusive(telegram) if as_me else contextlib.nullcontext():
@@ -860,7 +860,7 @@ async def _run(
 ) -> None:  # fmt: skip
     from telethon import TelegramClient
 
-    from ingest.telethon_client import logged_in_client
+    from ingest.telegram.client import logged_in_client
 
     if as_me:
         client = logged_in_client(telegram, catch_up=True)

@@ -67,7 +67,7 @@ class DemoData:
 @pytest.fixture(scope="session")
 def demo_data(tmp_path_factory: pytest.TempPathFactory) -> DemoData:
     """The demo export (1,500 messages, seed 0) ingested once with the default config (~1 s)."""
-    from ingest.demo_export import write_demo_export
+    from ingest.demo.export import write_demo_export
     from ingest.ingest import IngestConfig, ingest
 
     root = tmp_path_factory.mktemp("demo-data")
@@ -78,7 +78,7 @@ def demo_data(tmp_path_factory: pytest.TempPathFactory) -> DemoData:
 @pytest.fixture(scope="session")
 def demo_data_en(tmp_path_factory: pytest.TempPathFactory) -> DemoData:
     """Emma's demo export (English, its default 8,000 messages, seed 0) ingested with the default config."""
-    from ingest.demo_export import write_demo_export
+    from ingest.demo.export import write_demo_export
     from ingest.ingest import IngestConfig, ingest
 
     root = tmp_path_factory.mktemp("demo-data-en")

@@ -97,7 +97,7 @@ def tiny_pipeline_config(workdir: Path, tiny_model: Path, **changes: Any) -> Pip
 @pytest.fixture(scope="session")
 def demo_export(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A small demo export (1,500 messages): enough for every stage, quick to ingest."""
-    from ingest.demo_export import write_demo_export
+    from ingest.demo.export import write_demo_export
 
     return write_demo_export(tmp_path_factory.mktemp("exports") / "demo-result.json", messages=1500)
 

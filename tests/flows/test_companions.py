@@ -126,7 +126,7 @@ def test_companions_start_the_bot_once_a_run_is_current_and_restart_it_on_a_new_
         assert companions.bot.starts == 0 and said == ["bot: waiting for a first promoted run (runs/current)"]
         promote(runs, "r1", tmp_path / "data-1")
         wait_for(lambda: any("bot exited (status 2)" in line for line in said))
-        assert "data-1/sft/train.jsonl" in (companions.bot.log_path.read_text())  # its one-line error
+        assert "data-1/chats.json" in (companions.bot.log_path.read_text())  # its one-line error
 
         promote(runs, "r2", tmp_path / "data-2")
         wait_for(

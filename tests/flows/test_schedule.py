@@ -171,7 +171,7 @@ def test_a_stage_runs_on_its_own_deployment(
 
 
 def test_telegram_fetch_adds_only_what_is_new(tmp_path: Path) -> None:
-    from ingest.telethon_client import TelegramConfig
+    from ingest.telegram.client import TelegramConfig
     from tests.ingest.telethon_fakes import BOB, ME, FakeTelegram, text_message
 
     def chat(first_id: int, count: int) -> list:

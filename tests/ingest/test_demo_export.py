@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from ingest.demo_dialogues import Beat
-from ingest.demo_export import Scene, write_demo_export
-from ingest.demo_personas import PERSONAS, DemoPersona, demo_persona
+from ingest.demo.dialogues import Beat
+from ingest.demo.export import Scene, write_demo_export
+from ingest.demo.personas import PERSONAS, DemoPersona, demo_persona
 
 # a word of a reply that fits any conversation
 FILLER_WORD = re.compile(

@@ -15,7 +15,7 @@ from core.io import read_jsonl
 from core.prompts import persona_system_prompt
 from core.schema import MESSAGES_SCHEMA, SftSample
 from ingest.config import IngestConfig
-from ingest.demo_export import write_demo_export
+from ingest.demo.export import write_demo_export
 from ingest.ingest import ingest
 from tests.conftest import run_cli
 from tests.ingest.telegram_builders import ME, chat, dialogue, full_export, msg

@@ -16,7 +16,7 @@ from ingest.config import IngestConfig
 from ingest.ingest import ingest, merge_exports
 from ingest.phones import DEFAULT_REGIONS, PhoneFinder, chat_languages, guess_regions, region_of
 from ingest.pii import PiiMasker, common_words, mentioned_names
-from ingest.telegram_export import READ_SCHEMA, TABLE_SCHEMA, read_export
+from ingest.telegram.desktop import READ_SCHEMA, TABLE_SCHEMA, read_export
 from tests.conftest import run_cli
 from tests.ingest.telegram_builders import ME, chat, dialogue, full_export, msg
 

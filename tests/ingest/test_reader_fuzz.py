@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from core.errors import ChatLikeMeError
 from ingest.ingest import read_messages
-from ingest.telegram_export import read_export
+from ingest.telegram.desktop import read_export
 from ingest.whatsapp_export import read_whatsapp_export
 from tests.ingest.telegram_builders import chat, dialogue, full_export
 from tests.ingest.whatsapp_builders import ANDROID_US, IOS, Line, render, sessions, write_chat

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from core.errors import ChatLikeMeError
 from ingest.fork_map import balanced_halves
-from ingest.telegram_export import TextPart, chat_key, flatten_text, read_export
+from ingest.telegram.desktop import TextPart, chat_key, flatten_text, read_export
 from tests.ingest.telegram_builders import ME, chat, full_export, msg, write_json
 
 

@@ -8,13 +8,13 @@ import json
 import pytest
 from telethon.tl import types
 
-from ingest.telethon_convert import (
+from ingest.telegram.convert import (
     MIGRATED_ID_SHIFT,
     chat_header,
     message_to_desktop,
     personal_information,
 )
-from ingest.telethon_fields import FILE_NOT_INCLUDED, FILE_UNAVAILABLE, PeerDirectory, text_parts
+from ingest.telegram.fields import FILE_NOT_INCLUDED, FILE_UNAVAILABLE, PeerDirectory, text_parts
 from tests.ingest.telethon_fakes import (
     BOB,
     CARLA,

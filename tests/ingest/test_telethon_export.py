@@ -14,9 +14,9 @@ from telethon import errors
 from telethon.tl import types
 
 from core.errors import ChatLikeMeError
-from ingest.telethon_client import LoginPrompts, TelegramConfig, exclusive, login, make_client
-from ingest.telethon_export import telegram_export
-from ingest.telethon_journal import ExportJournal, ExportState
+from ingest.telegram.client import LoginPrompts, TelegramConfig, exclusive, login, make_client
+from ingest.telegram.journal import ExportJournal, ExportState
+from ingest.telegram.live_export import telegram_export
 from tests.ingest.telethon_fakes import (
     BOB,
     CARLA,

@@ -10,8 +10,8 @@ import pyarrow.parquet as pq
 import pytest
 from telethon.tl import types
 
-from ingest.telethon_client import TelegramConfig
-from ingest.telethon_export import telegram_export
+from ingest.telegram.client import TelegramConfig
+from ingest.telegram.live_export import telegram_export
 from tests.conftest import run_cli
 from tests.ingest.telethon_fakes import (
     BOB,

@@ -18,7 +18,7 @@ from typing import Any
 
 from telethon.tl import types
 
-from ingest.telethon_fields import Json, PeerDirectory, peer_key, photo_fields, reply_fields
+from ingest.telegram.fields import Json, PeerDirectory, peer_key, photo_fields, reply_fields
 
 
 @dataclass

@@ -1,5 +1,5 @@
 # ruff: noqa: E501  (dialogue templates read best one a line)
-"""What the people of Emma's demo export say (template syntax: `ingest.demo_dialogues`).
+"""What the people of Emma's demo export say (template syntax: `ingest.demo.dialogues`).
 
 Emma Clarke is the English demo persona, a Londoner from Manchester, with her own recognisable style: all
 lowercase, "i" included, no apostrophes ("im", "dont", "cant"), "haha", "omg", "tbh", "proper", "well", "!!"
@@ -14,7 +14,7 @@ conversation names are drawn once per conversation, so her replies depend on wha
 
 from __future__ import annotations
 
-from ingest.demo_dialogues import Beat, Lines, Topic
+from ingest.demo.dialogues import Beat, Lines, Topic
 
 SLOTS: dict[str, list[str]] = {
     "hour": ["7", "half 7", "8", "half 8", "6", "9", "half 6"],  # after "at" / "about"

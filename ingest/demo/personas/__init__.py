@@ -1,6 +1,6 @@
 """The people of the demo export, one module a persona: who they are, their chats, and what they say.
 
-`ingest.demo_export` is the generator, shared by all personas; a persona module (`it`, `en`) gives it a
+`ingest.demo.export` is the generator, shared by all personas; a persona module (`it`, `en`) gives it a
 `DemoPersona`: the account owner, the contacts and chats, and the language data (dialogue templates, word
 banks, the owner's style rules). `demo_persona(name)` returns one by name.
 """
@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ingest.demo_dialogues import Beat, Lines, Topic
+from ingest.demo.dialogues import Beat, Lines, Topic
 
 PERSONAS = ("it", "en")
 
@@ -63,7 +63,7 @@ class DemoPersona:
     group_members: tuple[Person, ...]
     group_start: GroupStart
     languages: dict[str, str]  # register -> language of the persona's answers, where not `lang`
-    # dialogue data (see `ingest.demo_dialogues` for the template syntax)
+    # dialogue data (see `ingest.demo.dialogues` for the template syntax)
     slots: dict[str, list[str]]
     topics: list[Topic]
     closers: list[Beat]
@@ -100,4 +100,4 @@ class DemoPersona:
 def demo_persona(name: str) -> DemoPersona:
     if name not in PERSONAS:
         raise ValueError(f"unknown demo persona {name!r} (known: {', '.join(PERSONAS)})")
-    return importlib.import_module(f"ingest.demo_personas.{name}").PERSONA
+    return importlib.import_module(f"ingest.demo.personas.{name}").PERSONA

@@ -1,9 +1,9 @@
-"""Marco Rossi, the default demo persona: Italian, from Rome (his lines: `ingest.demo_dialogues`)."""
+"""Marco Rossi, the default demo persona: Italian, from Rome (his lines: `ingest.demo.dialogues`)."""
 
 from __future__ import annotations
 
-from ingest import demo_dialogues as d
-from ingest.demo_personas import ChatSpec, DemoPersona, GroupStart, Person
+from ingest.demo import dialogues as d
+from ingest.demo.personas import ChatSpec, DemoPersona, GroupStart, Person
 
 MARCO = Person(487201935, "Marco Rossi", "persona")
 GIULIA = Person(512330871, "Giulia Conti", "friend")

@@ -7,7 +7,7 @@ written in the layout of a Telegram Desktop full-account export so `chatlikeme i
 
 History is read oldest-first (`iter_messages(reverse=True, min_id=...)`), through a takeout session when
 Telegram grants one. Every message is converted and appended to the journal as it arrives
-(`telethon_journal`), so a flood wait or an interruption never loses or duplicates anything: the fetch
+(`journal`), so a flood wait or an interruption never loses or duplicates anything: the fetch
 resumes after the last message written, and `<out>` appears only once complete.
 """
 
@@ -26,7 +26,7 @@ from tqdm.auto import tqdm
 
 from core.errors import ChatLikeMeError
 from core.report import md_table, write_report
-from ingest.telethon_client import (
+from ingest.telegram.client import (
     FloodWaiter,
     LoginPrompts,
     LoginResult,
@@ -39,7 +39,7 @@ from ingest.telethon_client import (
     message_source,
     require_login,
 )
-from ingest.telethon_convert import (
+from ingest.telegram.convert import (
     MIGRATED_ID_SHIFT,
     bare_id,
     chat_header,
@@ -47,8 +47,8 @@ from ingest.telethon_convert import (
     message_to_desktop,
     personal_information,
 )
-from ingest.telethon_fields import PeerDirectory, entity_key
-from ingest.telethon_journal import ChatWriter, ExportJournal, ExportState, JournalMeta, PlannedChat
+from ingest.telegram.fields import PeerDirectory, entity_key
+from ingest.telegram.journal import ChatWriter, ExportJournal, ExportState, JournalMeta, PlannedChat
 
 # `--types` accepts these groups as well as Desktop's own chat types.
 TYPE_GROUPS: dict[str, set[str]] = {

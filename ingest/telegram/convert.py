@@ -10,7 +10,7 @@ A live export must read exactly like a Desktop `result.json`, so `chatlikeme ing
          "text_entities": [{"type": "plain", "text": "see "}, {"type": "bold", "text": "this"}]}, ...]}]}}
 
 This module builds the chat headers, the owner's `personal_information` and whole messages; the pieces
-of a message come from `telethon_fields`, service actions from `telethon_actions`.
+of a message come from `fields`, service actions from `actions`.
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ from typing import Any
 from telethon import utils
 from telethon.tl import types
 
-from ingest.telethon_actions import service_fields
-from ingest.telethon_fields import (
+from ingest.telegram.actions import service_fields
+from ingest.telegram.fields import (
     Json,
     PeerDirectory,
     date_fields,

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from ingest.demo_personas import ChatSpec, DemoPersona, GroupStart, Person
-from ingest.demo_personas import en_dialogues as d
+from ingest.demo.personas import ChatSpec, DemoPersona, GroupStart, Person
+from ingest.demo.personas import en_dialogues as d
 
 EMMA = Person(563018274, "Emma Clarke", "persona")
 PRIYA = Person(640215593, "Priya Shah", "friend")

@@ -19,7 +19,7 @@ Marco reacts. Contact lines are keyed by register ("friend", "slang", "formal", 
 Marco's lines by language ("it", "en"), and by register where he talks differently to someone (his mother,
 the landlord).
 
-Template syntax, filled by `ingest.demo_export`:
+Template syntax, filled by `ingest.demo.export`:
     {slot}    a value of `SLOTS[slot]`, the same one everywhere in a conversation
     {slot2}   a second value of the same slot, different from {slot} (the other option of a choice)
     [a|b|]    one of the alternatives (the empty one: nothing): many small variations of one answer, so

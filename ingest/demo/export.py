@@ -2,8 +2,8 @@
 
 `chatlikeme demo-export --out FILE [--messages N] [--seed S] [--persona it|en]` writes it; the tests, the
 README demo and the ingest benchmark all run on it. Who the people are and what they say comes from a persona
-module of `ingest.demo_personas` (Marco, Italian, by default: `ingest.demo_dialogues`; Emma, English:
-`ingest.demo_personas.en`); this generator, shared by both, turns conversations into the exact JSON Telegram
+module of `ingest.demo.personas` (Marco, Italian, by default: `ingest.demo.dialogues`; Emma, English:
+`ingest.demo.personas.en`); this generator, shared by both, turns conversations into the exact JSON Telegram
 Desktop writes, including the awkward parts of real exports: text as entity lists ending in "", stickers,
 photos with and without captions, voice messages, a video over 2^31 bytes, replies (some to a message of an
 earlier conversation), forwards, service messages (calls, group events, an action no parser knows), a deleted
@@ -26,8 +26,8 @@ from typing import Any, BinaryIO
 import msgspec
 
 from core.io import atomic_file
-from ingest.demo_dialogues import SLOTS, Beat, Lines, Topic
-from ingest.demo_personas import ChatSpec, DemoPersona, Person, demo_persona
+from ingest.demo.dialogues import SLOTS, Beat, Lines, Topic
+from ingest.demo.personas import ChatSpec, DemoPersona, Person, demo_persona
 
 DEFAULT_MESSAGES = 4000  # the Italian persona's; each persona has its own default
 LOCAL_OFFSET = timedelta(hours=1)  # Telegram writes `date` in the exporting machine's local time
