@@ -10,7 +10,8 @@ contact build the system prompt exactly as in training (`core.prompts`); the cha
 and later to KTO.
 
 The model server is only ever reached over its OpenAI API: if it is down, or a model is missing, the pane
-shows what is wrong and the app keeps running.
+shows what is wrong and the app keeps running. This module is the config, the chats and the Gradio app; the
+model client (shared with the bot) is `serve.model_client`, a round's state and streaming `serve.arena_round`.
 """
 
 from __future__ import annotations
@@ -18,59 +19,41 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-import threading
-import time
 import uuid
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
 import gradio as gr
-import httpx
-import msgspec
-import openai
 import pandas as pd
 
 from core.chats import CHATS_FILE, read_chat_list
 from core.config import StageConfig
 from core.errors import ChatLikeMeError, input_error
 from core.prompts import group_system_prompt, persona_system_prompt
-from core.schema import ChatMessage
 from core.votes import Vote, VoteStore
+from serve.arena_round import Round, Side, stream_replies
 from serve.leaderboard import Leaderboard, leaderboard
-from serve.vllm_server import ADAPTER_NAMES, BASE_NAME, ServedModel, adapter_version, served_models
+from serve.model_client import ArenaError, ClientSettings, ModelServer
 
 log = logging.getLogger(__name__)
 
 ALL_RUNS = "all runs"
 DELETED_ACCOUNT = "Deleted Account"  # Telegram's name for a contact whose account is gone: not a chat to play
-SERVED_MODELS_TTL_S = 2.0  # a newly loaded adapter joins the battles at most this late
-# vLLM's HTTP server closes a connection idle for 5 s (VLLM_HTTP_TIMEOUT_KEEP_ALIVE); the client's pool kept
-# idle connections for 5 s too, so under load a request now and then went out on a connection the server was
-# closing ("Server disconnected", a lost round in the 50-voter test). Idle connections go after 2 s instead.
-CONNECTION_LIMITS = httpx.Limits(max_connections=1000, max_keepalive_connections=100, keepalive_expiry=2.0)
 
 
 @dataclass
-class ArenaConfig(StageConfig):
-    """How the arena samples replies and serves its page."""
+class ArenaConfig(ClientSettings, StageConfig):
+    """How the arena samples replies (the model client's settings: models, temperature, top_p,
+    max_new_tokens, request_timeout_s) and serves its page."""
 
     presets_dir: ClassVar[Path] = Path(__file__).parent / "configs" / "arena"
 
-    models: list[str] = field(default_factory=lambda: [BASE_NAME, *ADAPTER_NAMES])
-    "The contestants (served model names); battles draw two of those the server offers."
-    temperature: float = 0.7
-    top_p: float = 0.9
-    max_new_tokens: int = 256
-    request_timeout_s: float = 120.0
     concurrency_limit: int = 64
     "Chats streaming at once through the app (each is mostly waiting on the model server)."
     bootstrap_rounds: int = 500
     "Resamples behind the leaderboard's confidence intervals."
-
-    def sampling(self) -> dict[str, float | int]:
-        return {"temperature": self.temperature, "top_p": self.top_p, "max_tokens": self.max_new_tokens}
 
 
 # --- system prompts: the persona and contact, as in training ------------------------------------------------
@@ -113,179 +96,6 @@ def system_prompt_for(persona: str, contact: str, chats: dict[str, ChatChoice]) 
     if not persona or not contact:
         raise ChatLikeMeError("enter the persona and the contact first")
     return chats.get(contact, ChatChoice(contact, contact)).system_prompt(persona)
-
-
-# --- the model server -------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Contestant:
-    name: str
-    version: str  # content hash of the adapter / base model directory (or its hub id)
-    run_id: str
-
-
-class ModelServer:
-    """What the vLLM server offers, with each model's version and run (re-read at the start of each round)."""
-
-    def __init__(self, api_url: str, config: ArenaConfig, api_key: str | None = None) -> None:
-        self.api_url = api_url.rstrip("/")
-        self.config = config
-        self.api_key = api_key
-        self.client = openai.AsyncOpenAI(
-            base_url=f"{self.api_url}/v1",
-            api_key=api_key or "none",
-            # One quick retry (~0.5 s) for a connection lost before the reply starts; anything longer is
-            # shown at once and the person decides whether to try again.
-            max_retries=1,
-            timeout=config.request_timeout_s,
-            http_client=openai.DefaultAsyncHttpxClient(limits=CONNECTION_LIMITS),
-        )
-        self._versions: dict[tuple[str, float], str] = {}
-        self._hashing = threading.Lock()
-        self._offered: tuple[float, list[ServedModel]] | None = None  # (when asked, the answer)
-        self._asking = threading.Lock()
-
-    def contestants(self) -> dict[str, Contestant]:
-        """The configured contestants the server offers now (raises `ArenaError` if it cannot be reached)."""
-        roots = {m.name: m.root for m in self._served() if m.name in self.config.models}
-        runs = sorted({Path(root).parent.name for name, root in roots.items() if name != BASE_NAME})
-        run_id = "+".join(runs) or "base-only"
-        return {name: Contestant(name, self._version(root), run_id) for name, root in roots.items()}
-
-    def _served(self) -> list[ServedModel]:
-        """What the server offers, asked at most once every `SERVED_MODELS_TTL_S`: when many people start a
-        round at once, on a server busy generating for all of them, they share one answer instead of each
-        waiting in line for their own (and failing the round when the wait is long)."""
-        with self._asking:
-            if self._offered is None or time.monotonic() - self._offered[0] > SERVED_MODELS_TTL_S:
-                try:
-                    served = served_models(
-                        self.api_url, api_key=self.api_key, timeout=self.config.request_timeout_s
-                    )
-                except (httpx.HTTPError, KeyError, ValueError) as exc:
-                    raise ArenaError(self.unreachable(exc)) from None
-                self._offered = (time.monotonic(), served)
-            return self._offered[1]
-
-    def _version(self, root: str) -> str:
-        path = Path(root)
-        if not path.is_dir():
-            return root  # a hub id: the name is all we know
-        key = (str(path.resolve()), max(p.stat().st_mtime for p in path.iterdir()))
-        with self._hashing:  # many rounds may start at once: hash each model once, not once per round
-            if key not in self._versions:
-                self._versions[key] = adapter_version(path)
-            return self._versions[key]
-
-    def unreachable(self, exc: Exception) -> str:
-        cause = exc.__cause__ or exc.__context__
-        reason = type(exc).__name__ + (f": {cause}" if cause and str(cause) else "")
-        return f"Cannot reach the model server at {self.api_url} ({reason}). Is `chatlikeme serve` running?"
-
-    def explain(self, exc: Exception, model: str) -> str:
-        """A message a person can act on, for anything a streaming request can raise."""
-        if isinstance(exc, openai.NotFoundError):
-            return f"The model server does not serve '{model}' (any more). Start a new round."
-        if isinstance(exc, openai.APITimeoutError):
-            return f"No answer from the model server within {self.config.request_timeout_s:.0f} s."
-        if isinstance(exc, openai.APIConnectionError | httpx.TransportError):
-            return self.unreachable(exc)
-        if isinstance(exc, openai.APIStatusError):
-            return f"The model server refused the request (HTTP {exc.status_code}): {exc.message}"
-        log.exception("unexpected error while streaming from %s", model, exc_info=exc)
-        return f"Unexpected error: {type(exc).__name__}: {exc}"
-
-
-class ArenaError(Exception):
-    """Something the person in front of the arena should read (shown in the panes, never raised to Gradio)."""
-
-
-# --- one round of chatting --------------------------------------------------------------------------------
-
-
-@dataclass
-class Side:
-    """One model's half of a round: its conversation (without the system prompt) and what it is writing."""
-
-    contestant: Contestant
-    messages: list[dict[str, str]] = field(default_factory=list)
-    partial: str | None = None  # the reply being streamed
-    error: str | None = None
-    cut: set[int] = field(default_factory=set)  # indices of replies that `max_new_tokens` cut short
-
-    def conversation(self, system_prompt: str) -> list[ChatMessage]:
-        return [ChatMessage("system", system_prompt), *(ChatMessage(**m) for m in self.messages)]
-
-    def replied(self) -> bool:
-        done = self.error is None and self.partial is None
-        return done and bool(self.messages) and self.messages[-1]["role"] == "assistant"
-
-
-@dataclass
-class Round:
-    """A conversation with one or two models, from the first message to the vote."""
-
-    mode: str  # anonymous | named | single
-    id: str = ""  # set by the first message (Gradio copies a State's initial value into every session)
-    system_prompt: str | None = None
-    sides: list[Side] = field(default_factory=list)
-    notice: str | None = None  # a problem that concerns the whole round (server down, bad input)
-    streaming: bool = False
-    voted: str | None = None
-    edits: dict[int, str] = field(default_factory=dict)  # side index -> the owner's own version, once saved
-
-    def can_vote(self) -> bool:
-        return bool(self.sides) and self.can_send() and all(side.replied() for side in self.sides)
-
-    def can_send(self) -> bool:
-        return not self.streaming and self.voted is None
-
-    def can_regenerate(self) -> bool:
-        return self.can_send() and any(m["role"] == "user" for s in self.sides for m in s.messages)
-
-
-async def stream_replies(server: ModelServer, round_: Round, sides: list[Side]) -> AsyncIterator[None]:
-    """Stream every side's next reply at once; yields whenever any side has new text."""
-    updates: asyncio.Queue[bool] = asyncio.Queue()
-
-    async def one(side: Side) -> None:
-        side.partial, side.error = "", None
-        try:
-            stream = await server.client.chat.completions.create(
-                model=side.contestant.name,
-                messages=msgspec.to_builtins(side.conversation(round_.system_prompt)),
-                stream=True,
-                **server.config.sampling(),
-            )
-            cut = False
-            async for chunk in stream:
-                if chunk.choices and chunk.choices[0].finish_reason == "length":
-                    cut = True
-                if chunk.choices and chunk.choices[0].delta.content:
-                    side.partial += chunk.choices[0].delta.content
-                    updates.put_nowait(True)
-                    # Chunks that arrived together are read without a pause: let the panes show each.
-                    await asyncio.sleep(0)
-            if cut:
-                side.cut.add(len(side.messages))
-            side.messages.append({"role": "assistant", "content": side.partial.strip()})
-        except Exception as exc:  # every failure becomes a message in the pane
-            side.error = server.explain(exc, side.contestant.name)
-        finally:
-            side.partial = None
-            updates.put_nowait(False)
-
-    tasks = [asyncio.create_task(one(side)) for side in sides]
-    running = len(tasks)
-    try:
-        while running:
-            if not await updates.get():
-                running -= 1
-            yield
-    finally:
-        for task in tasks:
-            task.cancel()
 
 
 # --- the Gradio app ---------------------------------------------------------------------------------------

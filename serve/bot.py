@@ -385,16 +385,16 @@ class ServerGenerator:
     """Replies from a running `chatlikeme serve` (the arena's client: model versions, readable errors)."""
 
     def __init__(self, api_url: str, config: BotConfig, api_key: str | None = None) -> None:
-        from serve.arena import ArenaConfig, ModelServer
+        from serve.model_client import ClientSettings, ModelServer
 
-        arena_config = ArenaConfig(
+        settings = ClientSettings(
             models=list(MODELS), temperature=config.temperature, top_p=config.top_p,
             max_new_tokens=config.max_new_tokens, request_timeout_s=config.request_timeout_s,
         )  # fmt: skip
-        self.server = ModelServer(api_url, arena_config, api_key)
+        self.server = ModelServer(api_url, settings, api_key)
 
     async def generate(self, model: str, messages: list[ChatMessage]) -> Generated:
-        from serve.arena import ArenaError
+        from serve.model_client import ArenaError
 
         try:
             contestants = await asyncio.to_thread(self.server.contestants)
