@@ -98,11 +98,15 @@ def test_each_stage_hashes_the_code_it_runs_not_whole_packages() -> None:
         for stage, (modules, _) in CODE.items()
     }
     assert {"align/sft.py", "align/training.py", "align/models.py", "core/schema.py"} <= files["sft"]
-    assert not {"align/evaluate.py", "align/kto_data.py", "align/negatives/banks/it.yaml"} & files["sft"]
+    assert not {"align/evaluate.py", "align/negatives/banks/it.yaml"} & files["sft"]
+    assert not any(f.startswith("align/kto_data/") for f in files["sft"])
     assert not any("/configs/" in f for stage_files in files.values() for f in stage_files)
     # the strategies are loaded by name, the word banks read from disk
     assert {"align/negatives/wrong_context.py", "align/negatives/banks/it.yaml"} <= files["kto-data"]
     assert "core/votes.py" in files["kto-data"]
+    # a stage that is a package hashes every module of it (imported by the package's `__init__`)
+    package = {f"align/kto_data/{f.name}" for f in (PROJECT_ROOT / "align" / "kto_data").glob("*.py")}
+    assert len(package) > 1 and package <= files["kto-data"]
     # vLLM generation runs `python -m align.vllm_worker`, with the project's CPU LoRA plugin
     assert {"align/vllm_worker.py", "serve/vllm_cpu_lora.py", "ingest/pii_check.py"} <= files["eval"]
     assert not any(f.startswith("align/") for f in files["ingest"])
