@@ -683,3 +683,13 @@ def strategy_lines(by_strategy: dict[str, dict[str, float]]) -> list[str]:
         "",
         "![rewards per strategy](rewards_by_strategy.png)",
     ]
+
+
+if __name__ == "__main__":
+    # `accelerate launch -m align.kto --data DATA/kto --sft RUN/sft --out RUN/kto [...]`: one process per GPU,
+    # each running `chatlikeme kto` without flows (Prefect) imported. The command imports this module again as
+    # `align.kto`.
+    from align.commands.kto import kto
+    from core.cli import run_command
+
+    run_command(kto)

@@ -412,3 +412,12 @@ def _report_markdown(facts: dict) -> str:
             "![loss](loss.png)",
         ]
     )
+
+
+if __name__ == "__main__":
+    # `accelerate launch -m align.sft --data DATA --out RUN [...]`: one process per GPU, each running
+    # `chatlikeme sft` without flows (Prefect) imported. The command imports this module again as `align.sft`.
+    from align.commands.sft import sft
+    from core.cli import run_command
+
+    run_command(sft)

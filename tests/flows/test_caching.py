@@ -100,6 +100,9 @@ def test_each_stage_hashes_the_code_it_runs_not_whole_packages() -> None:
     assert {"align/sft.py", "align/training.py", "align/models.py", "core/schema.py"} <= files["sft"]
     assert not {"align/evaluate.py", "align/negatives/banks/it.yaml"} & files["sft"]
     assert not any(f.startswith("align/kto_data/") for f in files["sft"])
+    # `python -m align.sft` runs the `chatlikeme sft` command: its module, not KTO's, nor the Prefect layer
+    assert "align/commands/sft.py" in files["sft"] and "align/kto.py" not in files["sft"]
+    assert not any(f.startswith("flows/") for f in files["sft"] | files["kto"])
     assert not any("/configs/" in f for stage_files in files.values() for f in stage_files)
     # the strategies are loaded by name, the word banks read from disk
     assert {"align/negatives/wrong_context.py", "align/negatives/banks/it.yaml"} <= files["kto-data"]

@@ -182,15 +182,15 @@ def test_cli_demo_export(tmp_path):
 
 
 def test_demo_builds_the_chosen_personas_export(tmp_path, monkeypatch):
-    import flows.cli
+    import flows.cli.pipeline
     import flows.pipeline
 
     exports = []
-    monkeypatch.setattr(flows.cli, "_prefect_environment", lambda: None)
-    monkeypatch.setattr(flows.cli, "_print_outcome", lambda outcome, config: None)
+    monkeypatch.setattr(flows.cli.pipeline, "_prefect_environment", lambda: None)
+    monkeypatch.setattr(flows.cli.pipeline, "_print_outcome", lambda outcome, config: None)
     monkeypatch.setattr(flows.pipeline, "run_pipeline", lambda paths, config: exports.extend(paths))
-    flows.cli.demo(workdir=tmp_path, messages=300, persona="en")
-    flows.cli.demo(workdir=tmp_path, messages=300, persona="it")
+    flows.cli.pipeline.demo(workdir=tmp_path, messages=300, persona="en")
+    flows.cli.pipeline.demo(workdir=tmp_path, messages=300, persona="it")
     assert [path.name for path in exports] == ["demo-result-en.json", "demo-result.json"]
     assert exports[0].read_bytes() == write_demo_export(tmp_path / "en.json", 300, 0, "en").read_bytes()
     assert exports[1].read_bytes() == write_demo_export(tmp_path / "it.json", 300).read_bytes()

@@ -1,0 +1,78 @@
+"""`accelerate launch -m align.sft` / `-m align.kto`: the training stages as programs of their own, with the
+flags, help and errors of `chatlikeme sft` / `chatlikeme kto`, and without the Prefect layer (`flows`)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT, run_cli
+
+# Runs a module as `python -m` does, then reports its exit status and the `flows` modules it imported.
+RUN_AS_MAIN = """
+import runpy, sys
+module, status = sys.argv.pop(1), 0  # the arguments after the module's name are its own
+try:
+    runpy.run_module(module, run_name="__main__", alter_sys=True)
+except SystemExit as exit:
+    status = exit.code
+print(status, sorted(name for name in sys.modules if name.partition(".")[0] == "flows"))
+"""
+
+
+def run_python(*args: str | Path) -> subprocess.CompletedProcess:
+    """`python ARGS` with this checkout first on the path (as `run_cli` does) and a 100-column terminal."""
+    return subprocess.run(
+        [sys.executable, *map(str, args)],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": "100"},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+@pytest.mark.parametrize("verb", ["sft", "kto"])
+def test_the_module_takes_the_verbs_flags_and_help(verb: str) -> None:
+    """`python -m align.VERB --help` is `chatlikeme VERB --help` but for the program's name."""
+    launched = run_python("-m", f"align.{verb}", "--help")
+    verb_help = run_cli(verb, "--help", COLUMNS="100")
+    assert launched.returncode == 0 == verb_help.returncode, launched.stderr
+    assert f"Usage: python -m align.{verb} [OPTIONS]" in launched.stdout
+    expected = verb_help.stdout.replace(
+        f"python -m flows.cli {verb} [OPTIONS]", f"python -m align.{verb} [OPTIONS]"
+    )
+    assert [line.rstrip() for line in launched.stdout.splitlines()] == [
+        line.rstrip() for line in expected.splitlines()
+    ]
+
+
+@pytest.mark.parametrize(
+    ("module", "args", "message"),
+    [
+        (
+            "align.sft",
+            ["--data", "{tmp}/missing", "--out", "{tmp}/run"],
+            "missing/sft/train.jsonl: file not found",
+        ),
+        (
+            "align.kto",
+            ["--data", "{tmp}/kto", "--sft", "{tmp}/missing", "--out", "{tmp}/run/kto"],
+            "missing: does not exist; run `chatlikeme sft` first",
+        ),
+    ],
+)
+def test_the_module_runs_without_flows_and_reports_errors_on_one_line(
+    tmp_path: Path, module: str, args: list[str], message: str
+) -> None:
+    """Each GPU's process parses, loads the config and starts the stage without importing Prefect; an error
+    the user can fix is one `chatlikeme: error:` line and status 2, as with `chatlikeme`."""
+    result = run_python("-c", RUN_AS_MAIN, module, *(arg.format(tmp=tmp_path) for arg in args))
+    assert result.stdout.splitlines()[-1] == "2 []", result.stderr
+    assert "Traceback" not in result.stderr
+    error = result.stderr.strip().splitlines()[-1]
+    assert error.startswith("chatlikeme: error: ") and message in error
