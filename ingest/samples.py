@@ -65,7 +65,9 @@ class SampleBuilder:
         self.labels = [namer(name) for name in _display_names(kept.table, turns.sender_ids)]
         self.persona = turns.sender_ids.index(persona_id) if persona_id in turns.sender_ids else -1
         self.fragments = _turn_fragments(turns, self.group, self.labels, self.persona, namer.persona)
-        self.chat_system = self._chat_systems()
+        self.contacts = self._contacts()
+        # Per chat, the system message of its one-to-one samples (group samples name their own speakers).
+        self.chat_system = [_system(persona_system_prompt(namer.persona, c)) for c in self.contacts]
         self.chat = turns.chat[windows.start]
 
     def __len__(self) -> int:
@@ -81,17 +83,16 @@ class SampleBuilder:
         """Whole JSON lines (no newline): `messages` of the samples at `rows` and their ids."""
         return _concat('{"messages":', messages, _meta(self.turns, self.windows, rows, self.chat_type))
 
-    def _chat_systems(self) -> list[str]:
-        """Per chat, the system message of its one-to-one samples (the contact is the chat's other person)."""
-        return [_system(persona_system_prompt(self.namer.persona, contact)) for contact in self._contacts()]
-
     def _contacts(self) -> list[str]:
-        """Per chat, the one-to-one contact: the person other than the persona who wrote most turns."""
+        """Per chat, the one-to-one contact: the person other than the persona who wrote most turns (else the
+        chat's name)."""
         turns, contacts = self.turns, []
         for c in range(len(turns.chat_ids)):
             others = turns.sender[(turns.chat == c) & (turns.sender != self.persona)]
-            most = self.labels[int(np.bincount(others).argmax())] if len(others) else None
-            contacts.append(most or self.namer(self.chat_name[c]))
+            if len(others):
+                contacts.append(self.labels[int(np.bincount(others).argmax())])
+            else:
+                contacts.append(self.namer(self.chat_name[c]))
         return contacts
 
     def _participants(self, window: int) -> list[str]:
@@ -104,7 +105,7 @@ class SampleBuilder:
     ) -> ChatList:
         """The chats of the training samples at `rows` with their training prompts, most samples first
         (`samples`: chat id -> samples written per split). A group's prompt is its most frequent one."""
-        persona, contacts = self.namer.persona, self._contacts()
+        persona = self.namer.persona
         group_people: dict[int, Counter[tuple[str, ...]]] = {}
         for w in rows[self.group[self.chat[rows]]].tolist():
             group_people.setdefault(int(self.chat[w]), Counter())[tuple(self._participants(w))] += 1
@@ -116,7 +117,8 @@ class SampleBuilder:
                 name, people = self.chat_name[c] or "group", list(group_people[c].most_common(1)[0][0])
                 prompt = group_system_prompt(persona, name, people)
             else:
-                name, people, prompt = contacts[c], [], persona_system_prompt(persona, contacts[c])
+                name, people = self.contacts[c], []
+                prompt = persona_system_prompt(persona, name)
             counts = samples.get(chat_id, {})
             entries.append(ChatEntry(chat_id, self.chat_type[c], name, prompt, group, people, counts))
         entries.sort(key=lambda entry: -entry.samples.get("train", 0))
