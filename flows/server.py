@@ -8,6 +8,7 @@ retried: a first start can lose a race for the port or time out while it migrate
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import socket
 import subprocess
@@ -18,8 +19,11 @@ from pathlib import Path
 
 import httpx
 from prefect.settings import PREFECT_API_URL, temporary_settings
+from tenacity import RetryCallState, Retrying, retry_if_result, stop_after_attempt, wait_incrementing
 
 from core.errors import ChatLikeMeError
+
+log = logging.getLogger(__name__)
 
 
 def healthy(api_url: str, timeout: float = 2.0) -> bool:
@@ -69,17 +73,30 @@ def prefect_server(
 def _start_with_retries(
     host: str, port: int, api_url: str, log_path: Path | None, attempts: int, start_timeout: float
 ) -> subprocess.Popen:
-    for attempt in range(1, attempts + 1):
+    def start_healthy() -> subprocess.Popen | None:
         process = start(host, port, log_path)
         if wait_healthy(api_url, process, start_timeout):
             return process
         stop(process)
-        print(f"Prefect server did not start (attempt {attempt} of {attempts})", file=sys.stderr, flush=True)
-        time.sleep(2 * attempt)
-    where = f"; its log: {log_path}" if log_path else ""
-    raise ChatLikeMeError(
-        f"could not start a Prefect server on {host}:{port} after {attempts} attempts{where}"
+        return None
+
+    def say_retrying(state: RetryCallState) -> None:
+        log.warning("Prefect server did not start (attempt %d of %d)", state.attempt_number, attempts)
+
+    retrying = Retrying(
+        retry=retry_if_result(lambda process: process is None),
+        stop=stop_after_attempt(attempts),
+        wait=wait_incrementing(start=2, increment=2),  # 2, 4, 6 s: time for a lost port race to clear
+        before_sleep=say_retrying,
+        retry_error_callback=lambda state: None,
     )
+    process = retrying(start_healthy)
+    if process is None:
+        where = f"; its log: {log_path}" if log_path else ""
+        raise ChatLikeMeError(
+            f"could not start a Prefect server on {host}:{port} after {attempts} attempts{where}"
+        )
+    return process
 
 
 def start(

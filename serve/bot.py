@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any, ClassVar, Protocol
 
 import msgspec
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, stop_after_attempt, stop_never
 
 from core.chats import CHATS_FILE, read_chat_list
 from core.config import StageConfig
@@ -750,25 +751,49 @@ async def keep_connected(
     max_backoff_s: float,
     sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
     give_up_after: int | None = None,
+    clock: Callable[[], float] = time.monotonic,
 ) -> None:
     """`await run_once()` (connect, catch up, run until disconnected) again after every lost connection,
     waiting 1, 2, 4 ... up to `max_backoff_s` seconds between attempts; a clean return ends the loop.
     The wait starts from 1 s again once a connection has lasted a minute."""
-    backoff, failures = 1.0, 0
-    while True:
-        started = time.monotonic()
-        try:
-            await run_once()
-            return
-        except (TimeoutError, ConnectionError, OSError) as exc:
-            failures += 1
-            if give_up_after is not None and failures >= give_up_after:
-                raise
-            if time.monotonic() - started > 60:
-                backoff = 1.0
-            log.warning("Telegram connection lost (%s); reconnecting in %.0f s", type(exc).__name__, backoff)
-            await sleep(backoff)
-            backoff = min(backoff * 2, max_backoff_s)
+    wait = ReconnectWait(max_backoff_s, clock)
+
+    def say_reconnecting(state: RetryCallState) -> None:
+        error = state.outcome.exception() if state.outcome else None
+        pause = state.next_action.sleep if state.next_action else 0
+        log.warning("Telegram connection lost (%s); reconnecting in %.0f s", type(error).__name__, pause)
+
+    retrying = AsyncRetrying(
+        retry=retry_if_exception_type((TimeoutError, ConnectionError, OSError)),
+        stop=stop_after_attempt(give_up_after) if give_up_after else stop_never,
+        wait=wait,
+        sleep=sleep,
+        before=wait.attempt_starts,
+        before_sleep=say_reconnecting,
+        reraise=True,
+    )
+    async def attempt() -> Any:  # tenacity awaits only what `async def` makes, not a lambda's coroutine
+        return await run_once()
+
+    await retrying(attempt)
+
+
+class ReconnectWait:
+    """Tenacity wait: doubling pauses between reconnections, back to 1 s after a connection that lasted a
+    minute (a network that drops once an hour should not wait minutes because it dropped often last week)."""
+
+    def __init__(self, max_s: float, clock: Callable[[], float]) -> None:
+        self.max_s, self.clock = max_s, clock
+        self.next_s, self.started = 1.0, clock()
+
+    def attempt_starts(self, state: RetryCallState) -> None:
+        self.started = self.clock()
+
+    def __call__(self, state: RetryCallState) -> float:
+        if self.clock() - self.started > 60:
+            self.next_s = 1.0
+        pause, self.next_s = self.next_s, min(self.next_s * 2, self.max_s)
+        return pause
 
 
 # --- the Telethon glue -------------------------------------------------------------------------------------

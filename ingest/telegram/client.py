@@ -19,6 +19,7 @@ from typing import Any, Literal
 
 from filelock import FileLock, Timeout
 from telethon import TelegramClient, errors
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, stop_never
 from tqdm.auto import tqdm
 
 from core.config import StageConfig
@@ -190,12 +191,21 @@ class FloodWaiter:
                 remaining -= step
 
     async def call(self, make_call: Callable[[], Awaitable[Any]], doing: str) -> Any:
-        """`await make_call()`, retried after each flood wait."""
-        while True:
-            try:
-                return await make_call()
-            except errors.FloodError as error:
-                await self.wait(error, doing)
+        """`await make_call()`, retried after each flood wait (the wait itself is the countdown above)."""
+
+        async def wait_out(state: RetryCallState) -> None:
+            await self.wait(state.outcome.exception(), doing)  # type: ignore[arg-type, union-attr]
+
+        retrying = AsyncRetrying(
+            retry=retry_if_exception_type(errors.FloodError),
+            before_sleep=wait_out,
+            stop=stop_never,
+            reraise=True,
+        )
+        async def attempt() -> Any:  # tenacity awaits only what `async def` makes, not a lambda's coroutine
+            return await make_call()
+
+        return await retrying(attempt)
 
 
 # --- takeout ------------------------------------------------------------------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import socket
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from prefect.settings import PREFECT_API_URL, temporary_settings
@@ -46,3 +47,22 @@ def test_unusable_servers_are_clear_errors(monkeypatch: pytest.MonkeyPatch) -> N
         with pytest.raises(ChatLikeMeError, match="not a Prefect server"), prefect_server("127.0.0.1", port):
             pass
     assert "PREFECT_API_URL" not in os.environ
+
+
+def test_a_failed_start_is_retried_with_growing_pauses_then_a_clear_error(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A start that loses the race for the port is tried again; after `attempts` the error names the log."""
+    import flows.server as server
+
+    starts, stopped, pauses = [], [], []
+    monkeypatch.setattr(server, "start", lambda *args: starts.append(args) or f"process {len(starts)}")
+    monkeypatch.setattr(server, "wait_healthy", lambda url, process, timeout: process == "process 3")
+    monkeypatch.setattr(server, "stop", stopped.append)
+    monkeypatch.setattr("tenacity.nap.time.sleep", pauses.append)
+    started = server._start_with_retries("127.0.0.1", 1, "http://127.0.0.1:1/api", None, 3, 1.0)
+    assert (started, stopped, pauses) == ("process 3", ["process 1", "process 2"], [2, 4])
+    assert "Prefect server did not start (attempt 2 of 3)" in caplog.text
+
+    with pytest.raises(ChatLikeMeError, match=r"after 2 attempts; its log: server\.log"):
+        server._start_with_retries("127.0.0.1", 1, "http://127.0.0.1:1/api", Path("server.log"), 2, 1.0)

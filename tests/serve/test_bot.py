@@ -306,6 +306,22 @@ def test_reconnects_back_off_and_stop_when_the_connection_lasts() -> None:
     assert sleeps == [1, 2, 4, 8, 10]
 
 
+def test_the_reconnect_pause_starts_again_after_a_connection_that_lasted_a_minute() -> None:
+    now, sleeps = [0.0], []
+    lasted = iter([1, 1, 1, 120, 1, 1])  # seconds each connection stays up before it drops
+
+    async def sleep(seconds: float) -> None:
+        sleeps.append(seconds)
+
+    async def once() -> None:
+        now[0] += next(lasted)
+        raise ConnectionError("network down")
+
+    with pytest.raises(ConnectionError):
+        run(keep_connected(once, max_backoff_s=10, sleep=sleep, give_up_after=6, clock=lambda: now[0]))
+    assert sleeps == [1, 2, 4, 1, 2]
+
+
 # --- draft mode ---------------------------------------------------------------------------------------------
 
 
