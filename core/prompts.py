@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+DELETED_ACCOUNT = "Deleted Account"  # Telegram's name for a contact whose account is gone (no chat to offer)
+
 
 def persona_system_prompt(persona: str, contact: str) -> str:
     """System prompt of a one-to-one chat."""

@@ -25,14 +25,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from core.io import write_jsonl
-from core.prompts import group_system_prompt, persona_system_prompt
+from core.prompts import DELETED_ACCOUNT, group_system_prompt, persona_system_prompt
 from core.schema import ChatEntry, ChatList, ChatMessage, Windowing
 from ingest.config import IngestConfig
 from ingest.conversations import Kept, Turns, Windows, starts_of_runs
 from ingest.pii import PiiMasker, first_name
 from ingest.telegram.desktop import GROUP_TYPES
 
-DELETED_ACCOUNT = "Deleted Account"
 _STR = pa.large_string()  # 64-bit offsets: a million-message export makes more than 2 GB of sample text
 _encode = msgspec.json.Encoder().encode
 

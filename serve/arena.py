@@ -31,7 +31,7 @@ import pandas as pd
 from core.chats import CHATS_FILE, read_chat_list
 from core.config import StageConfig
 from core.errors import ChatLikeMeError, input_error
-from core.prompts import group_system_prompt, persona_system_prompt
+from core.prompts import DELETED_ACCOUNT, group_system_prompt, persona_system_prompt
 from core.votes import Vote, VoteStore
 from serve.arena_round import Round, Side, stream_replies
 from serve.leaderboard import Leaderboard, leaderboard
@@ -40,7 +40,6 @@ from serve.model_client import ArenaError, ClientSettings, ModelServer
 log = logging.getLogger(__name__)
 
 ALL_RUNS = "all runs"
-DELETED_ACCOUNT = "Deleted Account"  # Telegram's name for a contact whose account is gone: not a chat to play
 
 
 @dataclass

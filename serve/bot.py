@@ -42,7 +42,7 @@ from core.chats import CHATS_FILE, read_chat_list
 from core.config import StageConfig
 from core.errors import ChatLikeMeError, input_error
 from core.prompts import persona_system_prompt
-from core.schema import ChatMessage
+from core.schema import ChatEntry, ChatMessage
 from core.votes import Vote, VoteStore, utc_timestamp
 
 log = logging.getLogger(__name__)
@@ -112,37 +112,43 @@ class Contacts:
     """The persona and how each contact is addressed in training, read from an ingest data folder."""
 
     persona: str
-    prompts: dict[int, str]  # Telegram user id of a one-to-one chat -> its training system prompt
+    by_id: dict[int, ChatEntry]  # Telegram user id of a one-to-one chat -> that chat in DATA/chats.json
     owner_id: int | None = None
     max_turns: int = 12
     max_chars: int = 2000
     session_gap_s: float = 3600.0
     turn_window_s: float = 300.0
-    by_name: dict[str, str] = field(default_factory=dict)  # contact name (casefolded) -> prompt, if unique
-    names: dict[str, str] = field(default_factory=dict)  # training prompt -> the contact it names
+    by_name: dict[str, ChatEntry] = field(default_factory=dict)  # contact name (casefolded), if unique
+
+    @classmethod
+    def of(cls, persona: str, chats: list[ChatEntry], **settings: Any) -> Contacts:
+        """Contacts of the one-to-one `chats`: by user id, and by name where no two chats share it."""
+        one_to_one = [entry for entry in chats if not entry.group]
+        names = Counter(entry.name.casefold() for entry in one_to_one)
+        return cls(
+            persona=persona,
+            by_id={uid: e for e in one_to_one if (uid := _user_id(e.chat_id)) is not None},
+            by_name={e.name.casefold(): e for e in one_to_one if names[e.name.casefold()] == 1},
+            **settings,
+        )
 
     @classmethod
     def from_data(cls, data_dir: str | Path) -> Contacts:
         """Read `DATA/chats.json`: the persona, each one-to-one chat's training prompt, the windowing."""
         chat_list = read_chat_list(data_dir)
-        one_to_one = [entry for entry in chat_list.chats if not entry.group]
-        if not one_to_one:
+        if all(entry.group for entry in chat_list.chats):
             raise input_error(
                 Path(data_dir) / CHATS_FILE, "no one-to-one chat (is this the output of `ingest`?)"
             )
-        prompts = {uid: e.system_prompt for e in one_to_one if (uid := _user_id(e.chat_id)) is not None}
-        names = Counter(entry.name.casefold() for entry in one_to_one)
         windowing = chat_list.windowing
-        return cls(
-            persona=chat_list.persona,
-            prompts=prompts,
+        return cls.of(
+            chat_list.persona,
+            chat_list.chats,
             owner_id=_user_id(chat_list.persona_id),
             max_turns=windowing.max_turns,
             max_chars=windowing.max_chars,
             session_gap_s=windowing.session_gap_minutes * 60,
             turn_window_s=windowing.turn_window_minutes * 60,
-            by_name={e.name.casefold(): e.system_prompt for e in one_to_one if names[e.name.casefold()] == 1},
-            names={entry.system_prompt: entry.name for entry in one_to_one},
         )
 
     def contact(self, user_id: int, name: str | None) -> tuple[str, str]:
@@ -151,15 +157,16 @@ class Contacts:
         from ingest.pii import first_name
 
         label = first_name(name) or STRANGER
-        prompt = self.prompts.get(user_id) or self.by_name.get(label.casefold())
-        prompt = prompt or persona_system_prompt(self.persona, label)
-        return self.names.get(prompt, label), prompt
+        entry = self.by_id.get(user_id) or self.by_name.get(label.casefold())
+        if entry is None:
+            return label, persona_system_prompt(self.persona, label)
+        return entry.name, entry.system_prompt
 
     def system_prompt(self, user_id: int, name: str | None) -> str:
         return self.contact(user_id, name)[1]
 
     def known(self, user_id: int) -> bool:
-        return user_id in self.prompts
+        return user_id in self.by_id
 
 
 def _user_id(chat_id: str) -> int | None:
@@ -772,6 +779,7 @@ async def keep_connected(
         before_sleep=say_reconnecting,
         reraise=True,
     )
+
     async def attempt() -> Any:  # tenacity awaits only what `async def` makes, not a lambda's coroutine
         return await run_once()
 

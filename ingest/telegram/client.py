@@ -202,6 +202,7 @@ class FloodWaiter:
             stop=stop_never,
             reraise=True,
         )
+
         async def attempt() -> Any:  # tenacity awaits only what `async def` makes, not a lambda's coroutine
             return await make_call()
 

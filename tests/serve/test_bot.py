@@ -13,7 +13,7 @@ from telethon import errors
 from core.errors import ChatLikeMeError
 from core.io import read_jsonl
 from core.prompts import persona_system_prompt
-from core.schema import ChatMessage, SftSample
+from core.schema import ChatEntry, ChatMessage, SftSample
 from core.votes import VoteStore, kto_rows_from_votes
 from serve.bot import (
     AnswerLog,
@@ -79,9 +79,8 @@ class FakeModel:
 
 
 def contacts(**limits) -> Contacts:
-    return Contacts(
-        "Marco", {FRIEND: PROMPT_FRIEND}, owner_id=OWNER, by_name={"giulia": PROMPT_FRIEND}, **limits
-    )
+    giulia = ChatEntry(f"user{FRIEND}", "personal_chat", "Giulia", PROMPT_FRIEND)
+    return Contacts.of("Marco", [giulia], owner_id=OWNER, **limits)
 
 
 def message(message_id: int, text: str, sender: int = FRIEND, at: float = 1000.0, name: str = "Giulia Conti"):

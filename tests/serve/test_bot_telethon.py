@@ -18,6 +18,7 @@ from telethon.sessions import StringSession
 from telethon.tl import functions, types
 
 from core.io import read_jsonl
+from core.schema import ChatEntry
 from core.votes import VoteStore, kto_rows_from_votes
 from serve.bot import (
     AnswerLog,
@@ -119,8 +120,11 @@ def private(
 def contacts() -> Contacts:
     from core.prompts import persona_system_prompt
 
-    prompts = {f.id: persona_system_prompt("Marco", f.first_name) for f in FRIENDS}
-    return Contacts("Marco", prompts, owner_id=OWNER.id)
+    chats = [
+        ChatEntry(f"user{f.id}", "personal_chat", f.first_name, persona_system_prompt("Marco", f.first_name))
+        for f in FRIENDS
+    ]
+    return Contacts.of("Marco", chats, owner_id=OWNER.id)
 
 
 @pytest.fixture
