@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, ClassVar
 
+from accelerate import PartialState
 from pydantic import Field
 
 from align.adapters import adapter_base_model, require_adapter, same_base_model
@@ -305,18 +306,23 @@ def train_kto(
         "data": str(data_dir),
     }
     marker = rounds_dir / "chatlikeme-kto-rounds.json"
-    if not resume or not marker.is_file() or json.loads(marker.read_text()) != settings:
-        shutil.rmtree(rounds_dir, ignore_errors=True)  # finished rounds are reused only for the same run
-    rounds_dir.mkdir(parents=True, exist_ok=True)
-    marker.write_text(json.dumps(settings))
+    process = PartialState()
+    if process.is_main_process:
+        if not resume or not marker.is_file() or json.loads(marker.read_text()) != settings:
+            shutil.rmtree(rounds_dir, ignore_errors=True)  # finished rounds are reused only for the same run
+        rounds_dir.mkdir(parents=True, exist_ok=True)
+        marker.write_text(json.dumps(settings))
+    process.wait_for_everyone()
     policy, summaries = sft_dir, []
     for k in range(1, config.rounds + 1):
         round_dir = rounds_dir / str(k)
         relabel: dict[str, Any] = {}
         if not (resume and (round_dir / "report.json").is_file()):
-            round_data = (
-                data if k == 1 else relabelled(data_dir, data, policy, base_model, config, k, relabel)
-            )
+            round_data = data
+            if k > 1:  # sampled and judged once, by the main process; every process trains on those rows
+                mine = process.is_main_process
+                box = [relabelled(data_dir, data, policy, base_model, config, k, relabel) if mine else None]
+                round_data = box[0] if process.num_processes == 1 else _from_main_process(box)
             train_round(
                 round_data,
                 policy,
@@ -327,8 +333,12 @@ def train_kto(
                 callbacks=callbacks,
                 round_number=k,
             )
+        process.wait_for_everyone()  # round k's adapter is written (by the main process) before k+1 reads it
         summaries.append(round_summary(round_dir, k))
         policy = round_dir
+    if not process.is_main_process:
+        process.wait_for_everyone()  # until the main process has written `out_dir`
+        return out_dir
     best = max(summaries, key=lambda r: (r["eval_margin"] is not None, r["eval_margin"] or 0, -r["round"]))
     with atomic_dir(out_dir) as tmp:
         best_dir = rounds_dir / str(best["round"])
@@ -340,6 +350,7 @@ def train_kto(
         report["rounds"] = {"count": config.rounds, "best": best["round"], "per_round": summaries}
         write_report(tmp, report, report_markdown(report))
     shutil.rmtree(rounds_dir, ignore_errors=True)
+    process.wait_for_everyone()
     return out_dir
 
 
@@ -369,6 +380,13 @@ def relabelled(
         config.undesirable_weight if config.undesirable_weight is not None else weights["undesirable_weight"]
     )
     return KtoData(train, data.eval, float(lambda_d), float(lambda_u), data.report_path, relabel=summary)
+
+
+def _from_main_process(box: list[Any]) -> Any:
+    """The main process's `box[0]` in every process (relabelling samples: the processes' samples differ)."""
+    from accelerate.utils import broadcast_object_list
+
+    return broadcast_object_list(box)[0]
 
 
 def round_summary(round_dir: Path, k: int) -> dict[str, Any]:
@@ -401,7 +419,10 @@ def train_round(
     work_dir = checkpoint_dir(out_dir)
     settings = {"config": config.to_dict(), "base_model": base_model}
     checkpoint = resume_point(work_dir, settings, resume, "KTO")
-    start_checkpoints(work_dir, settings, checkpoint)
+    process = PartialState()
+    if process.is_main_process:  # under `accelerate launch` every process runs this: one writes files
+        start_checkpoints(work_dir, settings, checkpoint)
+    process.wait_for_everyone()
     during = [StrategyRewards(data.eval, config)] if config.evaluate and data.eval else []
     trainer = build_trainer(base_model, sft_dir, data, config, work_dir, [*(callbacks or []), *during])
     trainer.train(resume_from_checkpoint=checkpoint)
@@ -414,6 +435,9 @@ def train_round(
         by_strategy = strategy_rewards(trainer, data.eval, config) if config.evaluate else {}
     train_seconds = time.perf_counter() - started
 
+    if not process.is_main_process:
+        process.wait_for_everyone()  # until the main process has written `out_dir`
+        return out_dir
     steps = step_metrics(trainer.state.log_history, during[0].by_step if during else {})
     with atomic_dir(out_dir) as tmp:
         # Only the trained policy: the frozen "ref" copy stays behind.
@@ -433,6 +457,7 @@ def train_round(
             report["relabel"] = data.relabel or {}
         write_report(tmp, report, report_markdown(report))
     shutil.rmtree(work_dir, ignore_errors=True)
+    process.wait_for_everyone()
     return out_dir
 
 

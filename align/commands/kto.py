@@ -23,7 +23,11 @@ def kto(
     ] = None,
 ) -> None:
     """KTO training (TRL KTOTrainer) starting from, and referenced to, the SFT adapter."""
+    from accelerate import PartialState
+
     from align.kto import KTOStageConfig, summary_line, train_kto
 
     settings = KTOStageConfig.load(config, {"rounds": rounds})  # checked here, before any model is loaded
-    print(summary_line(train_kto(data, sft, out, settings, resume=resume)))
+    trained = train_kto(data, sft, out, settings, resume=resume)
+    if PartialState().is_main_process:  # one summary line, however many processes `accelerate launch` ran
+        print(summary_line(trained))

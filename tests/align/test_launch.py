@@ -3,6 +3,7 @@ flags, help and errors of `chatlikeme sft` / `chatlikeme kto`, and without the P
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -76,3 +77,27 @@ def test_the_module_runs_without_flows_and_reports_errors_on_one_line(
     assert "Traceback" not in result.stderr
     error = result.stderr.strip().splitlines()[-1]
     assert error.startswith("chatlikeme: error: ") and message in error
+
+
+@pytest.mark.slow
+def test_kto_under_two_processes_writes_one_complete_output(tiny_model: Path, tmp_path: Path) -> None:
+    """`torchrun --nproc_per_node 2 -m align.kto` (what `accelerate launch` does): both processes train, the
+    main one alone writes the adapter and its report; nothing of the checkpoints is left behind."""
+    from tests.align.test_kto import FAST, write_kto_data
+    from tests.conftest import make_lora_adapter
+    from tests.flows.conftest import free_port
+
+    sft = make_lora_adapter(tiny_model, tmp_path / "run" / "sft", seed=7)
+    data = write_kto_data(tmp_path / "data" / "kto", train_count=16)
+    config = FAST.replace(max_steps=2, evaluate=False).save_yaml(tmp_path / "kto.yaml")
+    out = tmp_path / "run" / "kto"
+    launched = run_python(
+        "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", str(free_port()),
+        "-m", "align.kto", "--data", data, "--sft", sft, "--out", out, "--config", config,
+    )  # fmt: skip
+    assert launched.returncode == 0, launched.stderr[-3000:]
+    assert json.loads((out / "report.json").read_text())["steps"] == 2
+    assert [step["step"] for step in json.loads((out / "metrics.json").read_text())] == [1, 2]
+    assert (out / "adapter_model.safetensors").is_file()
+    assert sorted(path.name for path in out.parent.iterdir()) == ["kto", "sft"]
+    assert launched.stdout.count(f"-> {out}") == 1  # one summary line: the main process's
