@@ -9,9 +9,10 @@ feedback, with TRL's `KTOTrainer`.
 - λD / λU (desirable/undesirable weights) come from the KTO dataset's report.json, where kto-data chose them
   so that λD·nD / (λU·nU) sits in the KTO paper's range.
 - Output `RUN/kto/` (written atomically): the LoRA adapter (same base model, rank and target modules as the
-  SFT adapter, so vLLM serves it), tokenizer, metrics.json (every logged step: loss, kl, rewards/chosen,
-  rewards/rejected, rewards/margins, ..., and at a few steps the eval rows' mean reward per negative strategy,
-  `rewards/strategy/<name>`), rewards.png (both), config.yaml, report.json + report.md.
+  SFT adapter, so vLLM serves it), tokenizer, metrics.json (SFT's layout `{train, eval, final, best}`: every
+  logged step: loss, kl, rewards/chosen, rewards/rejected, rewards/margins, ..., and at a few steps the eval
+  rows' mean reward per negative strategy, `rewards/strategy/<name>`; every evaluation), rewards.png (both),
+  config.yaml, report.json + report.md.
 - Checkpoints go to `RUN/.kto.checkpoints/` while training (every training stage's layout); `resume=True`
   continues from the latest one, and an interrupted run is never discarded without it.
 - `rounds` > 1: round k samples the round k-1 policy on the KTO prompts, relabels those samples with
@@ -36,6 +37,7 @@ from pydantic import Field
 
 from align.adapters import adapter_base_model, require_adapter, same_base_model
 from align.training import (
+    MetricsRecorder,
     TrainingStageConfig,
     checkpoint_dir,
     resume_point,
@@ -424,7 +426,10 @@ def train_round(
         start_checkpoints(work_dir, settings, checkpoint)
     process.wait_for_everyone()
     during = [StrategyRewards(data.eval, config)] if config.evaluate and data.eval else []
-    trainer = build_trainer(base_model, sft_dir, data, config, work_dir, [*(callbacks or []), *during])
+    recorder = MetricsRecorder(work_dir / "metrics.json")  # SFT's layout: {train, eval, final, best}
+    trainer = build_trainer(
+        base_model, sft_dir, data, config, work_dir, [recorder, *(callbacks or []), *during]
+    )
     trainer.train(resume_from_checkpoint=checkpoint)
     eval_metrics = trainer.evaluate() if trainer.eval_dataset is not None else {}
     if during and trainer.state.global_step in during[0].by_step:
@@ -438,13 +443,14 @@ def train_round(
     if not process.is_main_process:
         process.wait_for_everyone()  # until the main process has written `out_dir`
         return out_dir
-    steps = step_metrics(trainer.state.log_history, during[0].by_step if during else {})
+    metrics = with_strategy_rewards(recorder.metrics, during[0].by_step if during else {})
+    steps = metrics["train"]
     with atomic_dir(out_dir) as tmp:
         # Only the trained policy: the frozen "ref" copy stays behind.
         trainer.model.save_pretrained(str(tmp), selected_adapters=["default"])
         _record_base_model(tmp, base_model)
         trainer.processing_class.save_pretrained(str(tmp))
-        (tmp / "metrics.json").write_text(json.dumps(steps, indent=1) + "\n")
+        (tmp / "metrics.json").write_text(json.dumps(metrics, indent=1) + "\n")
         plot_rewards(steps, tmp / "rewards.png")
         if by_strategy:
             plot_strategy_rewards(by_strategy, tmp / "rewards_by_strategy.png")
@@ -478,28 +484,20 @@ def _record_base_model(adapter_dir: Path, base_model: str) -> None:
     config_path.write_text(json.dumps(adapter_config, indent=2) + "\n")
 
 
-def step_metrics(
-    log_history: list[dict[str, Any]], by_strategy: dict[int, dict[str, float]] | None = None
-) -> list[dict[str, float]]:
-    """One record per logged training step (eval and end-of-training summaries left out), with the eval
-    rows' mean reward per strategy (`rewards/strategy/<name>`) at the steps where it was measured."""
+def with_strategy_rewards(
+    metrics: dict[str, Any], by_strategy: dict[int, dict[str, float]] | None = None
+) -> dict[str, Any]:
+    """`MetricsRecorder`'s metrics with the eval rows' mean reward per strategy
+    (`rewards/strategy/<name>`) added to the train records of the steps where it was measured."""
     by_strategy = by_strategy or {}
 
     def per_strategy(step: int) -> dict[str, float]:
         return {f"rewards/strategy/{name}": value for name, value in by_strategy.get(step, {}).items()}
 
-    steps = [
-        {
-            "step": entry["step"],
-            **{k: v for k, v in entry.items() if k != "step"},
-            **per_strategy(entry["step"]),
-        }
-        for entry in log_history
-        if "loss" in entry and "step" in entry
-    ]
-    logged = {entry["step"] for entry in steps}
+    train = [{**record, **per_strategy(record["step"])} for record in metrics["train"]]
+    logged = {record["step"] for record in train}
     extra = [{"step": step, **per_strategy(step)} for step in sorted(by_strategy) if step not in logged]
-    return sorted(steps + extra, key=lambda entry: entry["step"])
+    return {**metrics, "train": sorted(train + extra, key=lambda record: record["step"])}
 
 
 def plot_rewards(steps: list[dict[str, float]], path: Path) -> Path:

@@ -82,7 +82,10 @@ def test_kto_pushes_desirable_up_and_undesirable_down(
     assert result.returncode == 0, result.stderr[-3000:]
     assert "kto: 8 steps" in result.stdout
 
-    steps = json.loads((out / "metrics.json").read_text())
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert set(metrics) == {"train", "eval", "final", "best"}  # one layout for every training stage (SFT's)
+    assert metrics["eval"][-1]["step"] == 8 and "eval_rewards/margins" in metrics["eval"][-1]
+    steps = metrics["train"]
     assert [s["step"] for s in steps] == list(range(1, 9))
     assert all(
         {"loss", "kl", "rewards/chosen", "rewards/rejected", "rewards/margins"} <= set(s) for s in steps
@@ -186,7 +189,7 @@ def test_an_interrupted_run_resumes_from_its_checkpoint(
     assert (out.parent / ".kto.checkpoints" / "checkpoint-2").is_dir()
 
     train_kto(kto_data, sft_adapter, out, config, resume=True)
-    steps = json.loads((out / "metrics.json").read_text())
+    steps = json.loads((out / "metrics.json").read_text())["train"]
     assert [s["step"] for s in steps] == [1, 2, 3, 4, 5]  # 1-2 from the checkpoint's log, 3-5 after resuming
     assert json.loads((out / "report.json").read_text())["reference"] == "precomputed SFT log-probs"
 
@@ -200,7 +203,7 @@ def test_rewards_per_strategy_measured_as_often_as_configured(
     config = config_file(tmp_path, FAST, reward_measures=1)
     result = run_cli("kto", "--data", kto_data, "--sft", sft_adapter, "--out", out, "--config", config)
     assert result.returncode == 0, result.stderr[-3000:]
-    steps = json.loads((out / "metrics.json").read_text())
+    steps = json.loads((out / "metrics.json").read_text())["train"]
     assert [s["step"] for s in steps if "rewards/strategy/real" in s] == [8]
 
     refused = run_cli(

@@ -97,7 +97,7 @@ def test_kto_under_two_processes_writes_one_complete_output(tiny_model: Path, tm
     )  # fmt: skip
     assert launched.returncode == 0, launched.stderr[-3000:]
     assert json.loads((out / "report.json").read_text())["steps"] == 2
-    assert [step["step"] for step in json.loads((out / "metrics.json").read_text())] == [1, 2]
+    assert [step["step"] for step in json.loads((out / "metrics.json").read_text())["train"]] == [1, 2]
     assert (out / "adapter_model.safetensors").is_file()
     assert sorted(path.name for path in out.parent.iterdir()) == ["kto", "sft"]
     assert launched.stdout.count(f"-> {out}") == 1  # one summary line: the main process's
