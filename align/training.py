@@ -22,6 +22,7 @@ only accepts what vLLM can serve.
 from __future__ import annotations
 
 import json
+import logging
 import math
 import shutil
 import time
@@ -35,11 +36,12 @@ from transformers.trainer_utils import get_last_checkpoint
 
 from align.models import Precision
 from core.config import StageConfig
-from core.console import note
 from core.errors import input_error
 from core.io import atomic_file
 from core.lora import VLLM_LORA_RANKS
 from core.report import new_figure, save_figure
+
+log = logging.getLogger(__name__)
 
 Dtype = Literal["auto", "bfloat16", "float16", "float32"]
 
@@ -172,7 +174,7 @@ def resume_point(work_dir: Path, settings: dict[str, Any], resume: bool, stage: 
     checkpoint = last_checkpoint(work_dir)
     if checkpoint is None:
         if resume:
-            note(f"nothing to resume in {work_dir}: starting from the beginning")
+            log.info(f"nothing to resume in {work_dir}: starting from the beginning")
         return None
     if not resume:
         raise input_error(
@@ -188,7 +190,7 @@ def resume_point(work_dir: Path, settings: dict[str, Any], resume: bool, stage: 
             saved_file,
             f"the interrupted run used other settings ({', '.join(changed)}); resume with the same ones",
         )
-    note(f"resuming from {checkpoint}")
+    log.info(f"resuming from {checkpoint}")
     return checkpoint
 
 

@@ -14,6 +14,7 @@ from typing import Annotated, Literal
 import typer
 
 from core.errors import ChatLikeMeError
+from core.logs import setup_logging
 
 ConfigOption = Annotated[
     str | None,
@@ -31,7 +32,8 @@ PersonaOption = Annotated[
 
 def run_app(app: typer.Typer) -> None:
     """Run `app` on the command line; a `ChatLikeMeError` becomes `chatlikeme: error: ...` and status 2
-    (anything else is a bug and keeps its traceback)."""
+    (anything else is a bug and keeps its traceback). Progress is logged on stderr (`core.logs`)."""
+    setup_logging()
     try:
         app()
     except ChatLikeMeError as exc:

@@ -20,6 +20,7 @@ A renamed key keeps working through `renamed_keys` (old name -> new name), with 
 from __future__ import annotations
 
 import dataclasses
+import logging
 import typing
 from pathlib import Path
 from typing import Any, ClassVar, Self
@@ -28,8 +29,9 @@ import pydantic
 import yaml
 from pydantic.fields import FieldInfo
 
-from core.console import note
 from core.errors import ChatLikeMeError, input_error
+
+log = logging.getLogger(__name__)
 
 
 class StageConfig:
@@ -81,7 +83,7 @@ class StageConfig:
             data[new] = data.pop(key)
         if old:
             renames = ", ".join(f"{key} -> {cls.renamed_keys[key]}" for key in old)
-            note(f"{origin}: renamed keys, please update ({renames})")
+            log.warning(f"{origin}: renamed keys, please update ({renames})")
         return data
 
     def to_dict(self) -> dict[str, Any]:

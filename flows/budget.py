@@ -23,6 +23,7 @@ data; a KTO token costs `KTO_TOKEN_FACTOR` SFT tokens (policy and reference forw
 from __future__ import annotations
 
 import json
+import logging
 import math
 import time
 from dataclasses import asdict, dataclass, field
@@ -32,6 +33,8 @@ from typing import Any
 from core.errors import ChatLikeMeError
 from core.io import atomic_file
 from core.report import md_table
+
+log = logging.getLogger(__name__)
 
 KTO_TOKEN_FACTOR = 2.0
 "A KTO row-token costs about this many SFT tokens: the reference model's forwards and the KL batch."
@@ -379,7 +382,7 @@ def fit_to_budget(
     record: Path,
     spent_seconds: float = 0.0,
 ) -> tuple[dict[str, Any], BudgetPlan]:
-    """Measure, plan, print the plan and return the configs fitted to it.
+    """Measure, plan, log the plan and return the configs fitted to it.
 
     The plan is kept in `record` (named by the inputs' key): running the same inputs again reuses it, so
     the stages' configs, hence their cache keys, stay the same and nothing is trained again.
@@ -399,5 +402,5 @@ def fit_to_budget(
         origin += (
             f"max_length {measured.sft_max_length}, {measured.generation_seconds_per_reply:.2f} s per reply"
         )
-    print(f"time budget {budget_minutes:g} minutes ({origin}):\n\n{plan.table()}\n", flush=True)
+    log.info(f"time budget {budget_minutes:g} minutes ({origin}):\n\n{plan.table()}")
     return apply_plan(configs, plan), plan

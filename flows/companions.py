@@ -13,10 +13,12 @@ outcomes go to the votes database that the next retraining reads, which closes t
 from __future__ import annotations
 
 import json
+import logging
 import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Self
@@ -24,6 +26,8 @@ from typing import Self
 from core.errors import ChatLikeMeError
 from core.subprocess import project_env
 from serve.server_process import ServerProcess, start_guarded, stop_group
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -144,7 +148,13 @@ class Companions:
     """The server and the bot beside `retrain.serve`, checked every `poll_s` s on a thread of their own."""
 
     def __init__(
-        self, options: BotOptions, runs: Path, votes_db: Path, *, poll_s: float = 5.0, echo=print
+        self,
+        options: BotOptions,
+        runs: Path,
+        votes_db: Path,
+        *,
+        poll_s: float = 5.0,
+        echo: Callable[[str], None] = log.info,
     ) -> None:
         self.options, self.runs, self.votes_db = options, runs, votes_db
         self.poll_s, self.echo = poll_s, echo

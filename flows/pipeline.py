@@ -36,6 +36,7 @@ from align.sft import SFTStageConfig
 from core.config import StageConfig
 from core.errors import ChatLikeMeError
 from core.io import sha256_file
+from core.logs import NoTracebackForUserErrors
 from core.report import md_table
 from core.votes import VoteStore
 from flows.artifacts import publish_run_summary
@@ -444,14 +445,8 @@ def run_pipeline(exports: list[Path], config: PipelineConfig) -> PipelineOutcome
 
 
 def quiet_user_errors() -> None:
-    """Bad input is reported in one line, also in Prefect's logs: no traceback for a `ChatLikeMeError`."""
-
-    class NoTracebackForUserErrors(logging.Filter):
-        def filter(self, record: logging.LogRecord) -> bool:
-            if record.exc_info and isinstance(record.exc_info[1], ChatLikeMeError):
-                record.exc_info, record.exc_text = None, None
-            return True
-
+    """Bad input is reported in one line, also in Prefect's logs: no traceback for a `ChatLikeMeError`
+    (the project's own log handler, `core.logs`, has the filter already)."""
     for logger in (logging.getLogger(), logging.getLogger("prefect")):
         for handler in logger.handlers:
             if not any(isinstance(f, NoTracebackForUserErrors) for f in handler.filters):

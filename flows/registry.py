@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import secrets
 import shutil
@@ -32,6 +33,8 @@ from filelock import FileLock, Timeout
 
 from core.errors import ChatLikeMeError, input_error
 from core.io import atomic_dir
+
+log = logging.getLogger(__name__)
 
 MANIFEST = "manifest.json"
 CURRENT = "current"
@@ -164,7 +167,7 @@ class Registry:
             lock.acquire(timeout=0)
         except Timeout:
             if waiting_message:
-                print(waiting_message, flush=True)
+                log.info(waiting_message)
             try:
                 lock.acquire(timeout=timeout)
             except Timeout:

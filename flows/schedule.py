@@ -23,6 +23,7 @@ adapters answer from the next message on.
 # process, and string annotations would then no longer resolve when it validates their parameters.
 
 import contextlib
+import logging
 import shlex
 import sys
 from datetime import UTC, datetime
@@ -34,10 +35,13 @@ from prefect.client.schemas.schedules import CronSchedule
 from prefect.flows import EntrypointType
 
 from core.errors import ChatLikeMeError, input_error
+from core.logs import setup_logging
 from flows.companions import BotOptions, Companions, check_bot_options
 from flows.config import PipelineConfig
 from flows.server import prefect_server
 from ingest.telegram.client import TelegramConfig
+
+log = logging.getLogger(__name__)
 
 DEPLOYMENT = "chatlikeme-retrain"
 _SKIPPED_SUFFIXES = (".tmp", ".part", ".partial")
@@ -67,6 +71,7 @@ def retrain(
     """One scheduled retraining: new exports (and votes) in, a run out, promoted only if it is better."""
     from flows.pipeline import pipeline, quiet_user_errors  # the stages' libraries: only where they run
 
+    setup_logging()  # the runner starts each scheduled run in a process of its own
     quiet_user_errors()
     config = PipelineConfig.load(config_file)
     config = config.replace(workdir=(Path(workdir) / config.workdir).resolve())
@@ -100,9 +105,9 @@ def fetch_from_telegram(folder: Path, settings: TelegramConfig, client: Any = No
     summary = telegram_export(out, settings, since_last=True, client=client, progress=False)
     if summary.messages == 0:
         out.unlink(missing_ok=True)  # an export without messages would only add noise to the folder
-        print("Telegram: no new message since the last fetch", flush=True)
+        log.info("Telegram: no new message since the last fetch")
         return None
-    print(f"Telegram: {summary.messages} new messages from {len(summary.chats)} chats -> {out}", flush=True)
+    log.info(f"Telegram: {summary.messages} new messages from {len(summary.chats)} chats -> {out}")
     return out
 
 
@@ -143,16 +148,18 @@ def serve_retraining(
         "config_file": _config_ref(config_file),
         "telegram": telegram,
     }
-    log = config.path(config.runs_dir) / ".prefect-server.log"
+    server_log = config.path(config.runs_dir) / ".prefect-server.log"
     companions = (
         Companions(bot, config.runs_path, config.votes_path or config.path(Path("votes.sqlite")))
         if bot is not None
         else contextlib.nullcontext()
     )
-    with prefect_server(host, port, log_path=log) as api_url, companions:
+    with prefect_server(host, port, log_path=server_log) as api_url, companions:
         when = f"cron {cron!r}" if cron else f"every {interval:g} s"
-        print(f"Prefect server: {api_url} (UI at {api_url.removesuffix('/api')}); server log: {log}")
-        print(
+        log.info(
+            f"Prefect server: {api_url} (UI at {api_url.removesuffix('/api')}); server log: {server_log}"
+        )
+        log.info(
             f"Retraining {when} from {exports_dir}; stop with Ctrl-C. To run it as a service: --systemd DIR"
         )
         retrain.serve(

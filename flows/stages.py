@@ -33,6 +33,7 @@ from align.sft import SFTStageConfig, train_sft
 from core.config import StageConfig
 from core.errors import ChatLikeMeError
 from core.io import sha256_file, sha256_tree
+from core.logs import setup_logging
 from core.votes import kto_rows_from_votes
 from flows.artifacts import publish_stage_artifacts
 from flows.caching import (
@@ -133,7 +134,9 @@ def in_process(function: Callable[..., Path], *args: Any, fresh: bool, **kwargs:
     """
     if not fresh:
         return function(*args, **kwargs)
-    with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
+    # A spawned process starts with Python's default logging: the stage's progress would not be shown.
+    spawn = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=1, mp_context=spawn, initializer=setup_logging) as pool:
         return pool.submit(function, *args, **kwargs).result()
 
 

@@ -20,12 +20,13 @@ Output: `{train,eval}.jsonl` (TRL's unpaired conversational format + metadata), 
 
 from __future__ import annotations
 
+import logging
 import time
 from collections import Counter
 from pathlib import Path
 
 from align.context_fit import LazyScorer
-from align.kto_data.config import DEFAULT_SHARES, ONPOLICY_FILE, REAL, SPLITS, KTODataConfig, log
+from align.kto_data.config import DEFAULT_SHARES, ONPOLICY_FILE, REAL, SPLITS, KTODataConfig
 from align.kto_data.filters import drop_persona_like, keep_rows, slot_places
 from align.kto_data.generation import base_model_for, find_adapter, generation_jobs, run_generation
 from align.kto_data.judge import LazyJudge
@@ -54,6 +55,8 @@ from align.kto_data.report import (
 from align.kto_data.rounds import relabel_on_policy
 from align.kto_data.rows import Inputs, build_split
 from core.errors import ChatLikeMeError, input_error
+
+log = logging.getLogger(__name__)
 
 # What `align.kto_data` offers: the names the CLI, the flows, the KTO stage, the benchmark and the tests
 # import from it (they predate the package), and the constants and types those take or return.
@@ -104,7 +107,7 @@ def build_kto_data(
 
     data = load_sft_data(sft_dir, config)
     counts = {split: len(data.positives[split]) for split in SPLITS}
-    log(f"{counts['train']} train and {counts['eval']} eval positives ({data.persona_language})")
+    log.info(f"{counts['train']} train and {counts['eval']} eval positives ({data.persona_language})")
     available = {name for name, given in (("sft_adapter", sft_adapter), ("votes", votes_db)) if given}
     if sft_adapter is not None and data.onpolicy["train"]:
         available.add("onpolicy")
@@ -144,7 +147,7 @@ def build_kto_data(
         "seconds": round(time.perf_counter() - started, 1),
     }
     write_dataset(Path(out_dir), {split: splits[split].rows for split in SPLITS}, report, config)
-    log(
+    log.info(
         f"wrote {out_dir}: {sum(train_labels.values())} train rows ({train_labels[True]} desirable), "
         f"{len(splits['eval'].rows)} eval rows; "
         f"λD={weights['desirable_weight']:.3g} λU={weights['undesirable_weight']:.3g}"

@@ -1,14 +1,12 @@
-"""The stage's config (`KTODataConfig`, its presets and default shares), its shared constants and its log."""
+"""The stage's config (`KTODataConfig`, its presets and default shares) and its shared constants."""
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, ClassVar, Literal
 
 from pydantic import Field
-from tqdm.auto import tqdm
 
 from align.negatives import Split, get_strategy
 from align.negatives.base_sampling import BaseSamplingOptions
@@ -113,7 +111,3 @@ class KTODataConfig(StageConfig):
         if not 0 < low <= high:
             raise ChatLikeMeError(f"weight_ratio_range must satisfy 0 < low <= high, got [{low}, {high}]")
         check_language(self.language)
-
-
-def log(message: str) -> None:
-    tqdm.write(f"kto-data: {message}", file=sys.stderr)

@@ -5,15 +5,18 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
 from align.generation import GenerationJob, generate, vllm_available
-from align.kto_data.config import KTODataConfig, log
+from align.kto_data.config import KTODataConfig
 from align.kto_data.plan import Task
 from core.errors import input_error
+
+log = logging.getLogger(__name__)
 
 
 def find_adapter(path: Path) -> Path:
@@ -65,7 +68,7 @@ def run_generation(
     backend = config.generation_backend
     if backend == "auto":
         backend = "vllm" if vllm_available() else "transformers"
-    log(f"generating {count} replies ({', '.join(job.name for job in jobs)}) with {model} [{backend}]")
+    log.info(f"generating {count} replies ({', '.join(job.name for job in jobs)}) with {model} [{backend}]")
     started = time.perf_counter()
     replies = generate(model, jobs, backend=backend, batch_size=config.generation_batch_size)
     offsets: Counter[str] = Counter()

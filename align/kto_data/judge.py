@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from align.kto_data.config import log
+import logging
+
 from align.kto_data.plan import Task
 from align.kto_data.positives import SftData
 from align.negatives.text import template_bank
 from align.style import PersonaJudge
+
+log = logging.getLogger(__name__)
 
 
 class LazyJudge:
@@ -24,6 +27,6 @@ class LazyJudge:
             stock = list(template_bank(self.data.persona_language).formal_phrases)
             persona = sorted({slot.reply for slot in self.data.positives["train"]})
             others = [turn.text for turn in self.data.other_turns["train"]] + stock + base_replies
-            log(f"fitting the persona judge on {len(persona)} persona and {len(others)} other replies")
+            log.info(f"fitting the persona judge on {len(persona)} persona and {len(others)} other replies")
             self.judge = PersonaJudge(self.seed).fit(persona, others)
         return self.judge

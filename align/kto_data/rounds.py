@@ -4,19 +4,22 @@ judged again by the same judges (called by the KTO stage, `align.kto`)."""
 from __future__ import annotations
 
 import dataclasses
+import logging
 import random
 from pathlib import Path
 from typing import Any
 
 from align.context_fit import LazyScorer
 from align.generation import GenerationJob, generate, vllm_available
-from align.kto_data.config import REAL, KTODataConfig, log
+from align.kto_data.config import REAL, KTODataConfig
 from align.kto_data.filters import keep_rows, slot_places
 from align.kto_data.plan import pick_slots
 from align.negatives import Slot, StrategyContext, get_strategy
 from align.negatives.on_policy import ONPOLICY_PROMPT
 from align.negatives.text import detect_language
 from core.schema import KtoRow
+
+log = logging.getLogger(__name__)
 
 POLICY_SAMPLED = ("on_policy", "off_context", "off_persona")  # rows sampled from the policy being trained
 
@@ -56,7 +59,7 @@ def relabel_on_policy(
     backend = config.generation_backend
     if backend == "auto":
         backend = "vllm" if vllm_available() else "transformers"
-    log(f"round {round_number}: sampling {len(spec.prompts)} replies of {policy_adapter} [{backend}]")
+    log.info(f"round {round_number}: sampling {len(spec.prompts)} replies of {policy_adapter} [{backend}]")
     job = GenerationJob(name, Path(policy_adapter), spec.prompts, sampling)
     generated = generate(base_model, [job], backend=backend, batch_size=config.generation_batch_size)[name]
     context = StrategyContext(

@@ -242,15 +242,15 @@ def test_missing_inputs_and_a_mismatched_base_model_are_errors(
         resolve_base_model(sft_adapter, FAST.replace(base_model=str(tmp_path)))
 
 
-def test_old_kto_keys_still_load_with_a_note(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_old_kto_keys_still_load_with_a_note(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     old = tmp_path / "old.yaml"
     old.write_text("per_device_batch_size: 4\neffective_batch_size: 16\nepochs: 2\nbf16: false\nbeta: 0.2\n")
     config = KTOStageConfig.load(old)
     assert (config.per_device_train_batch_size, config.per_device_eval_batch_size) == (4, 4)
     assert (config.gradient_accumulation_steps, config.effective_batch_size) == (4, 16)
     assert (config.num_train_epochs, config.dtype, config.beta) == (2, "float32", 0.2)
-    notes = capsys.readouterr().err
-    assert notes.count("\n") == 1 and "effective_batch_size -> gradient_accumulation_steps" in notes
+    notes = [record.getMessage() for record in caplog.records]
+    assert len(notes) == 1 and "effective_batch_size -> gradient_accumulation_steps" in notes[0]
     both = tmp_path / "both.yaml"
     both.write_text("epochs: 1\nnum_train_epochs: 2\n")
     with pytest.raises(ChatLikeMeError, match="'epochs' is the old name of 'num_train_epochs'"):

@@ -1,12 +1,17 @@
 """The time-budget planner (flows/budget.py): pure plans from measurements."""
 
 import json
+import logging
 from dataclasses import replace
 
 import pytest
 
 from core.errors import ChatLikeMeError
 from flows.budget import BudgetLimits, Measurements, plan_budget
+
+# Prefect configures logging when first imported, dropping the root handlers: among them the one `caplog`
+# reads. Imported here, before any test, it drops none of theirs.
+from flows.pipeline import budget_markdown
 
 
 def measured(**changes) -> Measurements:
@@ -99,15 +104,14 @@ def test_limits_are_respected():
 
 
 def test_the_measuring_part_on_the_tiny_model_prints_and_records_the_plan(
-    tiny_model, demo_data, tmp_path, capsys
+    tiny_model, demo_data, tmp_path, caplog
 ):
-    """Real SFT steps and a real generation on the tiny model; the plan is printed, kept and applied."""
+    """Real SFT steps and a real generation on the tiny model; the plan is logged, kept and applied."""
     from align.evaluate import EvalConfig
     from align.kto import KTOStageConfig
     from align.kto_data import KTODataConfig
     from align.sft import SFTStageConfig
     from flows.budget import fit_to_budget
-    from flows.pipeline import budget_markdown
 
     configs = {
         "sft": SFTStageConfig.load("cpu", {"base_model": str(tiny_model), "per_device_train_batch_size": 2}),
@@ -117,9 +121,10 @@ def test_the_measuring_part_on_the_tiny_model_prints_and_records_the_plan(
     }
     record = tmp_path / "budget" / "plan.json"
     limits = BudgetLimits(min_eval_prompts=5, min_max_length=64, min_sft_steps=2, min_kto_steps=1)
+    caplog.set_level(logging.INFO, logger="flows.budget")
     fitted, plan = fit_to_budget(configs, demo_data.data_dir, 10, limits, record)
-    printed = capsys.readouterr().out
-    assert "time budget 10 minutes (measured:" in printed and "| sft |" in printed and "Cut:" in printed
+    logged = caplog.text
+    assert "time budget 10 minutes (measured:" in logged and "| sft |" in logged and "Cut:" in logged
     assert plan.minutes["total"] <= 10 + 0.01
     saved = json.loads(record.read_text())
     assert saved["sft_steps"] == plan.sft_steps and saved["cuts"] == plan.cuts()
@@ -130,16 +135,17 @@ def test_the_measuring_part_on_the_tiny_model_prints_and_records_the_plan(
         assert fitted["sft"].max_steps == plan.sft_steps
     assert "## Time budget (10 minutes)" in budget_markdown(saved)
 
+    caplog.clear()
     again, same = fit_to_budget(configs, demo_data.data_dir, 10, limits, record)
     assert same == plan and again["sft"] == fitted["sft"]  # reused: the stages' cache keys stay the same
-    assert "the plan measured before" in capsys.readouterr().out
+    assert "the plan measured before" in caplog.text
 
 
 @pytest.mark.slow
 def test_a_budgeted_pipeline_run_records_its_plan_and_reuses_it(
-    prefect_harness, tiny_model, demo_export, tmp_path, capsys
+    prefect_harness, tiny_model, demo_export, tmp_path, caplog
 ):
-    """`time_budget_minutes` in a whole run: the plan is printed before SFT, kept in the manifest and the run
+    """`time_budget_minutes` in a whole run: the plan is logged before SFT, kept in the manifest and the run
     page, and the same inputs again reuse it (every stage a cache hit)."""
     from flows.pipeline import run_pipeline
     from tests.flows.conftest import tiny_pipeline_config
@@ -150,16 +156,18 @@ def test_a_budgeted_pipeline_run_records_its_plan_and_reuses_it(
         time_budget_minutes=120,
         budget_limits={"min_eval_prompts": 4, "min_sft_steps": 1, "min_kto_steps": 1, "min_max_length": 64},
     )
+    caplog.set_level(logging.INFO, logger="flows.budget")
     outcome = run_pipeline([demo_export], config)
-    assert "time budget 120 minutes (measured:" in capsys.readouterr().out
+    assert "time budget 120 minutes (measured:" in caplog.text
     manifest = json.loads((outcome.run_path / "manifest.json").read_text())
     budget = manifest["budget"]
     assert budget["budget_minutes"] == 120 and "cuts" in budget and budget["minutes"]["total"] <= 120
     assert manifest["configs"]["eval"]["max_prompts"] == budget["eval_prompts"]
     assert "## Time budget (120 minutes)" in (outcome.run_path / "report.md").read_text()
 
+    caplog.clear()
     again = run_pipeline([demo_export], config)
-    assert "the plan measured before" in capsys.readouterr().out
+    assert "the plan measured before" in caplog.text
     assert not again.new_run and all(step["reused"] for step in again.steps)
 
 
