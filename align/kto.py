@@ -11,8 +11,8 @@ feedback, with TRL's `KTOTrainer`.
 - Output `RUN/kto/` (written atomically): the LoRA adapter (same base model, rank and target modules as the
   SFT adapter, so vLLM serves it), tokenizer, metrics.json (SFT's layout `{train, eval, final, best}`: every
   logged step: loss, kl, rewards/chosen, rewards/rejected, rewards/margins, ..., and at a few steps the eval
-  rows' mean reward per negative strategy, `rewards/strategy/<name>`; every evaluation), rewards.png (both),
-  config.yaml, report.json + report.md.
+  rows' mean reward per negative strategy, `rewards/strategy/<name>`; every evaluation), loss.png (as SFT's),
+  rewards.png (rewards and the per-strategy rewards), config.yaml, report.json + report.md.
 - Checkpoints go to `RUN/.kto.checkpoints/` while training (every training stage's layout); `resume=True`
   continues from the latest one, and an interrupted run is never discarded without it.
 - `rounds` > 1: round k samples the round k-1 policy on the KTO prompts, relabels those samples with
@@ -40,6 +40,7 @@ from align.training import (
     MetricsRecorder,
     TrainingStageConfig,
     checkpoint_dir,
+    plot_metrics,
     resume_point,
     start_checkpoints,
     trainer_arguments,
@@ -451,6 +452,7 @@ def train_round(
         _record_base_model(tmp, base_model)
         trainer.processing_class.save_pretrained(str(tmp))
         (tmp / "metrics.json").write_text(json.dumps(metrics, indent=1) + "\n")
+        plot_metrics(metrics, tmp / "loss.png", ["loss"], title=f"KTO loss ({Path(base_model).name})")
         plot_rewards(steps, tmp / "rewards.png")
         if by_strategy:
             plot_strategy_rewards(by_strategy, tmp / "rewards_by_strategy.png")

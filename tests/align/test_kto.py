@@ -104,6 +104,7 @@ def test_kto_pushes_desirable_up_and_undesirable_down(
     report = json.loads((out / "report.json").read_text())
     assert report["eval"]["rewards/margins"] > 0 and report["reference"] == "frozen SFT adapter"
     assert (out / "rewards.png").stat().st_size > 0 and (out / "config.yaml").is_file()
+    assert (out / "loss.png").stat().st_size > 0  # the plot every training stage writes
     assert not (out.parent / ".kto.checkpoints").exists()
     # Per strategy on the eval split: the real replies went up against the SFT reference, the negatives down.
     by_strategy = report["rewards_by_strategy"]
