@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -25,16 +26,21 @@ print(status, sorted(name for name in sys.modules if name.partition(".")[0] == "
 """
 
 
-def run_python(*args: str | Path) -> subprocess.CompletedProcess:
-    """`python ARGS` with this checkout first on the path (as `run_cli` does) and a 100-column terminal."""
-    return subprocess.run(
-        [sys.executable, *map(str, args)],
-        cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": "100"},
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+def run_python(*args: str | Path, timeout: float = 300) -> subprocess.CompletedProcess:
+    """`python ARGS` with this checkout first on the path (as `run_cli` does) and a 100-column terminal.
+    On a timeout the whole process group is killed: a launcher's workers too, not only the launcher."""
+    command = [sys.executable, *map(str, args)]
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": "100"}
+    with subprocess.Popen(
+        command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        start_new_session=True,
+    ) as process:  # fmt: skip
+        try:
+            stdout, stderr = process.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            raise
+    return subprocess.CompletedProcess(command, process.returncode, stdout, stderr)
 
 
 @pytest.mark.parametrize("verb", ["sft", "kto"])
