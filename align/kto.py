@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Annotated, Any, ClassVar
 
 from accelerate import PartialState
+from accelerate.utils import broadcast_object_list
 from pydantic import Field
 
 from align.adapters import adapter_base_model, require_adapter, same_base_model
@@ -324,8 +325,8 @@ def train_kto(
             round_data = data
             if k > 1:  # sampled and judged once, by the main process; every process trains on those rows
                 mine = process.is_main_process
-                box = [relabelled(data_dir, data, policy, base_model, config, k, relabel) if mine else None]
-                round_data = box[0] if process.num_processes == 1 else _from_main_process(box)
+                sampled = relabelled(data_dir, data, policy, base_model, config, k, relabel) if mine else None
+                round_data = broadcast_object_list([sampled])[0]  # one process: the list as it is
             train_round(
                 round_data,
                 policy,
@@ -383,13 +384,6 @@ def relabelled(
         config.undesirable_weight if config.undesirable_weight is not None else weights["undesirable_weight"]
     )
     return KtoData(train, data.eval, float(lambda_d), float(lambda_u), data.report_path, relabel=summary)
-
-
-def _from_main_process(box: list[Any]) -> Any:
-    """The main process's `box[0]` in every process (relabelling samples: the processes' samples differ)."""
-    from accelerate.utils import broadcast_object_list
-
-    return broadcast_object_list(box)[0]
 
 
 def round_summary(round_dir: Path, k: int) -> dict[str, Any]:
