@@ -57,6 +57,8 @@ class OnPolicyOptions(ModelOptions):
     "The style judge's persona probability below which a sample is too generic for this persona."
     max_length_ratio: float = 3.0
     "A sample longer than this many times the real reply and the persona's median reply is too long."
+    most_detectable_first: bool = False
+    "More rejected samples than rows: the least persona-like first (the SFT model's clearest tells)."
     desirable_when_indistinguishable: bool = False
     "Label desirable the samples every judge passes strictly (off: only the real reply is desirable)."
     desirable_persona_probability: float = 0.6
@@ -113,10 +115,12 @@ def build(slots: list[Slot], ctx: StrategyContext) -> list[KtoRow]:
             and len(sample.text) <= options.max_length_ratio * len(real)
         ):
             accepted.append(i)
-    rows = real_rows + verdict_rows(slots, samples, rejected, "on_policy", ctx)
+    rank = probabilities if options.most_detectable_first else None
+    rows = real_rows + verdict_rows(slots, samples, rejected, "on_policy", ctx, rank)
     if options.desirable_when_indistinguishable:
         per_prompt: dict[int, int] = {}
-        for i in spread(accepted, samples, ctx):
+        most_persona_like = [-p for p in probabilities] if rank is not None else None
+        for i in spread(accepted, samples, ctx, most_persona_like):
             slot = samples[i].slot
             if per_prompt.get(slot, 0) < options.max_desirable_samples:
                 per_prompt[slot] = per_prompt.get(slot, 0) + 1

@@ -93,10 +93,16 @@ def persona_probabilities(samples: list[PolicySample], ctx: StrategyContext) -> 
     return [float(p) for p in scores[len(persona) :]]
 
 
-def spread(picks: list[int], samples: list[PolicySample], ctx: StrategyContext) -> list[int]:
-    """`picks` in random order, each prompt's first before any prompt's second: rows cover many prompts."""
+def spread(
+    picks: list[int], samples: list[PolicySample], ctx: StrategyContext, rank: list[float] | None = None
+) -> list[int]:
+    """`picks` in random order, each prompt's first before any prompt's second: rows cover many prompts.
+
+    With `rank` (a score per sample), the lowest-scored first within each of those tiers instead."""
     picks = list(picks)
     ctx.rng.shuffle(picks)
+    if rank is not None:
+        picks.sort(key=lambda i: rank[i])
     seen: Counter[int] = Counter()
     ranked = []
     for i in picks:
@@ -111,9 +117,11 @@ def verdict_rows(
     rejected: dict[int, str],
     strategy: str,
     ctx: StrategyContext,
+    rank: list[float] | None = None,
 ) -> list[KtoRow]:
-    """Undesirable rows from the rejected samples (index -> why), spread over prompts, at most target."""
+    """Undesirable rows from the rejected samples (index -> why), spread over prompts, at most target;
+    with `rank`, the lowest-ranked rejected samples of each tier first (see `spread`)."""
     return [
         slots[samples[i].slot].negative(samples[i].text, strategy, rejected[i])
-        for i in spread(list(rejected), samples, ctx)[: ctx.target]
+        for i in spread(list(rejected), samples, ctx, rank)[: ctx.target]
     ]

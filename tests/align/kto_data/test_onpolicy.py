@@ -154,3 +154,15 @@ def test_off_context_goes_through_the_same_path() -> None:
     assert all("misses the conversation" in row.detail for row in rows)
     prompts = {(row.sample_id, msgspec.json.encode(row.prompt)) for row in rows}
     assert len(prompts) == len(rows)  # one sample per prompt here, and never the real reply
+
+
+def test_most_detectable_samples_are_taken_first_spread_over_prompts() -> None:
+    from align.negatives.policy_samples import PolicySample, spread
+
+    samples = [PolicySample(slot, f"reply {i}") for i, slot in enumerate([0, 0, 0, 1, 1, 2])]
+    persona_probability = [0.9, 0.1, 0.5, 0.3, 0.8, 0.6]
+    ctx = context_for("on_policy", slots_of(sessions=1))
+    ranked = spread(list(range(len(samples))), samples, ctx, persona_probability)
+    # Each prompt's least persona-like sample first (in that order), then each prompt's second, and so on.
+    assert ranked == [1, 3, 5, 2, 4, 0]
+    assert sorted(spread(list(range(len(samples))), samples, ctx)) == list(range(len(samples)))
