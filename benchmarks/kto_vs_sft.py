@@ -48,14 +48,16 @@ COLUMNS = [
 
 
 def chatlikeme(*arguments: str) -> float:
-    """Run one `chatlikeme` command (as `python -m flows.cli`); its wall time. Exits on failure."""
+    """Run one `chatlikeme` command (as `python -m flows.cli`); its wall time. Shows the command's result line
+    (its last line on stdout: the trainer's step logs are left out); exits on failure."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     started = time.perf_counter()
-    done = subprocess.run(
-        [sys.executable, "-m", "flows.cli", *arguments], cwd=ROOT, env=env, stderr=subprocess.PIPE, text=True
-    )
+    command = [sys.executable, "-m", "flows.cli", *arguments]
+    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)
     if done.returncode != 0:
         sys.exit(f"chatlikeme {arguments[0]} failed ({done.returncode}):\n{done.stderr[-3000:]}")
+    lines = [line for line in done.stdout.splitlines() if line.strip()]
+    print(f"  {lines[-1] if lines else arguments[0] + ': done'}", file=sys.stderr, flush=True)
     return time.perf_counter() - started
 
 
