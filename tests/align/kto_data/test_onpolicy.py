@@ -15,6 +15,7 @@ from kto_samples import context_for, make_sft_samples, slots_of, write_sft_dir
 from align.kto_data import KTODataConfig, build_kto_data
 from align.negatives import get_strategy
 from align.negatives.on_policy import INDISTINGUISHABLE, ONPOLICY_PROMPT, OnPolicyOptions
+from align.negatives.policy_samples import PolicySample, spread
 from align.negatives.text import normalize
 from core.io import read_jsonl, write_jsonl
 from core.schema import KtoRow
@@ -157,8 +158,6 @@ def test_off_context_goes_through_the_same_path() -> None:
 
 
 def test_most_detectable_samples_are_taken_first_spread_over_prompts() -> None:
-    from align.negatives.policy_samples import PolicySample, spread
-
     samples = [PolicySample(slot, f"reply {i}") for i, slot in enumerate([0, 0, 0, 1, 1, 2])]
     persona_probability = [0.9, 0.1, 0.5, 0.3, 0.8, 0.6]
     ctx = context_for("on_policy", slots_of(sessions=1))
