@@ -36,6 +36,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from align.evaluate import EvalConfig  # noqa: E402
+from core.errors import ChatLikeMeError  # noqa: E402
 
 # Differences shown per seed: (report key, column title, format).
 COLUMNS = [
@@ -69,8 +70,8 @@ def measure_seed(
     candidate = folder / "run"
     candidate.mkdir(parents=True, exist_ok=True)
     sft = candidate / "sft"
-    if not sft.exists():
-        sft.symlink_to((run / "sft").resolve())
+    sft.unlink(missing_ok=True)  # a folder reused with another --run must not keep the old adapter
+    sft.symlink_to((run / "sft").resolve())
     kto_data = folder / "kto-data"
     seconds = {
         "kto_data": chatlikeme(
@@ -162,7 +163,10 @@ def main() -> None:
         sys.exit(f"{args.data}: no SFT data (sft/) in this data folder")
     out = args.out or Path(tempfile.mkdtemp(prefix="chatlikeme-kto-vs-sft-"))
     out.mkdir(parents=True, exist_ok=True)
-    eval_config = EvalConfig.load(args.eval_config, {"samples_per_prompt": args.samples_per_prompt})
+    try:
+        eval_config = EvalConfig.load(args.eval_config, {"samples_per_prompt": args.samples_per_prompt})
+    except ChatLikeMeError as exc:
+        sys.exit(f"--eval-config: {exc}")
     eval_path = eval_config.save_yaml(out / "eval.yaml")
 
     results = []

@@ -119,7 +119,7 @@ def build(slots: list[Slot], ctx: StrategyContext) -> list[KtoRow]:
     rows = real_rows + verdict_rows(slots, samples, rejected, "on_policy", ctx, rank)
     if options.desirable_when_indistinguishable:
         per_prompt: dict[int, int] = {}
-        most_persona_like = [-p for p in probabilities] if rank is not None else None
+        most_persona_like = [-p for p in rank] if rank is not None else None
         for i in spread(accepted, samples, ctx, most_persona_like):
             slot = samples[i].slot
             if per_prompt.get(slot, 0) < options.max_desirable_samples:
