@@ -11,13 +11,15 @@ the persona's real reply to the same prompt:
   probability below `min_persona_probability`;
 - wrong length: longer than `max_length_ratio` times both the real reply and the persona's median reply.
 
-A sample any judge rejects is undesirable (the reasons are its `detail`). The real reply of every on-policy
-prompt is desirable (strategy `real`, detail `on-policy prompt`). With `desirable_when_indistinguishable`
-(off by default) a sample that every judge passes strictly — relevance at least the real reply's, persona
-probability at least `desirable_persona_probability`, length within `max_length_ratio` of the real reply —
-is desirable too (detail `indistinguishable ...`; the report counts them). Samples equal to the real reply
-are never rows. The strategy needs `--sft-adapter` and `sft/onpolicy.jsonl` (requirement `onpolicy`);
-without the file its share goes to the others, and `off_context`/`off_persona` sample training prompts.
+A sample any judge rejects is undesirable (the reasons are its `detail`); when more are rejected than rows are
+wanted, `length_tolerance` and `most_detectable_first` choose which come first (`rejection_rank`). The
+real reply of every on-policy prompt is desirable (strategy `real`, detail `on-policy prompt`). With
+`desirable_when_indistinguishable` (off by default) a sample that every judge passes strictly — relevance at
+least the real reply's, persona probability at least `desirable_persona_probability`, length within
+`max_length_ratio` of the real reply — is desirable too (detail `indistinguishable ...`; the report counts
+them). Samples equal to the real reply are never rows. The strategy needs `--sft-adapter` and
+`sft/onpolicy.jsonl` (requirement `onpolicy`); without the file its share goes to the others, and
+`off_context`/`off_persona` sample training prompts.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from dataclasses import dataclass
 from align.negatives import ModelOptions, Slot, StrategyContext, register
 from align.negatives.off_context import OffContextOptions, context_verdict
 from align.negatives.policy_samples import (
+    PolicySample,
     context_relevance,
     persona_probabilities,
     policy_samples,
@@ -59,6 +62,8 @@ class OnPolicyOptions(ModelOptions):
     "A sample longer than this many times the real reply and the persona's median reply is too long."
     most_detectable_first: bool = False
     "More rejected samples than rows: the least persona-like first (the SFT model's clearest tells)."
+    length_tolerance: float | None = None
+    "More rejected samples than rows: those within this fraction of their real reply's length first."
     desirable_when_indistinguishable: bool = False
     "Label desirable the samples every judge passes strictly (off: only the real reply is desirable)."
     desirable_persona_probability: float = 0.6
@@ -115,11 +120,11 @@ def build(slots: list[Slot], ctx: StrategyContext) -> list[KtoRow]:
             and len(sample.text) <= options.max_length_ratio * len(real)
         ):
             accepted.append(i)
-    rank = probabilities if options.most_detectable_first else None
+    rank = rejection_rank(slots, samples, probabilities, options)
     rows = real_rows + verdict_rows(slots, samples, rejected, "on_policy", ctx, rank)
     if options.desirable_when_indistinguishable:
         per_prompt: dict[int, int] = {}
-        most_persona_like = [-p for p in rank] if rank is not None else None
+        most_persona_like = [(0.0, -p) for _, p in rank] if rank is not None else None
         for i in spread(accepted, samples, ctx, most_persona_like):
             slot = samples[i].slot
             if per_prompt.get(slot, 0) < options.max_desirable_samples:
@@ -129,6 +134,30 @@ def build(slots: list[Slot], ctx: StrategyContext) -> list[KtoRow]:
                 )
                 rows.append(desirable_sample(slots[slot], samples[i].text, detail))
     return rows
+
+
+def rejection_rank(
+    slots: list[Slot],
+    samples: list[PolicySample],
+    probabilities: list[float] | None,
+    options: OnPolicyOptions,
+) -> list[tuple[float, float]] | None:
+    """Which rejected samples to keep first when there are more than rows (None: a random pick).
+
+    Sorted by (length mismatch, persona probability): with `length_tolerance`, samples whose length is
+    within that fraction of their own prompt's real reply come first, so that the negatives do not teach
+    KTO a length (the self-play negatives shortened the replies: docs/kto-and-eval.md); then, with
+    `most_detectable_first`, the least persona-like."""
+    tolerance = options.length_tolerance
+    persona = probabilities if options.most_detectable_first else None
+    if tolerance is None and persona is None:
+        return None
+    rank = []
+    for i, sample in enumerate(samples):
+        real = max(1, len(slots[sample.slot].reply))
+        outside = tolerance is not None and abs(len(sample.text) - real) / real > tolerance
+        rank.append((float(outside), persona[i] if persona is not None else 0.0))
+    return rank
 
 
 def real_row(slot: Slot) -> KtoRow:

@@ -15,12 +15,15 @@ way, so a sample is judged against what the persona really said there.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from align.negatives import GenerationSpec, ModelOptions, Slot, StrategyContext
 from align.negatives.text import normalize, trim_to_sentence
 from align.style import out_of_fold_probabilities
 from core.schema import KtoRow
+
+Rank = float | tuple[float, ...]  # a sort key per sample: the lowest first
 
 
 @dataclass(frozen=True)
@@ -94,7 +97,7 @@ def persona_probabilities(samples: list[PolicySample], ctx: StrategyContext) -> 
 
 
 def spread(
-    picks: list[int], samples: list[PolicySample], ctx: StrategyContext, rank: list[float] | None = None
+    picks: list[int], samples: list[PolicySample], ctx: StrategyContext, rank: Sequence[Rank] | None = None
 ) -> list[int]:
     """`picks` in random order, each prompt's first before any prompt's second: rows cover many prompts.
 
@@ -117,7 +120,7 @@ def verdict_rows(
     rejected: dict[int, str],
     strategy: str,
     ctx: StrategyContext,
-    rank: list[float] | None = None,
+    rank: Sequence[Rank] | None = None,
 ) -> list[KtoRow]:
     """Undesirable rows from the rejected samples (index -> why), spread over prompts, at most target;
     with `rank`, the lowest-ranked rejected samples of each tier first (see `spread`)."""

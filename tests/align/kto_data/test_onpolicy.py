@@ -14,7 +14,7 @@ from kto_samples import context_for, make_sft_samples, slots_of, write_sft_dir
 
 from align.kto_data import KTODataConfig, build_kto_data
 from align.negatives import get_strategy
-from align.negatives.on_policy import INDISTINGUISHABLE, ONPOLICY_PROMPT, OnPolicyOptions
+from align.negatives.on_policy import INDISTINGUISHABLE, ONPOLICY_PROMPT, OnPolicyOptions, rejection_rank
 from align.negatives.policy_samples import PolicySample, spread
 from align.negatives.text import normalize
 from core.io import read_jsonl, write_jsonl
@@ -165,3 +165,22 @@ def test_most_detectable_samples_are_taken_first_spread_over_prompts() -> None:
     # Each prompt's least persona-like sample first (in that order), then each prompt's second, and so on.
     assert ranked == [1, 3, 5, 2, 4, 0]
     assert sorted(spread(list(range(len(samples))), samples, ctx)) == list(range(len(samples)))
+
+
+def test_length_matched_samples_come_first_then_the_least_persona_like() -> None:
+    slots = slots_of(sessions=1)[:2]
+    real = [len(slot.reply) for slot in slots]
+    lengths = [real[0], 3 * real[0], real[0] + 1, real[1], 4 * real[1]]
+    samples = [PolicySample(slot, "x" * n) for slot, n in zip([0, 0, 0, 1, 1], lengths, strict=True)]
+    persona_probability = [0.9, 0.0, 0.2, 0.5, 0.1]
+    options = OnPolicyOptions(length_tolerance=0.25, most_detectable_first=True)
+    rank = rejection_rank(slots, samples, persona_probability, options)
+    ctx = context_for("on_policy", slots)
+    # Within 25 % of the real reply's length first (least persona-like first among them): 2 before 0;
+    # the too-long samples 1 and 4 come last although the style judge finds them least persona-like.
+    assert spread(list(range(len(samples))), samples, ctx, rank) == [2, 3, 0, 4, 1]
+    by_length_only = rejection_rank(
+        slots, samples, persona_probability, OnPolicyOptions(length_tolerance=0.25)
+    )
+    assert [outside for outside, _ in by_length_only] == [0.0, 1.0, 0.0, 0.0, 1.0]
+    assert rejection_rank(slots, samples, persona_probability, OnPolicyOptions()) is None
