@@ -104,6 +104,10 @@ class KTOStageConfig(TrainingStageConfig):
     "included (rewards.png); each scores the eval rows with both adapters (~11 s on 2 cores for the demo)."
     base_model: str | None = None
     "Base model the run must use; empty = the SFT adapter's. A mismatch with the SFT adapter is an error."
+    sft_weight: Annotated[float, Field(ge=0)] = 0.0
+    "Adds this times the token NLL of the batch's desirable completions to the KTO loss (as DPO's "
+    "`rpo_alpha`): keeps the policy writing the real replies, their length included, while the negatives are "
+    "pushed down (self-play negatives alone shortened the replies). 0 = plain KTO; costs a forward pass."
     rounds: Annotated[int, Field(ge=1)] = 1
     "KTO rounds. Round k (k >= 2) samples the round k-1 policy on the KTO prompts, relabels the samples "
     "with kto-data's judges and trains from that policy, with it as the reference. Every round is kept in "
@@ -239,7 +243,7 @@ def build_trainer(
 ):
     """A `KTOTrainer` whose policy is the SFT adapter (trainable) and whose reference is a frozen copy."""
     from peft import PeftModel
-    from trl import KTOConfig, KTOTrainer
+    from trl import KTOConfig
 
     from align.models import choose_precision, load_model, load_tokenizer
 
@@ -265,7 +269,7 @@ def build_trainer(
     )
     train = as_trl_dataset(data.train, config.seed, config.max_rows)
     evaluation = as_trl_dataset(data.eval, config.seed) if config.evaluate and len(data.eval) >= 2 else None
-    return KTOTrainer(
+    return kto_trainer_class(config.sft_weight)(
         model=model,
         ref_model=None,
         args=args,
@@ -274,6 +278,44 @@ def build_trainer(
         processing_class=tokenizer,
         callbacks=callbacks,
     )
+
+
+def kto_trainer_class(sft_weight: float) -> type:
+    """TRL's `KTOTrainer`, or with `sft_weight` > 0 one whose loss adds the desirable completions' NLL."""
+    from trl import KTOTrainer
+
+    if sft_weight == 0:
+        return KTOTrainer
+
+    class AnchoredKTOTrainer(KTOTrainer):
+        def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+            result = super().compute_loss(model, inputs, return_outputs, num_items_in_batch)
+            nll = desirable_nll(model, inputs)
+            self._metrics["train" if self.model.training else "eval"]["nll/chosen"].append(nll.item())
+            if return_outputs:
+                return result[0] + sft_weight * nll, result[1]
+            return result + sft_weight * nll
+
+    return AnchoredKTOTrainer
+
+
+def desirable_nll(model, inputs: dict[str, Any]):
+    """Mean token NLL of the desirable rows' completions (their end-of-turn token included); 0 without any."""
+    import torch
+
+    chosen = torch.nonzero(torch.as_tensor(inputs["label"], dtype=torch.bool), as_tuple=False).view(-1)
+    input_ids = inputs["input_ids"]
+    if len(chosen) == 0:
+        return torch.zeros((), device=input_ids.device)
+    chosen = chosen.to(input_ids.device)
+    labels = input_ids.masked_fill(inputs["completion_mask"] == 0, -100).index_select(0, chosen)
+    outputs = model(
+        input_ids=input_ids.index_select(0, chosen),
+        attention_mask=inputs["attention_mask"].index_select(0, chosen),
+        labels=labels,
+        use_cache=False,
+    )
+    return outputs.loss
 
 
 # --- the stage ----------------------------------------------------------------------------------------------

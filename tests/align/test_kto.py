@@ -151,6 +151,33 @@ def test_the_reference_is_the_sft_policy(
     assert any(p.requires_grad for n, p in model.named_parameters() if ".default." in n)
 
 
+def test_sft_weight_adds_the_desirable_completions_token_nll_to_the_kto_loss(
+    kto_data: Path, sft_adapter: Path, tiny_model: Path, tmp_path: Path
+) -> None:
+    losses, batches = {}, {}
+    for weight in (0.0, 0.5):
+        config = FAST.replace(evaluate=False, sft_weight=weight)
+        trainer = build_trainer(
+            str(tiny_model), sft_adapter, load_kto_data(kto_data, config), config, tmp_path / str(weight)
+        )
+        batches[weight] = batch = next(iter(trainer.get_train_dataloader()))
+        with torch.no_grad():
+            losses[weight] = trainer.compute_loss(trainer.model, batch).item()
+            logits = trainer.model(
+                input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]
+            ).logits
+    assert torch.equal(batches[0.0]["input_ids"], batches[0.5]["input_ids"])  # same seed, same batch
+    # The desirable rows' completion tokens (the end-of-turn token included), each token counted once.
+    logps = (
+        torch.log_softmax(logits[:, :-1].float(), -1).gather(-1, batch["input_ids"][:, 1:, None]).squeeze(-1)
+    )
+    mask = batch["completion_mask"][:, 1:] * torch.as_tensor(batch["label"])[:, None]
+    nll = -(logps * mask).sum() / mask.sum()
+    assert mask.sum() > 0 and mask.sum() < batch["completion_mask"].sum()
+    assert losses[0.5] == pytest.approx(losses[0.0] + 0.5 * nll.item(), rel=1e-4)
+    assert trainer._metrics["train"]["nll/chosen"][-1] == pytest.approx(nll.item(), rel=1e-4)
+
+
 def test_bf16_auto_trains_in_the_precision_the_hardware_computes_natively(
     kto_data: Path, sft_adapter: Path, tiny_model: Path, tmp_path: Path
 ) -> None:
