@@ -24,8 +24,11 @@ them). Samples equal to the real reply are never rows. The strategy needs `--sft
 
 from __future__ import annotations
 
+import random
 import statistics
 from dataclasses import dataclass
+
+import msgspec
 
 from align.negatives import ModelOptions, Slot, StrategyContext, register
 from align.negatives.off_context import OffContextOptions, context_verdict
@@ -64,6 +67,8 @@ class OnPolicyOptions(ModelOptions):
     "More rejected samples than rows: the least persona-like first (the SFT model's clearest tells)."
     length_tolerance: float | None = None
     "More rejected samples than rows: those within this fraction of their real reply's length first."
+    cut_short_share: float = 0.0
+    "Also keep this share of the undesirable rows cut short (see `cut_short`) as more undesirable rows."
     desirable_when_indistinguishable: bool = False
     "Label desirable the samples every judge passes strictly (off: only the real reply is desirable)."
     desirable_persona_probability: float = 0.6
@@ -121,7 +126,8 @@ def build(slots: list[Slot], ctx: StrategyContext) -> list[KtoRow]:
         ):
             accepted.append(i)
     rank = rejection_rank(slots, samples, probabilities, options)
-    rows = real_rows + verdict_rows(slots, samples, rejected, "on_policy", ctx, rank)
+    negatives = verdict_rows(slots, samples, rejected, "on_policy", ctx, rank)
+    rows = real_rows + negatives + cut_short(negatives, options.cut_short_share, ctx.rng)
     if options.desirable_when_indistinguishable:
         per_prompt: dict[int, int] = {}
         most_persona_like = [(0.0, -p) for _, p in rank] if rank is not None else None
@@ -158,6 +164,23 @@ def rejection_rank(
         outside = tolerance is not None and abs(len(sample.text) - real) / real > tolerance
         rank.append((float(outside), persona[i] if persona is not None else 0.0))
     return rank
+
+
+def cut_short(negatives: list[KtoRow], share: float, rng: random.Random) -> list[KtoRow]:
+    """Copies of `share` of the negatives that end after a third to two thirds of their words.
+
+    Why: pushing the policy's own samples down takes probability from the tokens they continue with, and
+    part of it goes to ending the reply there (self-play negatives shortened KTO's replies even when they
+    were as long as the real ones: docs/kto-and-eval.md). A negative that ends early pushes that end down."""
+    chosen = [row for row in negatives if len(row.completion[0].content.split()) >= 3]
+    rows = []
+    for row in rng.sample(chosen, round(share * len(chosen))):
+        words = row.completion[0].content.split(" ")
+        keep = rng.randint(max(1, len(words) // 3), max(1, 2 * len(words) // 3))
+        text = " ".join(words[:keep]).rstrip(",;:")
+        detail = f"cut short: {keep} of {len(words)} words; {row.detail}"
+        rows.append(msgspec.structs.replace(row, completion=[ChatMessage("assistant", text)], detail=detail))
+    return rows
 
 
 def real_row(slot: Slot) -> KtoRow:

@@ -184,3 +184,22 @@ def test_length_matched_samples_come_first_then_the_least_persona_like() -> None
     )
     assert [outside for outside, _ in by_length_only] == [0.0, 1.0, 0.0, 0.0, 1.0]
     assert rejection_rank(slots, samples, persona_probability, OnPolicyOptions()) is None
+
+
+def test_cut_short_copies_end_early_and_stay_undesirable() -> None:
+    slots = slots_of(sessions=2)
+    generated = [text for slot in slots for text in (slot.reply, NONSENSE + " and more words here", NONSENSE)]
+    plain = on_policy(slots, generated)
+    rows = on_policy(slots, generated, cut_short_share=1.0)
+    negatives = [row for row in plain if not row.label]
+    cut = [row for row in rows if row.detail.startswith("cut short")]
+    # Every negative of three or more words gets one copy, a strict prefix of it, undesirable, on its prompt.
+    assert len(cut) == sum(len(row.completion[0].content.split()) >= 3 for row in negatives) > 0
+    originals = {(row.sample_id, row.completion[0].content) for row in negatives}
+    for row in cut:
+        text, words = row.completion[0].content, row.detail.split(": ")[1].split(" of ")
+        assert not row.label and row.strategy == "on_policy"
+        assert any(sid == row.sample_id and full.startswith(text) and full != text for sid, full in originals)
+        assert 1 <= int(words[0]) < int(words[1].split()[0])
+    assert [r for r in rows if not r.detail.startswith("cut short")] == plain
+    assert not [r for r in on_policy(slots, generated, cut_short_share=0.0) if r.detail.startswith("cut")]
