@@ -25,6 +25,7 @@ them). Samples equal to the real reply are never rows. The strategy needs `--sft
 from __future__ import annotations
 
 import random
+import re
 import statistics
 from dataclasses import dataclass
 
@@ -167,7 +168,7 @@ def rejection_rank(
 
 
 def cut_short(negatives: list[KtoRow], share: float, rng: random.Random) -> list[KtoRow]:
-    """Copies of `share` of the negatives that end after a third to two thirds of their words.
+    """Copies of `share` of the negatives of three or more words, ending after a third to two thirds of them.
 
     Why: pushing the policy's own samples down takes probability from the tokens they continue with, and
     part of it goes to ending the reply there (self-play negatives shortened KTO's replies even when they
@@ -175,9 +176,10 @@ def cut_short(negatives: list[KtoRow], share: float, rng: random.Random) -> list
     chosen = [row for row in negatives if len(row.completion[0].content.split()) >= 3]
     rows = []
     for row in rng.sample(chosen, round(share * len(chosen))):
-        words = row.completion[0].content.split(" ")
-        keep = rng.randint(max(1, len(words) // 3), max(1, 2 * len(words) // 3))
-        text = " ".join(words[:keep]).rstrip(",;:")
+        content = row.completion[0].content
+        words = list(re.finditer(r"\S+", content))  # the persona's line breaks stay as they are
+        keep = rng.randint(len(words) // 3, 2 * len(words) // 3)
+        text = content[: words[keep - 1].end()].rstrip(",;:")
         detail = f"cut short: {keep} of {len(words)} words; {row.detail}"
         rows.append(msgspec.structs.replace(row, completion=[ChatMessage("assistant", text)], detail=detail))
     return rows

@@ -5,6 +5,7 @@ the real reply of every on-policy prompt is desirable; wrong-context rows never 
 from __future__ import annotations
 
 import json
+import random
 import re
 from pathlib import Path
 
@@ -14,11 +15,17 @@ from kto_samples import context_for, make_sft_samples, slots_of, write_sft_dir
 
 from align.kto_data import KTODataConfig, build_kto_data
 from align.negatives import get_strategy
-from align.negatives.on_policy import INDISTINGUISHABLE, ONPOLICY_PROMPT, OnPolicyOptions, rejection_rank
+from align.negatives.on_policy import (
+    INDISTINGUISHABLE,
+    ONPOLICY_PROMPT,
+    OnPolicyOptions,
+    cut_short,
+    rejection_rank,
+)
 from align.negatives.policy_samples import PolicySample, spread
 from align.negatives.text import normalize
 from core.io import read_jsonl, write_jsonl
-from core.schema import KtoRow
+from core.schema import ChatMessage, KtoRow
 
 NONSENSE = "xyzzy qwerty plugh"  # no word of it is in any conversation: relevance 0 everywhere
 
@@ -203,3 +210,8 @@ def test_cut_short_copies_end_early_and_stay_undesirable() -> None:
         assert 1 <= int(words[0]) < int(words[1].split()[0])
     assert [r for r in rows if not r.detail.startswith("cut short")] == plain
     assert not [r for r in on_policy(slots, generated, cut_short_share=0.0) if r.detail.startswith("cut")]
+    # Line breaks (the persona's turn separator) count as word boundaries and stay as they are.
+    lines = [ChatMessage("assistant", "ahah\nsi dai\nok")]
+    multi_line = msgspec.structs.replace(negatives[0], completion=lines)
+    (copy,) = cut_short([multi_line], 1.0, random.Random(0))
+    assert copy.completion[0].content in {"ahah", "ahah\nsi"}
