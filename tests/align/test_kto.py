@@ -163,17 +163,13 @@ def test_sft_weight_adds_the_desirable_completions_token_nll_to_the_kto_loss(
         batches[weight] = batch = next(iter(trainer.get_train_dataloader()))
         with torch.no_grad():
             losses[weight] = trainer.compute_loss(trainer.model, batch).item()
-            logits = trainer.model(
-                input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]
-            ).logits
     assert torch.equal(batches[0.0]["input_ids"], batches[0.5]["input_ids"])  # same seed, same batch
     # The desirable rows' completion tokens (the end-of-turn token included), each token counted once.
-    logps = (
-        torch.log_softmax(logits[:, :-1].float(), -1).gather(-1, batch["input_ids"][:, 1:, None]).squeeze(-1)
-    )
-    mask = batch["completion_mask"][:, 1:] * torch.as_tensor(batch["label"])[:, None]
-    nll = -(logps * mask).sum() / mask.sum()
-    assert mask.sum() > 0 and mask.sum() < batch["completion_mask"].sum()
+    chosen = torch.as_tensor(batch["label"])
+    tokens = batch["completion_mask"][:, 1:][chosen].sum()
+    with torch.no_grad():
+        nll = -completion_logps(trainer.model, batch)[chosen].sum() / tokens
+    assert tokens > 0 and tokens < batch["completion_mask"].sum()
     assert losses[0.5] == pytest.approx(losses[0.0] + 0.5 * nll.item(), rel=1e-4)
     assert trainer._metrics["train"]["nll/chosen"][-1] == pytest.approx(nll.item(), rel=1e-4)
 
