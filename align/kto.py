@@ -32,11 +32,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, ClassVar
 
-from accelerate import PartialState
 from accelerate.utils import broadcast_object_list
 from pydantic import Field
 
 from align.adapters import adapter_base_model, require_adapter, same_base_model
+from align.models import choose_precision
 from align.training import (
     MetricsRecorder,
     TrainingStageConfig,
@@ -45,6 +45,7 @@ from align.training import (
     resume_point,
     start_checkpoints,
     trainer_arguments,
+    training_processes,
 )
 from core.errors import input_error
 from core.io import atomic_dir, read_jsonl
@@ -245,7 +246,7 @@ def build_trainer(
     from peft import PeftModel
     from trl import KTOConfig
 
-    from align.models import choose_precision, load_model, load_tokenizer
+    from align.models import load_model, load_tokenizer
 
     precision = choose_precision(config.dtype)
     tokenizer_source = sft_dir if (sft_dir / "tokenizer_config.json").is_file() else base_model
@@ -352,7 +353,7 @@ def train_kto(
         "data": str(data_dir),
     }
     marker = rounds_dir / "chatlikeme-kto-rounds.json"
-    process = PartialState()
+    process = training_processes(choose_precision(config.dtype))
     if process.is_main_process:
         if not resume or not marker.is_file() or json.loads(marker.read_text()) != settings:
             shutil.rmtree(rounds_dir, ignore_errors=True)  # finished rounds are reused only for the same run
@@ -458,7 +459,7 @@ def train_round(
     work_dir = checkpoint_dir(out_dir)
     settings = {"config": config.to_dict(), "base_model": base_model}
     checkpoint = resume_point(work_dir, settings, resume, "KTO")
-    process = PartialState()
+    process = training_processes(choose_precision(config.dtype))
     if process.is_main_process:  # under `accelerate launch` every process runs this: one writes files
         start_checkpoints(work_dir, settings, checkpoint)
     process.wait_for_everyone()

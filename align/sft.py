@@ -53,6 +53,7 @@ from align.training import (
     start_checkpoints,
     summary_line,
     trainer_arguments,
+    training_processes,
 )
 from core.errors import input_error
 from core.io import atomic_dir, read_jsonl
@@ -222,10 +223,8 @@ def train_sft(data_dir: Path, out_dir: Path, config: SFTStageConfig, resume: boo
 
     Under `accelerate launch` every process (one per GPU) runs this; the main one writes the files.
     """
-    from accelerate import PartialState
-
     precision = choose_precision(config.dtype)
-    process = PartialState(cpu=precision.device == "cpu")  # the Trainer's process group, made early
+    process = training_processes(precision)  # the Trainer's process group, made early
     data_dir, out_dir = Path(data_dir), Path(out_dir)
     work_dir = checkpoint_dir(out_dir)
     if out_dir.exists():

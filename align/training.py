@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
+from accelerate import PartialState
 from pydantic import Field
 from transformers import TrainerCallback, TrainerControl, TrainerState, TrainingArguments
 from transformers.trainer_utils import get_last_checkpoint
@@ -158,6 +159,13 @@ def last_checkpoint(work_dir: Path) -> str | None:
 
 RUN_SETTINGS = "chatlikeme-run.json"
 "Saved beside the checkpoints: the settings they were trained with (config and base model)."
+
+
+def training_processes(precision: Precision) -> PartialState:
+    """The processes of this training (one per GPU under `accelerate launch`/`torchrun`), set up as the
+    Trainer will set them up. A bare `PartialState()` on a machine without a GPU sees no process group even
+    under `torchrun`: every process would think it is the main one and clear the others' checkpoint folder."""
+    return PartialState(cpu=precision.device == "cpu")
 
 
 def checkpoint_dir(out_dir: Path) -> Path:
