@@ -120,6 +120,16 @@ def fmt(value: list[float] | Interval) -> str:
     return f"{point:.3f} [{low:.3f}, {high:.3f}]"
 
 
+def _sampled(report: dict) -> str:
+    """'every model sampled 3 times per prompt', or with the base model's own count where it differs."""
+    counts = {name: entry.get("samples_per_prompt") for name, entry in report["models"].items()}
+    base = counts.get("base", report["samples_per_prompt"])
+    if base in (None, report["samples_per_prompt"]):
+        return f"every model sampled {report['samples_per_prompt']} times per prompt"
+    times = "once" if base == 1 else f"{base} times"
+    return f"sft and kto sampled {report['samples_per_prompt']} times per prompt, base {times}"
+
+
 def report_markdown(report: dict, examples: list[EvalItem], sets: dict[str, list[list[str]]]) -> str:
     from align.evaluate import MODELS
 
@@ -136,7 +146,7 @@ def report_markdown(report: dict, examples: list[EvalItem], sets: dict[str, list
         "",
         f"{report['n_prompts']} persona replies from {report['n_conversations']} conversations of "
         f"`{report['eval_split']}` (never trained on, never used to pick a checkpoint); base model "
-        f"`{report['base_model']}`; every model sampled {report['samples_per_prompt']} times per prompt "
+        f"`{report['base_model']}`; {_sampled(report)} "
         f"(temperature {config['temperature']}, top-p {config['top_p']}, at most {config['max_new_tokens']} "
         "new tokens). Every number is `value [95 % interval]` from a paired bootstrap over prompts"
         + (

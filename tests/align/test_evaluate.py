@@ -61,6 +61,7 @@ def test_eval_end_to_end_on_a_tiny_model(tiny_adapters: dict[str, Path], tmp_pat
     held_out_split(data, sessions=2, split="eval")  # picked checkpoints: never the one reported on
     config = tmp_path / "eval.yaml"
     settings = {"max_new_tokens": 12, "backend": "transformers", "examples": 4, "samples_per_prompt": 2}
+    settings["base_samples_per_prompt"] = 1  # the control sampled once, as the CPU demo does
     config.write_text(yaml.safe_dump({**settings, "bootstrap_rounds": 200}))
 
     result = run_cli("eval", "--run", run, "--data", data, "--config", config)
@@ -91,8 +92,13 @@ def test_eval_end_to_end_on_a_tiny_model(tiny_adapters: dict[str, Path], tmp_pat
 
     rows = [json.loads(line) for line in (run / "eval" / "generations.jsonl").read_text().splitlines()]
     assert [row["real"] for row in rows] == [reply for _, reply in EXCHANGES]
-    assert all(len(row["sft"]) == 2 and len(row["shuffled_real"]) == 2 for row in rows)
+    assert all(len(row["sft"]) == len(row["kto"]) == len(row["shuffled_real"]) == 2 for row in rows)
+    assert all(len(row["base"]) == 1 for row in rows)
+    assert {name: entry["samples_per_prompt"] for name, entry in report["models"].items()} == {
+        "base": 1, "sft": 2, "kto": 2,
+    }  # fmt: skip
     markdown = (run / "eval" / "report.md").read_text()
+    assert "sft and kto sampled 2 times per prompt, base once" in markdown
     assert "## Verdicts" in markdown and "shuffled_real" in markdown
     assert "**4.**" in markdown and "**5.**" not in markdown
     assert (run / "eval" / "lengths.png").stat().st_size > 0 and (run / "eval" / "fidelity.png").is_file()

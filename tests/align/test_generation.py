@@ -38,6 +38,34 @@ def test_transformers_backend_base_and_adapters(tiny_model: Path, tiny_adapters:
     assert again["sft"] == replies["sft"][::-1]
 
 
+def test_a_merged_adapter_writes_what_the_unmerged_one_writes(
+    tiny_model: Path, tiny_adapters: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The backend merges each adapter into the base weights to sample faster: greedy replies are those of
+    PEFT's adapter layers on the base model, and the base job still gets the untouched base weights."""
+    import torch
+    from peft import PeftModel
+
+    from align.generation import _hf_replies
+    from align.models import choose_precision, load_model, load_tokenizer
+
+    monkeypatch.setenv("CHATLIKEME_CPU_BF16", "0")  # float32: a merge's bf16 rounding could flip an argmax
+    tokenizer = load_tokenizer(str(tiny_model))
+    tokenizer.padding_side = "left"
+    unmerged = PeftModel.from_pretrained(
+        load_model(str(tiny_model), choose_precision()), str(tiny_adapters["kto"])
+    ).eval()
+    unmerged.config.use_cache = True
+    job = GenerationJob("kto", tiny_adapters["kto"], PROMPTS, GREEDY)
+    with torch.no_grad():
+        expected = _hf_replies(unmerged, tokenizer, job, batch_size=2)
+        with unmerged.disable_adapter():
+            expected_base = _hf_replies(unmerged, tokenizer, job, batch_size=2)
+    jobs = [job, GenerationJob("base", None, PROMPTS, GREEDY)]
+    replies = generate(str(tiny_model), jobs, backend="transformers", batch_size=2)
+    assert replies == {"kto": expected, "base": expected_base}
+
+
 def test_every_job_draws_the_same_sampling_noise_per_batch(
     tiny_model: Path, tiny_adapters: dict[str, Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
