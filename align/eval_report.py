@@ -122,9 +122,8 @@ def fmt(value: list[float] | Interval) -> str:
 
 def _sampled(report: dict) -> str:
     """'every model sampled 3 times per prompt', or with the base model's own count where it differs."""
-    counts = {name: entry.get("samples_per_prompt") for name, entry in report["models"].items()}
-    base = counts.get("base", report["samples_per_prompt"])
-    if base in (None, report["samples_per_prompt"]):
+    base = report["models"]["base"]["samples_per_prompt"]
+    if base == report["samples_per_prompt"]:
         return f"every model sampled {report['samples_per_prompt']} times per prompt"
     times = "once" if base == 1 else f"{base} times"
     return f"sft and kto sampled {report['samples_per_prompt']} times per prompt, base {times}"

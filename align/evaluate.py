@@ -63,8 +63,8 @@ class EvalConfig(StageConfig):
     "Replies each model samples per prompt (independent samples): the intervals then include sampling noise."
     base_samples_per_prompt: Annotated[int | None, Field(ge=1)] = None
     """Replies the base model samples per prompt (empty: `samples_per_prompt`). The base model is the control
-    that sft must beat by far (+0.19 on the demo); the CPU demo samples it once and spends the time on sft
-    and kto, whose difference is the one inside the noise."""
+    that sft must beat by far (+0.16 to +0.19 on the demo); the CPU demo samples it once and spends the time
+    on sft and kto, whose difference is the one inside the noise."""
     max_context_messages: int = 12
     "Messages of conversation before the reply given to the models (the system prompt is always kept)."
     temperature: float = 0.7
