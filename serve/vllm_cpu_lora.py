@@ -17,7 +17,7 @@ with Python state that a single trace would freeze. The serve command always ena
 what the arena and the bot ask for), so every reply paid for eager mode: 1.3-1.7x slower than the compiled
 base model on a 2-core CPU (docs/serving.md). Here the wrapper's linear and embedding products become one
 op each, opaque to the compiler (`chatlikeme::lora_linear`, `chatlikeme::lora_expand`), that reads the
-per-token adapter index of the tokens it is given, as vLLM's GPU kernels do: one trace is right for every batch.
+per-token adapter index of the tokens it is given, as vLLM's GPU kernels do: one trace fits every batch.
 `CHATLIKEME_VLLM_CPU_LORA_COMPILE=0` keeps the grouped products but leaves vLLM's eager mode alone.
 """
 
