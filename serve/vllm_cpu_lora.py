@@ -26,6 +26,7 @@ from __future__ import annotations
 import os
 
 import torch
+from torch.utils.weak import WeakIdKeyDictionary
 
 OFF_SWITCH = "CHATLIKEME_VLLM_CPU_LORA"
 COMPILE_SWITCH = "CHATLIKEME_VLLM_CPU_LORA_COMPILE"
@@ -123,6 +124,68 @@ GROUPED = {
 FLOAT32_MAX_TOKENS = 256
 
 
+# What the ops read that vLLM changes in place, counted by the two vLLM methods that change it (wrapped in
+# `register`): the wrapper's per-token adapter indices (rewritten when a step's adapters differ from the last
+# step's) and the adapter slots' weights (written when an adapter is loaded into a slot). The ops keep what
+# they work out from these until the count moves: vLLM runs under inference mode, where tensors keep no
+# version counter to tell.
+CHANGES = {"indices": 0, "slots": 0}
+
+
+def counting(method, what: str):
+    """`method`, counting in CHANGES[what] each call that changed something: all but those that return False
+    (`activate_adapter` for an adapter already in a slot, which vLLM asks for every step)."""
+
+    def counted(self, *args, **kwargs):
+        result = method(self, *args, **kwargs)
+        if result is not False:
+            CHANGES[what] += 1
+        return result
+
+    counted.__wrapped__ = method
+    return counted
+
+
+def step_adapter_rows(indices: torch.Tensor) -> list[tuple[int, torch.Tensor | None]]:
+    """`adapter_rows`, worked out once a step instead of once per LoRA layer (120 times for SmolLM2): every
+    layer of a step reads the same rows of the wrapper's index buffer."""
+    key = (CHANGES["indices"], indices.data_ptr(), indices.shape[0])
+    if _STEP_ROWS.get("key") != key:
+        _STEP_ROWS.update(key=key, rows=adapter_rows(indices))
+    return _STEP_ROWS["rows"]
+
+
+_STEP_ROWS: dict = {}
+
+
+def fused_weights(
+    lora_a: list[torch.Tensor], lora_b: list[torch.Tensor], adapter: int, sizes: list[int], scale: float,
+    dtype: torch.dtype,
+) -> tuple[torch.Tensor, torch.Tensor]:  # fmt: skip
+    """One layer's adapter as two matrices for `torch.mm`: its A matrices stacked (scale folded in) and its
+    B matrices block-diagonal, both transposed. A merged layer (q/k/v, gate/up) then costs two products and
+    one addition, not two products and an addition per slice: the small products are cheap on a CPU, the
+    calls and conversions around them are not. Built on first use, kept until an adapter slot is written."""
+    cached = _FUSED.setdefault(lora_a[0], {})
+    key = (CHANGES["slots"], adapter, dtype, scale, tuple(sizes))
+    if key not in cached:
+        for old in [old for old in cached if old[0] != key[0]]:  # matrices of slots since rewritten
+            del cached[old]
+        shrink = torch.cat([a[adapter, 0].float() for a in lora_a]) * scale  # (sum of ranks, input size)
+        ranks = [a.shape[-2] for a in lora_a]
+        expand = torch.zeros(sum(sizes), sum(ranks))
+        row = column = 0
+        for b, size, rank in zip(lora_b, sizes, ranks, strict=True):
+            expand[row : row + size, column : column + rank] = b[adapter, 0, :size].float()
+            row, column = row + size, column + rank
+        cached[key] = shrink.T.contiguous(), expand.T.contiguous().to(dtype)
+    return cached[key]
+
+
+# Keyed by each layer's first stacked A tensor (weakly: the matrices go with the model).
+_FUSED: WeakIdKeyDictionary = WeakIdKeyDictionary()
+
+
 def lora_linear(
     y: torch.Tensor,
     x: torch.Tensor,
@@ -135,26 +198,22 @@ def lora_linear(
     """y[:, slice i] += (x @ A_i[adapter].T * scale) @ B_i[adapter].T, per token's adapter (-1: none).
 
     The shrunk activations are float32, as in vLLM's own ops (and its GPU kernels). The same products as
-    `lora_products`, written out: this runs 120 times a decoding step, and grouping the batch once per layer,
-    converting x once and calling `torch.mm` directly is 12 % faster than composing `lora_products`.
+    `lora_products`, written out for speed: this runs 120 times a decoding step (SmolLM2, all linear layers).
     """
-    groups = adapter_rows(indices)
+    groups = step_adapter_rows(indices)
     if not groups:  # a batch of base-model requests only
         return
     inputs = x.float()
     expand_dtype = torch.float32 if x.shape[0] <= FLOAT32_MAX_TOKENS else y.dtype
-    offset = 0
-    for a, b, size in zip(lora_a, lora_b, output_slices, strict=True):
-        for adapter, rows in groups:
-            shrunk = torch.mm(inputs if rows is None else inputs[rows], a[adapter, 0].float().T)
-            if scale != 1.0:
-                shrunk *= scale
-            out = torch.mm(shrunk.to(expand_dtype), b[adapter, 0, :size].to(expand_dtype).T)
-            if rows is None:
-                y[:, offset : offset + size] += out
-            else:
-                y[rows, offset : offset + size] += out
-        offset += size
+    width = sum(output_slices)
+    target = y if width == y.shape[1] else y[:, :width]
+    for adapter, rows in groups:
+        shrink, expand = fused_weights(lora_a, lora_b, adapter, output_slices, scale, expand_dtype)
+        shrunk = torch.mm(inputs if rows is None else inputs[rows], shrink).to(expand_dtype)
+        if rows is None:
+            target += torch.mm(shrunk, expand)
+        else:
+            target[rows] += torch.mm(shrunk, expand)
 
 
 def lora_expand(y: torch.Tensor, x: torch.Tensor, lora_b: torch.Tensor, indices: torch.Tensor) -> None:
@@ -220,8 +279,13 @@ def register() -> None:
             setattr(punica_cpu, name, function)
     if os.environ.get(COMPILE_SWITCH, "1") == "0" or getattr(punica_cpu, "_chatlikeme_compiled", False):
         return
-    punica_cpu.PunicaWrapperCPU.add_lora_linear = add_lora_linear
-    punica_cpu.PunicaWrapperCPU.add_lora_embedding = add_lora_embedding
+    from vllm.lora.model_manager import LoRAModelManager
+
+    wrapper = punica_cpu.PunicaWrapperCPU
+    wrapper.add_lora_linear = add_lora_linear
+    wrapper.add_lora_embedding = add_lora_embedding
+    wrapper.update_metadata = counting(wrapper.update_metadata, "indices")
+    LoRAModelManager.activate_adapter = counting(LoRAModelManager.activate_adapter, "slots")
     platform = type(current_platform)
     platform.check_and_update_config = _compile_with_lora(platform.check_and_update_config)
     punica_cpu._chatlikeme_compiled = True

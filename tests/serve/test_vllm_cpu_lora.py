@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import inspect
 from importlib.metadata import entry_points
 
 import pytest
@@ -65,10 +66,14 @@ def test_vllm_finds_the_plugin_and_it_replaces_the_cpu_wrappers_ops(monkeypatch:
 
     for name in grouped.GROUPED:
         monkeypatch.setattr(punica_cpu, name, getattr(vllm_ops, name))
+    from vllm.lora.model_manager import LoRAModelManager
+
     wrapper, platform = punica_cpu.PunicaWrapperCPU, type(current_platform)
     for owner, name in [(wrapper, "add_lora_linear"), (wrapper, "add_lora_embedding"),
+                        (wrapper, "update_metadata"), (LoRAModelManager, "activate_adapter"),
                         (platform, "check_and_update_config")]:  # fmt: skip
-        monkeypatch.setattr(owner, name, owner.__dict__[name])  # restored after the test
+        monkeypatch.setattr(owner, name, inspect.getattr_static(owner, name))  # restored after the test
+    originals = wrapper.update_metadata, LoRAModelManager.activate_adapter
     monkeypatch.setattr(punica_cpu, "_chatlikeme_compiled", False, raising=False)
     monkeypatch.setenv(grouped.OFF_SWITCH, "0")
     grouped.register()
@@ -79,6 +84,8 @@ def test_vllm_finds_the_plugin_and_it_replaces_the_cpu_wrappers_ops(monkeypatch:
     assert all(getattr(punica_cpu, name) is function for name, function in grouped.GROUPED.items())
     assert wrapper.add_lora_linear is grouped.add_lora_linear  # the compilable wrapper methods
     assert wrapper.add_lora_embedding is grouped.add_lora_embedding
+    # what changes the ops' inputs in place is counted (the ops keep their work until the count moves)
+    assert (wrapper.update_metadata.__wrapped__, LoRAModelManager.activate_adapter.__wrapped__) == originals
 
 
 def test_enabling_lora_keeps_the_cpu_platforms_compilation() -> None:
@@ -135,11 +142,20 @@ def wrapper_with(mapping: list[int], is_prefill: bool, wrapper=None):
     return wrapper
 
 
+@pytest.fixture
+def counted_updates(monkeypatch: pytest.MonkeyPatch) -> None:
+    """vLLM's wrapper telling the ops of each new batch, as the plugin makes it (`register`)."""
+    counted = grouped.counting(_PUNICA_CPU.update_metadata, "indices")
+    monkeypatch.setattr(_PUNICA_CPU, "update_metadata", counted)
+
+
+@pytest.mark.usefixtures("counted_updates")
 @pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
 def test_one_compiled_trace_applies_each_batchs_adapters(dtype: torch.dtype) -> None:
     """The custom op reads the adapters of the tokens it gets: one trace (as vLLM compiles the model once,
     with a dynamic token count) is right for a prefill of three adapters, a decode step of others, a batch of
-    base-model requests only and one of 300 tokens (the other dtype path), as vLLM's own eager wrapper is."""
+    base-model requests only and one of 300 tokens (the other dtype path), as vLLM's own eager wrapper is. Two
+    decode steps of four tokens with different adapters: what the op keeps from one step is not reused."""
     generator = torch.Generator().manual_seed(0)
     a = [torch.randn(3, 1, 8, 64, generator=generator).to(dtype) for _ in range(2)]
     b = [torch.randn(3, 1, size, 8, generator=generator).to(dtype) for size in (96, 32)]
@@ -151,7 +167,8 @@ def test_one_compiled_trace_applies_each_batchs_adapters(dtype: torch.dtype) -> 
 
     compiled = torch.compile(lora_linear, fullgraph=True)  # the token count is marked dynamic, as vLLM does
     wrapper = None
-    batches = [(MIXED, True), ([2, 0, -1, 1], False), ([-1] * 5, False), ([0, 1, -1] * 100, True)]
+    batches = [(MIXED, True), ([2, 0, -1, 1], False), ([1, -1, 2, 2], False), ([-1] * 5, False),
+               ([0, 1, -1] * 100, True)]  # fmt: skip
     for step, (mapping, is_prefill) in enumerate(batches):
         wrapper = wrapper_with(mapping, is_prefill, wrapper)
         reference = wrapper_with(mapping, is_prefill)
@@ -197,3 +214,45 @@ def test_the_embedding_layers_lora_is_vllms() -> None:
         ORIGINAL_ADD_LORA_EMBEDDING(wrapper, expected, x, b)
         grouped.add_lora_embedding(wrapper, got, x, b)
         torch.testing.assert_close(got, expected)
+
+
+class Slots:
+    """Stands for vLLM's LoRAModelManager.activate_adapter: True when it wrote an adapter into a slot."""
+
+    def activate(self, new: bool) -> bool:
+        return new
+
+
+@pytest.mark.usefixtures("counted_updates")
+def test_an_adapter_written_into_a_slot_is_used_from_the_next_step() -> None:
+    """The op keeps each layer's adapter matrices between steps; vLLM writing another adapter into a slot
+    (in place: same tensors) replaces them, and activating an adapter already in its slot does not."""
+    generator = torch.Generator().manual_seed(2)
+    a = [torch.randn(2, 1, 8, 64, generator=generator) for _ in range(2)]
+    b = [torch.randn(2, 1, size, 8, generator=generator) for size in (96, 32)]
+    activate = grouped.counting(Slots.activate, "slots")
+    wrapper = wrapper_with([1, 1, -1], is_prefill=False)
+    x = torch.randn(3, 64, generator=generator)
+
+    def step() -> torch.Tensor:
+        y = torch.zeros(3, 128)
+        grouped.add_lora_linear(wrapper, y, x, a, b, 1.0, (96, 32))
+        return y
+
+    def expected() -> torch.Tensor:
+        y = torch.zeros(3, 128)
+        vllm_ops_wrapper_add_lora_linear(wrapper_with([1, 1, -1], False), y, x, a, b, 1.0, (96, 32))
+        y[2] = 0  # the base-model token (vLLM's CPU decode op gives it the last slot's adapter)
+        return y
+
+    first = step()
+    torch.testing.assert_close(first, expected())
+    slots_before = grouped.CHANGES["slots"]
+    assert activate(Slots(), False) is False  # already in its slot: nothing written, nothing counted
+    assert grouped.CHANGES["slots"] == slots_before
+    for weights in (*a, *b):
+        weights[1].copy_(torch.randn(weights[1].shape, generator=generator))  # a new adapter in slot 1
+    assert activate(Slots(), True) is True
+    second = step()
+    torch.testing.assert_close(second, expected())
+    assert not torch.allclose(second, first)
