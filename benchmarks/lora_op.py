@@ -29,6 +29,7 @@ sys.path.insert(0, str(ROOT))  # this folder holds a `serve.py`: make `import se
 from serve import vllm_cpu_lora as plugin  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results"
+VOCAB_SIZE = 49152  # SmolLM2's; the wrapper only needs it for the LM head's LoRA, not timed here
 
 
 def layers(hidden: int, kv: int, intermediate: int) -> dict[str, tuple[list[int], int]]:
@@ -40,7 +41,8 @@ def layers(hidden: int, kv: int, intermediate: int) -> dict[str, tuple[list[int]
 
 
 def step_ms(method, wrapper, weights, repeats: int) -> float:
-    """Milliseconds for one step's LoRA work through `method` (one call per layer shape, times the blocks)."""
+    """Milliseconds for one block's LoRA work through `method`: one call per layer shape (the caller
+    multiplies by the number of blocks)."""
     per_shape = []
     for (a, b, slices), x, y in weights:
         for _ in range(5):  # warm-up (the plugin builds its fused matrices on first use)
@@ -80,7 +82,8 @@ def main() -> None:
         for adapter in (0, -1):
             wrapper = PunicaWrapperCPU(max_num_batched_tokens=max(args.tokens), max_batches=512, device="cpu")
             lora_ids = [adapter + 1] * tokens  # lora id 0: no adapter
-            update(wrapper, LoRAMapping(lora_ids, lora_ids, tokens > 16), [1, 2], adapters, 49152)
+            is_prefill = tokens > 16  # more tokens than chats: a prompt, which vLLM's wrapper treats apart
+            update(wrapper, LoRAMapping(lora_ids, lora_ids, is_prefill), [1, 2], adapters, VOCAB_SIZE)
             weights = []
             for slices, size in shapes.values():
                 a = [torch.randn(adapters, 1, args.rank, size, generator=generator).to(dtype) for _ in slices]
