@@ -123,6 +123,12 @@ GROUPED = {
 # expand product is cheaper in the model's dtype (measured on a 2-core AMD EPYC, SmolLM2-135M, rank 16).
 FLOAT32_MAX_TOKENS = 256
 
+# From this many tokens up, a bf16 model's products go through oneDNN in bf16, with vLLM's own CPU matmul (the
+# one its base layers use: the primitive is prepared once per weight): one step's LoRA work on one core costs
+# 1.2x less than the float32 products at 4 tokens, 1.6x at 16, 1.4-2.4x in prefill (256-512); at 1-2 tokens
+# the float32 products stay cheaper (2-core AMD EPYC, SmolLM2-135M, rank 16; benchmarks/lora_op.py).
+ONEDNN_MIN_TOKENS = 4
+
 
 # What the ops read that vLLM changes in place, counted by the two vLLM methods that change it (wrapped in
 # `register`): the wrapper's per-token adapter indices (rewritten when a step's adapters differ from the last
@@ -186,6 +192,37 @@ def fused_weights(
 _FUSED: WeakIdKeyDictionary = WeakIdKeyDictionary()
 
 
+def onednn_weights(
+    lora_a: list[torch.Tensor], lora_b: list[torch.Tensor], adapter: int, sizes: list[int], scale: float,
+) -> tuple:  # fmt: skip
+    """`fused_weights` in bf16 as two oneDNN matmul handlers (vLLM's), kept and dropped with them."""
+    from vllm import _custom_ops
+
+    cached = _FUSED.setdefault(lora_a[0], {})
+    key = (CHANGES["slots"], adapter, "onednn", scale, tuple(sizes))
+    if key not in cached:  # (fused_weights drops what was built for slots since rewritten)
+        fused = fused_weights(lora_a, lora_b, adapter, sizes, scale, torch.float32)
+        weights = [w.to(torch.bfloat16) for w in fused]
+        handlers = [_custom_ops.create_onednn_mm(w, 32) for w in weights]
+        cached[key] = handlers, weights  # the weights too: a handler may read them where they lie
+    return cached[key][0]
+
+
+def onednn_available() -> bool:
+    """vLLM's CPU build has oneDNN matmuls (x86 and Arm builds do)."""
+    if "available" not in _ONEDNN:
+        try:
+            from vllm import _custom_ops
+
+            _ONEDNN["available"] = bool(_custom_ops._supports_onednn)
+        except ImportError:
+            _ONEDNN["available"] = False
+    return _ONEDNN["available"]
+
+
+_ONEDNN: dict[str, bool] = {}
+
+
 def lora_linear(
     y: torch.Tensor,
     x: torch.Tensor,
@@ -203,10 +240,21 @@ def lora_linear(
     groups = step_adapter_rows(indices)
     if not groups:  # a batch of base-model requests only
         return
-    inputs = x.float()
-    expand_dtype = torch.float32 if x.shape[0] <= FLOAT32_MAX_TOKENS else y.dtype
     width = sum(output_slices)
     target = y if width == y.shape[1] else y[:, :width]
+    if x.dtype == y.dtype == torch.bfloat16 and x.shape[0] >= ONEDNN_MIN_TOKENS and onednn_available():
+        from vllm._custom_ops import onednn_mm
+
+        for adapter, rows in groups:
+            shrink, expand = onednn_weights(lora_a, lora_b, adapter, output_slices, scale)
+            product = onednn_mm(expand, onednn_mm(shrink, x if rows is None else x[rows], None), None)
+            if rows is None:
+                target += product
+            else:
+                target[rows] += product
+        return
+    inputs = x.float()
+    expand_dtype = torch.float32 if x.shape[0] <= FLOAT32_MAX_TOKENS else y.dtype
     for adapter, rows in groups:
         shrink, expand = fused_weights(lora_a, lora_b, adapter, output_slices, scale, expand_dtype)
         shrunk = torch.mm(inputs if rows is None else inputs[rows], shrink).to(expand_dtype)

@@ -154,8 +154,9 @@ def counted_updates(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_one_compiled_trace_applies_each_batchs_adapters(dtype: torch.dtype) -> None:
     """The custom op reads the adapters of the tokens it gets: one trace (as vLLM compiles the model once,
     with a dynamic token count) is right for a prefill of three adapters, a decode step of others, a batch of
-    base-model requests only and one of 300 tokens (the other dtype path), as vLLM's own eager wrapper is. Two
-    decode steps of four tokens with different adapters: what the op keeps from one step is not reused."""
+    base-model requests only, and in bf16 through both products (float32 below ONEDNN_MIN_TOKENS, oneDNN from
+    it), as vLLM's own eager wrapper is. Two decode steps of four tokens with different adapters: what the op
+    keeps from one step is not reused."""
     generator = torch.Generator().manual_seed(0)
     a = [torch.randn(3, 1, 8, 64, generator=generator).to(dtype) for _ in range(2)]
     b = [torch.randn(3, 1, size, 8, generator=generator).to(dtype) for size in (96, 32)]
@@ -168,7 +169,7 @@ def test_one_compiled_trace_applies_each_batchs_adapters(dtype: torch.dtype) -> 
     compiled = torch.compile(lora_linear, fullgraph=True)  # the token count is marked dynamic, as vLLM does
     wrapper = None
     batches = [(MIXED, True), ([2, 0, -1, 1], False), ([1, -1, 2, 2], False), ([-1] * 5, False),
-               ([0, 1, -1] * 100, True)]  # fmt: skip
+               ([2, -1], False), ([0, 1, -1] * 100, True)]  # fmt: skip
     for step, (mapping, is_prefill) in enumerate(batches):
         wrapper = wrapper_with(mapping, is_prefill, wrapper)
         reference = wrapper_with(mapping, is_prefill)
