@@ -1,7 +1,7 @@
 """LoRA on vLLM's CPU backend: the plugin's op (serve/vllm_cpu_lora.py) against vLLM's own wrapper, per step.
 
     python benchmarks/lora_op.py                     # SmolLM2-135M's layer shapes, rank 16, bf16
-    python benchmarks/lora_op.py --dtype float32 --rank 8 --tokens 1 16 64
+    python benchmarks/lora_op.py --dtype float32 --rank 8 --tokens 1 16 64 --threads 1
 
 Times one decoding (or prefill) step's LoRA work: every LoRA layer of a Llama-shaped model (q/k/v, o,
 gate/up, down; SmolLM2-135M's sizes by default) applied to a batch of N tokens, all through one adapter, or
@@ -64,9 +64,15 @@ def main() -> None:
     parser.add_argument("--intermediate", type=int, default=1536)
     parser.add_argument("--blocks", type=int, default=30)
     parser.add_argument("--repeats", type=int, default=200)
+    parser.add_argument(
+        "--threads", type=int, default=None,
+        help="torch's CPU threads (default: torch's own); vLLM's worker on a 2-core CPU computes on 1.",
+    )  # fmt: skip
     parser.add_argument("--out", type=Path, default=RESULTS / "lora_op.json")
     args = parser.parse_args()
 
+    if args.threads:
+        torch.set_num_threads(args.threads)
     from vllm.lora.layers.utils import LoRAMapping
     from vllm.lora.punica_wrapper.punica_cpu import PunicaWrapperCPU
 
@@ -100,7 +106,8 @@ def main() -> None:
                 "speedup": round(times["vllm"] / times["chatlikeme"], 2),
             })  # fmt: skip
 
-    print(f"LoRA work per step, {args.blocks} blocks x 4 layers, rank {args.rank}, {args.dtype}:")
+    print(f"LoRA work per step, {args.blocks} blocks x 4 layers, rank {args.rank}, {args.dtype}, "
+          f"{torch.get_num_threads()} thread(s):")  # fmt: skip
     print("| tokens | batch | vLLM's wrapper ms | plugin's op ms | speed-up |")
     print("|---|---|---|---|---|")
     for row in rows:
