@@ -23,6 +23,7 @@ per-token adapter index of the tokens it is given, as vLLM's GPU kernels do: one
 
 from __future__ import annotations
 
+import functools
 import os
 
 import torch
@@ -126,7 +127,7 @@ FLOAT32_MAX_TOKENS = 256
 # From this many tokens up, a bf16 model's products go through oneDNN in bf16, with vLLM's own CPU matmul (the
 # one its base layers use: the primitive is prepared once per weight): one step's LoRA work on one core costs
 # 1.2x less than the float32 products at 4 tokens, 1.6x at 16, 1.4-2.4x in prefill (256-512); at 1-2 tokens
-# the float32 products stay cheaper (2-core AMD EPYC, SmolLM2-135M, rank 16; benchmarks/lora_op.py).
+# the float32 products stay cheaper (2-core AMD EPYC, SmolLM2-135M, rank 16; the table in docs/serving.md).
 ONEDNN_MIN_TOKENS = 4
 
 
@@ -208,19 +209,14 @@ def onednn_weights(
     return cached[key][0]
 
 
-def onednn_available() -> bool:
-    """vLLM's CPU build has oneDNN matmuls (x86 and Arm builds do)."""
-    if "available" not in _ONEDNN:
-        try:
-            from vllm import _custom_ops
-
-            _ONEDNN["available"] = bool(_custom_ops._supports_onednn)
-        except ImportError:
-            _ONEDNN["available"] = False
-    return _ONEDNN["available"]
-
-
-_ONEDNN: dict[str, bool] = {}
+@functools.cache
+def onednn_matmul():
+    """vLLM's oneDNN matmul (`onednn_mm`), or None where its CPU build has none (x86 and Arm have it)."""
+    try:
+        from vllm import _custom_ops
+    except ImportError:
+        return None
+    return _custom_ops.onednn_mm if _custom_ops._supports_onednn else None
 
 
 def lora_linear(
@@ -234,7 +230,8 @@ def lora_linear(
 ) -> None:
     """y[:, slice i] += (x @ A_i[adapter].T * scale) @ B_i[adapter].T, per token's adapter (-1: none).
 
-    The shrunk activations are float32, as in vLLM's own ops (and its GPU kernels). The same products as
+    The shrunk activations are float32, as in vLLM's own ops (and its GPU kernels), except in a bf16 step of
+    ONEDNN_MIN_TOKENS or more, where both products are oneDNN's, in bf16. The same products as
     `lora_products`, written out for speed: this runs 120 times a decoding step (SmolLM2, all linear layers).
     """
     groups = step_adapter_rows(indices)
@@ -242,26 +239,24 @@ def lora_linear(
         return
     width = sum(output_slices)
     target = y if width == y.shape[1] else y[:, :width]
-    if x.dtype == y.dtype == torch.bfloat16 and x.shape[0] >= ONEDNN_MIN_TOKENS and onednn_available():
-        from vllm._custom_ops import onednn_mm
-
-        for adapter, rows in groups:
-            shrink, expand = onednn_weights(lora_a, lora_b, adapter, output_slices, scale)
-            product = onednn_mm(expand, onednn_mm(shrink, x if rows is None else x[rows], None), None)
-            if rows is None:
-                target += product
-            else:
-                target[rows] += product
-        return
-    inputs = x.float()
+    onednn_mm = onednn_matmul() if x.dtype == y.dtype == torch.bfloat16 else None
+    if onednn_mm is not None and x.shape[0] >= ONEDNN_MIN_TOKENS:
+        inputs = x
+    else:
+        onednn_mm, inputs = None, x.float()
     expand_dtype = torch.float32 if x.shape[0] <= FLOAT32_MAX_TOKENS else y.dtype
     for adapter, rows in groups:
-        shrink, expand = fused_weights(lora_a, lora_b, adapter, output_slices, scale, expand_dtype)
-        shrunk = torch.mm(inputs if rows is None else inputs[rows], shrink).to(expand_dtype)
-        if rows is None:
-            target += torch.mm(shrunk, expand)
+        rows_in = inputs if rows is None else inputs[rows]
+        if onednn_mm is not None:
+            shrink, expand = onednn_weights(lora_a, lora_b, adapter, output_slices, scale)
+            product = onednn_mm(expand, onednn_mm(shrink, rows_in, None), None)
         else:
-            target[rows] += torch.mm(shrunk, expand)
+            shrink, expand = fused_weights(lora_a, lora_b, adapter, output_slices, scale, expand_dtype)
+            product = torch.mm(torch.mm(rows_in, shrink).to(expand_dtype), expand)
+        if rows is None:
+            target += product
+        else:
+            target[rows] += product
 
 
 def lora_expand(y: torch.Tensor, x: torch.Tensor, lora_b: torch.Tensor, indices: torch.Tensor) -> None:
