@@ -70,6 +70,8 @@ def main() -> None:
     )  # fmt: skip
     parser.add_argument("--out", type=Path, default=RESULTS / "lora_op.json")
     args = parser.parse_args()
+    if args.threads is not None and args.threads < 1:
+        parser.error(f"--threads must be at least 1, got {args.threads}")
 
     if args.threads:
         torch.set_num_threads(args.threads)
