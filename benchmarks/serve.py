@@ -29,6 +29,12 @@ built for it), transformers float32 on CPU (PyTorch's CPU bf16 matmuls are slowe
 On CPU, transformers computes with as many threads as vLLM's CPU worker: all cores but one.
 Writes a table to stdout and JSON to benchmarks/results/serve.json. Target: vLLM >= 3x transformers
 throughput at 16 concurrent chats.
+
+`--repeat N` runs every backend N times, alternating (vLLM, transformers, vLLM, ...), each from a fresh start:
+one wave of 16 requests moves by about 10 % from run to run on a shared 2-core machine. The ratio of each run
+is vLLM's tokens/s over the other backend's in the same round; the summary is their geometric mean with a 95 %
+Student-t interval (over the runs' log ratios). The target is met only when the whole interval lies at or
+above 3x, missed when it lies below, and a tie with it otherwise.
 """
 
 from __future__ import annotations
@@ -43,6 +49,7 @@ sys.path[:] = [str(ROOT), *(p for p in sys.path if Path(p or ".").resolve() != P
 import argparse  # noqa: E402
 import asyncio  # noqa: E402
 import json  # noqa: E402
+import math  # noqa: E402
 import os  # noqa: E402
 import platform  # noqa: E402
 import statistics  # noqa: E402
@@ -101,6 +108,7 @@ class TransformersServer(ServerProcess):
 @dataclass
 class Level:
     backend: str
+    run: int
     concurrency: int
     requests: int
     ttft_p50_s: float
@@ -216,7 +224,7 @@ class StepClock:
         pass
 
 
-def measure(backend: str, run_level_fn, args) -> list[Level]:
+def measure(backend: str, run: int, run_level_fn, args) -> list[Level]:
     """Every concurrency level of a backend; `run_level_fn(concurrency, chats, max_tokens)` does the work."""
     run_level_fn(1, prompts(1), 8)  # warm-up (first-call compilation, caches)
     levels = []
@@ -224,7 +232,7 @@ def measure(backend: str, run_level_fn, args) -> list[Level]:
         count = max(concurrency * args.requests_per_chat, args.min_requests)
         result = run_level_fn(concurrency, prompts(count), args.max_tokens)
         level = Level(
-            backend, concurrency, count,
+            backend, run, concurrency, count,
             ttft_p50_s=round(quantile(result["ttfts"], 0.5), 3),
             ttft_p95_s=round(quantile(result["ttfts"], 0.95), 3),
             tokens_per_s=round(sum(result["tokens"]) / result["wall"], 1),
@@ -237,12 +245,63 @@ def measure(backend: str, run_level_fn, args) -> list[Level]:
     return levels
 
 
-def measure_server(server: ServerProcess, backend: str, model_name: str, args) -> list[Level]:
+def measure_server(server: ServerProcess, backend: str, run: int, model_name: str, args) -> list[Level]:
     with server:
         url = f"{server.url}/v1"
         return measure(
-            backend, lambda c, chats, n: asyncio.run(run_level(url, model_name, c, chats, n)), args
+            backend, run, lambda c, chats, n: asyncio.run(run_level(url, model_name, c, chats, n)), args
         )
+
+
+@dataclass
+class Ratio:
+    """vLLM's throughput over another backend's at one concurrency, over the runs of one invocation."""
+
+    other: str
+    concurrency: int
+    runs: list[float]  # one ratio per run, both backends measured in the same round
+    geometric_mean: float
+    interval: tuple[float, float] | None  # 95 % Student-t over the log ratios; None for a single run
+
+    @property
+    def key(self) -> str:
+        return f"vllm/{self.other}@{self.concurrency}"
+
+    def verdict(self, target: float) -> str:
+        """'met' / 'NOT met' when the interval (or the one run) lies on one side of the target, else 'tie'."""
+        low, high = self.interval or (self.geometric_mean, self.geometric_mean)
+        return "met" if low >= target else "NOT met" if high < target else "tie"
+
+    def describe(self) -> str:
+        if self.interval is None:
+            return f"{self.geometric_mean}x (one run)"
+        low, high = self.interval
+        return f"{self.geometric_mean}x, 95 % interval [{low}, {high}], runs {self.runs}"
+
+
+def ratio(other: str, concurrency: int, runs: list[float]) -> Ratio:
+    logs = [math.log(r) for r in runs]
+    centre = statistics.mean(logs)
+    interval = None
+    if len(logs) > 1:
+        from scipy.stats import t
+
+        half = t.ppf(0.975, len(logs) - 1) * statistics.stdev(logs) / math.sqrt(len(logs))
+        interval = (round(math.exp(centre - half), 2), round(math.exp(centre + half), 2))
+    return Ratio(other, concurrency, [round(r, 2) for r in runs], round(math.exp(centre), 2), interval)
+
+
+def ratios_of(levels: list[Level], concurrencies: list[int]) -> list[Ratio]:
+    """vLLM / other per run (same round), for every other backend and concurrency measured in every run."""
+    by_key = {(lv.backend, lv.run, lv.concurrency): lv.tokens_per_s for lv in levels}
+    runs = sorted({lv.run for lv in levels})
+    found = []
+    for other in OTHERS:
+        for c in concurrencies:
+            pairs = [(by_key.get(("vllm", r, c)), by_key.get((other, r, c))) for r in runs]
+            if all(v and o for v, o in pairs):
+                found.append(ratio(other, c, [v / o for v, o in pairs]))
+    return found
 
 
 def default_model() -> str:
@@ -260,6 +319,12 @@ def main() -> None:
     parser.add_argument("--max-tokens", type=int, default=128)
     parser.add_argument("--requests-per-chat", type=int, default=1)
     parser.add_argument("--min-requests", type=int, default=4, help="At least this many requests per level.")
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        help="Runs of every backend, alternating (ratios get a 95 %% interval).",
+    )
     parser.add_argument("--backends", nargs="+", default=["vllm", "transformers", "transformers-generate"])
     parser.add_argument("--threads", type=int, help="transformers' CPU threads (default: cores - 1).")
     parser.add_argument("--adapter", help="Answer every request through this LoRA adapter directory.")
@@ -283,6 +348,8 @@ def main() -> None:
     backends = [b for b in args.backends if not (args.adapter and b in WITHOUT_ADAPTERS)]
     if skipped := sorted(set(args.backends) - set(backends)):
         print(f"skipped (no LoRA adapters): {', '.join(skipped)}")
+    if args.repeat < 1:
+        parser.error(f"--repeat must be at least 1, got {args.repeat}")
     if malformed := [item for item in args.vllm_env if "=" not in item]:
         parser.error(f"--vllm-env takes KEY=VALUE, got {malformed[0]!r}")
     os.environ.update(dict(item.split("=", 1) for item in args.vllm_env))
@@ -308,39 +375,37 @@ def main() -> None:
         return server, model
 
     levels: list[Level] = []
-    for backend in backends:
-        print(f"{backend}: starting ({model}{' + ' + args.adapter if args.adapter else ''}) ...", flush=True)
-        if backend == "transformers-generate":
-            driver = GenerateDriver(model, dtypes["transformers"], threads, args.adapter)
-            levels += measure(backend, driver.run_level, args)
-        else:
-            server, name = start(backend)
-            levels += measure_server(server, backend, name, args)
+    for run in range(1, args.repeat + 1):
+        for backend in backends:
+            print(f"{backend}: starting ({model}{' + ' + args.adapter if args.adapter else ''}) "
+                  f"[run {run} of {args.repeat}] ...", flush=True)  # fmt: skip
+            if backend == "transformers-generate":
+                driver = GenerateDriver(model, dtypes["transformers"], threads, args.adapter)
+                levels += measure(backend, run, driver.run_level, args)
+                del driver  # free its weights before the next backend starts
+            else:
+                server, name = start(backend)
+                levels += measure_server(server, backend, run, name, args)
 
-    by_key = {(lv.backend, lv.concurrency): lv for lv in levels}
-    ratios = {
-        f"vllm/{other}@{c}": round(by_key["vllm", c].tokens_per_s / by_key[other, c].tokens_per_s, 2)
-        for other in OTHERS
-        for c in args.concurrency
-        if ("vllm", c) in by_key and (other, c) in by_key and by_key[other, c].tokens_per_s > 0
-    }
-    rows = [[lv.backend, lv.concurrency, lv.requests, lv.ttft_p50_s, lv.ttft_p95_s, lv.tokens_per_s,
+    rows = [[lv.backend, lv.run, lv.concurrency, lv.requests, lv.ttft_p50_s, lv.ttft_p95_s, lv.tokens_per_s,
              lv.mean_completion_tokens] for lv in levels]  # fmt: skip
-    headers = ["backend", "chats", "requests", "TTFT p50 s", "TTFT p95 s", "tokens/s", "tokens/reply"]
+    headers = ["backend", "run", "chats", "requests", "TTFT p50 s", "TTFT p95 s", "tokens/s", "tokens/reply"]
     print("\n" + md_table(headers, rows))
-    for key, ratio in ratios.items():
-        print(f"throughput {key}: {ratio}x")
+    ratios = ratios_of(levels, args.concurrency)
+    for r in ratios:
+        print(f"throughput {r.key}: {r.describe()}")
     top = max(args.concurrency)
-    for other in OTHERS:
-        if (target := ratios.get(f"vllm/{other}@{top}")) is not None:
-            verdict = "met" if target >= 3 else "NOT met"
-            print(f"target vLLM >= 3x {other} at {top} chats: {verdict} ({target}x)")
+    for r in ratios:
+        if r.concurrency == top:
+            print(f"target vLLM >= 3x {r.other} at {top} chats: {r.verdict(3.0)} ({r.describe()})")
 
     machine = {"cpus": os.cpu_count(), "gpus": gpu_count(), "platform": platform.platform()}
     result = {
         "model": model, "adapter": args.adapter, "vllm_env": args.vllm_env, "vllm_args": args.vllm_arg,
         "dtypes": dtypes, "transformers_threads": threads, "max_tokens": args.max_tokens,
-        "ratios": ratios,
+        "ratios": {r.key: r.geometric_mean for r in ratios},
+        "ratio_runs": {r.key: r.runs for r in ratios},
+        "ratio_intervals": {r.key: r.interval for r in ratios}, "repeat": args.repeat,
         "levels": [asdict(lv) for lv in levels], "machine": machine,
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }  # fmt: skip
