@@ -239,11 +239,9 @@ def lora_linear(
         return
     width = sum(output_slices)
     target = y if width == y.shape[1] else y[:, :width]
-    onednn_mm = onednn_matmul() if x.dtype == y.dtype == torch.bfloat16 else None
-    if onednn_mm is not None and x.shape[0] >= ONEDNN_MIN_TOKENS:
-        inputs = x
-    else:
-        onednn_mm, inputs = None, x.float()
+    bf16_step = x.dtype == y.dtype == torch.bfloat16 and x.shape[0] >= ONEDNN_MIN_TOKENS
+    onednn_mm = onednn_matmul() if bf16_step else None
+    inputs = x if onednn_mm is not None else x.float()
     expand_dtype = torch.float32 if x.shape[0] <= FLOAT32_MAX_TOKENS else y.dtype
     for adapter, rows in groups:
         rows_in = inputs if rows is None else inputs[rows]
