@@ -33,8 +33,8 @@ throughput at 16 concurrent chats.
 `--repeat N` runs every backend N times, alternating (vLLM, transformers, vLLM, ...), each from a fresh start:
 one wave of 16 requests moves by about 10 % from run to run on a shared 2-core machine. The ratio of each run
 is vLLM's tokens/s over the other backend's in the same round; the summary is their geometric mean with a 95 %
-Student-t interval (over the runs' log ratios). The target is met only when the whole interval lies at or
-above 3x, missed when it lies below, and a tie with it otherwise.
+Student-t interval (over the runs' log ratios; another level with `--confidence`). The target is met only when
+the whole interval lies at or above 3x, missed when it lies below, and a tie with it otherwise.
 """
 
 from __future__ import annotations
@@ -261,7 +261,8 @@ class Ratio:
     concurrency: int
     runs: list[float]  # one ratio per run, both backends measured in the same round
     geometric_mean: float
-    interval: tuple[float, float] | None  # 95 % Student-t over the log ratios; None for a single run
+    interval: tuple[float, float] | None  # Student-t over the log ratios; None for a single run
+    confidence: float = 0.95  # the interval's level
 
     @property
     def key(self) -> str:
@@ -275,23 +276,25 @@ class Ratio:
     def describe(self) -> str:
         if self.interval is None:
             return f"{self.geometric_mean}x (one run)"
-        low, high = self.interval
-        return f"{self.geometric_mean}x, 95 % interval [{low}, {high}], runs {self.runs}"
+        (low, high), level = self.interval, f"{100 * self.confidence:g} %"
+        return f"{self.geometric_mean}x, {level} interval [{low}, {high}], runs {self.runs}"
 
 
-def ratio(other: str, concurrency: int, runs: list[float]) -> Ratio:
+def ratio(other: str, concurrency: int, runs: list[float], confidence: float = 0.95) -> Ratio:
     logs = [math.log(r) for r in runs]
     centre = statistics.mean(logs)
     interval = None
     if len(logs) > 1:
         from scipy.stats import t
 
-        half = t.ppf(0.975, len(logs) - 1) * statistics.stdev(logs) / math.sqrt(len(logs))
+        quantile = 1 - (1 - confidence) / 2  # two-sided
+        half = t.ppf(quantile, len(logs) - 1) * statistics.stdev(logs) / math.sqrt(len(logs))
         interval = (round(math.exp(centre - half), 2), round(math.exp(centre + half), 2))
-    return Ratio(other, concurrency, [round(r, 2) for r in runs], round(math.exp(centre), 2), interval)
+    rounded = [round(r, 2) for r in runs]
+    return Ratio(other, concurrency, rounded, round(math.exp(centre), 2), interval, confidence)
 
 
-def ratios_of(levels: list[Level], concurrencies: list[int]) -> list[Ratio]:
+def ratios_of(levels: list[Level], concurrencies: list[int], confidence: float = 0.95) -> list[Ratio]:
     """vLLM / other per run (same round), for every other backend and concurrency measured in every run."""
     by_key = {(lv.backend, lv.run, lv.concurrency): lv.tokens_per_s for lv in levels}
     runs = sorted({lv.run for lv in levels})
@@ -300,7 +303,7 @@ def ratios_of(levels: list[Level], concurrencies: list[int]) -> list[Ratio]:
         for c in concurrencies:
             pairs = [(by_key.get(("vllm", r, c)), by_key.get((other, r, c))) for r in runs]
             if all(v and o for v, o in pairs):
-                found.append(ratio(other, c, [v / o for v, o in pairs]))
+                found.append(ratio(other, c, [v / o for v, o in pairs], confidence))
     return found
 
 
@@ -323,7 +326,14 @@ def main() -> None:
         "--repeat",
         type=int,
         default=1,
-        help="Runs of every backend, alternating (ratios get a 95 %% interval).",
+        help="Runs of every backend, alternating (ratios get an interval: --confidence).",
+    )
+    parser.add_argument(
+        "--confidence",
+        type=float,
+        default=0.95,
+        help="Level of the ratios' two-sided intervals (default 0.95). Raise it when this is not the first"
+        " look at the same question, e.g. 0.9833 for a third look (Bonferroni: 0.05 / 3 in all).",
     )
     parser.add_argument("--backends", nargs="+", default=["vllm", "transformers", "transformers-generate"])
     parser.add_argument("--threads", type=int, help="transformers' CPU threads (default: cores - 1).")
@@ -350,6 +360,8 @@ def main() -> None:
         print(f"skipped (no LoRA adapters): {', '.join(skipped)}")
     if args.repeat < 1:
         parser.error(f"--repeat must be at least 1, got {args.repeat}")
+    if not 0 < args.confidence < 1:
+        parser.error(f"--confidence must lie between 0 and 1, got {args.confidence}")
     if malformed := [item for item in args.vllm_env if "=" not in item]:
         parser.error(f"--vllm-env takes KEY=VALUE, got {malformed[0]!r}")
     os.environ.update(dict(item.split("=", 1) for item in args.vllm_env))
@@ -391,7 +403,7 @@ def main() -> None:
              lv.mean_completion_tokens] for lv in levels]  # fmt: skip
     headers = ["backend", "run", "chats", "requests", "TTFT p50 s", "TTFT p95 s", "tokens/s", "tokens/reply"]
     print("\n" + md_table(headers, rows))
-    ratios = ratios_of(levels, args.concurrency)
+    ratios = ratios_of(levels, args.concurrency, args.confidence)
     for r in ratios:
         print(f"throughput {r.key}: {r.describe()}")
     top = max(args.concurrency)
@@ -405,7 +417,8 @@ def main() -> None:
         "dtypes": dtypes, "transformers_threads": threads, "max_tokens": args.max_tokens,
         "ratios": {r.key: r.geometric_mean for r in ratios},
         "ratio_runs": {r.key: r.runs for r in ratios},
-        "ratio_intervals": {r.key: r.interval for r in ratios}, "repeat": args.repeat,
+        "ratio_intervals": {r.key: r.interval for r in ratios}, "confidence": args.confidence,
+        "repeat": args.repeat,
         "levels": [asdict(lv) for lv in levels], "machine": machine,
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }  # fmt: skip

@@ -1,4 +1,4 @@
-"""The serving benchmark's verdict on 3x: paired runs, a 95 % interval, and a tie if it straddles 3x."""
+"""The serving benchmark's 3x verdict: paired runs, a 95 % (or --confidence) interval, tie if it straddles."""
 
 from __future__ import annotations
 
@@ -58,3 +58,25 @@ def test_the_interval_decides_the_target(bench, runs, verdict, interval) -> None
     ratio = bench.ratio("transformers-generate", 16, runs)
     assert ratio.interval == interval
     assert ratio.verdict(3.0) == verdict
+
+
+STOP_37_BASE = [3.04, 3.06, 3.15, 3.05, 3.15, 3.06, 3.09, 3.48, 3.08, 3.35]  # ten runs, base model, bf16
+
+
+@pytest.mark.parametrize(
+    ("confidence", "interval", "level"),
+    [(0.95, (3.05, 3.25), "95 %"), (0.9833, (3.02, 3.28), "98.33 %"), (0.99, (3.0, 3.3), "99 %")],
+)
+def test_a_higher_confidence_widens_the_interval(bench, confidence, interval, level) -> None:
+    ratio = bench.ratio("transformers-generate", 16, STOP_37_BASE, confidence)
+    assert ratio.interval == interval
+    assert f"{level} interval {list(interval)}" in ratio.describe()
+
+
+def test_ratios_of_passes_the_confidence_on(bench) -> None:
+    tokens_per_s = {("vllm", 16): [300.0, 330.0, 290.0], ("transformers-generate", 16): [100.0] * 3}
+    measured = levels(bench, tokens_per_s)
+    (at_95,) = bench.ratios_of(measured, [16])
+    (at_99,) = bench.ratios_of(measured, [16], confidence=0.99)
+    assert at_99.confidence == 0.99
+    assert at_99.interval[0] < at_95.interval[0] and at_99.interval[1] > at_95.interval[1]
