@@ -64,6 +64,8 @@ from serve.vllm_server import ServeConfig, VLLMServer, gpu_count  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results" / "serve.json"
 OTHERS = ("transformers", "transformers-generate", "transformers-cb")
+TARGET = 3.0  # vLLM's throughput over each other backend's at the top concurrency
+CONFIDENCE = 0.95  # the ratios' interval level unless --confidence says otherwise
 WITHOUT_ADAPTERS = ("transformers", "transformers-cb")  # `transformers serve` loads no LoRA adapters
 SYSTEM = "You are Pasquale, chatting with Lorenzo. Respond naturally in their conversational style."
 TOPICS = [
@@ -262,7 +264,7 @@ class Ratio:
     runs: list[float]  # one ratio per run, both backends measured in the same round
     geometric_mean: float
     interval: tuple[float, float] | None  # Student-t over the log ratios; None for a single run
-    confidence: float = 0.95  # the interval's level
+    confidence: float = CONFIDENCE  # the interval's level
 
     @property
     def key(self) -> str:
@@ -280,7 +282,7 @@ class Ratio:
         return f"{self.geometric_mean}x, {level} interval [{low}, {high}], runs {self.runs}"
 
 
-def ratio(other: str, concurrency: int, runs: list[float], confidence: float = 0.95) -> Ratio:
+def ratio(other: str, concurrency: int, runs: list[float], confidence: float = CONFIDENCE) -> Ratio:
     logs = [math.log(r) for r in runs]
     centre = statistics.mean(logs)
     interval = None
@@ -294,7 +296,7 @@ def ratio(other: str, concurrency: int, runs: list[float], confidence: float = 0
     return Ratio(other, concurrency, rounded, round(math.exp(centre), 2), interval, confidence)
 
 
-def ratios_of(levels: list[Level], concurrencies: list[int], confidence: float = 0.95) -> list[Ratio]:
+def ratios_of(levels: list[Level], concurrencies: list[int], confidence: float = CONFIDENCE) -> list[Ratio]:
     """vLLM / other per run (same round), for every other backend and concurrency measured in every run."""
     by_key = {(lv.backend, lv.run, lv.concurrency): lv.tokens_per_s for lv in levels}
     runs = sorted({lv.run for lv in levels})
@@ -331,7 +333,7 @@ def main() -> None:
     parser.add_argument(
         "--confidence",
         type=float,
-        default=0.95,
+        default=CONFIDENCE,
         help="Level of the ratios' two-sided intervals (default 0.95). Raise it when this is not the first"
         " look at the same question, e.g. 0.9833 for a third look (Bonferroni: 0.05 / 3 in all).",
     )
@@ -407,9 +409,8 @@ def main() -> None:
     for r in ratios:
         print(f"throughput {r.key}: {r.describe()}")
     top = max(args.concurrency)
-    for r in ratios:
-        if r.concurrency == top:
-            print(f"target vLLM >= 3x {r.other} at {top} chats: {r.verdict(3.0)} ({r.describe()})")
+    for r in (r for r in ratios if r.concurrency == top):
+        print(f"target vLLM >= {TARGET:g}x {r.other} at {top} chats: {r.verdict(TARGET)} ({r.describe()})")
 
     machine = {"cpus": os.cpu_count(), "gpus": gpu_count(), "platform": platform.platform()}
     result = {
