@@ -334,8 +334,8 @@ def main() -> None:
         "--confidence",
         type=float,
         default=CONFIDENCE,
-        help="Level of the ratios' two-sided intervals (default 0.95). Raise it when this is not the first"
-        " look at the same question, e.g. 0.9833 for a third look (Bonferroni: 0.05 / 3 in all).",
+        help="Level of the ratios' two-sided intervals (default %(default)s). Raise it when this is not the"
+        " first look at the same question, e.g. 0.9833 for a third look (Bonferroni: 0.05 / 3 in all).",
     )
     parser.add_argument("--backends", nargs="+", default=["vllm", "transformers", "transformers-generate"])
     parser.add_argument("--threads", type=int, help="transformers' CPU threads (default: cores - 1).")
